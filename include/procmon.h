@@ -1,0 +1,277 @@
+/*
+ * procmon.h -- the one public header of libprocmon.
+ *
+ * procmon answers two questions about the processes of a machine, fast and in
+ * bounded memory: which processes exist and what they are doing
+ * (procmon_enumerate), and, in a later release, when one starts, execs or
+ * exits (procmon_subscribe).
+ *
+ * The header is C89-clean and reads top-down: export macro, versions, status
+ * codes and errors, opaque handles, then one section per capability.
+ *
+ * Conventions (see docs/api.md):
+ *  - Every fallible function returns int: PROCMON_OK (0) or a negative
+ *    PROCMON_E* code. procmon_error_last() explains the last failure on the
+ *    calling thread; it never detects one.
+ *  - Results come back through the first parameter. What a function hands out
+ *    through **out is released with that object's own _free/_close, which
+ *    accept NULL. Pointers returned by getters are borrowed from their parent.
+ *  - Input structs start with `unsigned int version`; initialise them with
+ *    the matching *_INIT macro or *_init() function. Structs the library
+ *    fills start with `uint32_t size` and only ever grow at the end.
+ *  - Threading is stated per function; the default is that one context is
+ *    used by one thread at a time (docs/threading.md).
+ */
+#ifndef PROCMON_H
+#define PROCMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ export */
+#if defined(PROCMON_STATIC)
+#  define PROCMON_API
+#elif defined(_WIN32)
+#  if defined(PROCMON_BUILDING)
+#    define PROCMON_API __declspec(dllexport)
+#  else
+#    define PROCMON_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define PROCMON_API __attribute__((visibility("default")))
+#else
+#  define PROCMON_API
+#endif
+
+/* ----------------------------------------------------------------- version */
+#define PROCMON_VERSION_MAJOR 0
+#define PROCMON_VERSION_MINOR 1
+#define PROCMON_VERSION_PATCH 0
+#define PROCMON_VERSION_NUMBER \
+    (PROCMON_VERSION_MAJOR * 10000 + PROCMON_VERSION_MINOR * 100 + PROCMON_VERSION_PATCH)
+#define PROCMON_VERSION_STRING "0.1.0"
+
+/* The library's PROCMON_VERSION_NUMBER, to compare with the header's.
+ * Any thread. */
+PROCMON_API unsigned int procmon_version(void);
+/* The library's version as static text, e.g. "0.1.0". Any thread. */
+PROCMON_API const char *procmon_version_string(void);
+
+/* ---------------------------------------------------------- status codes */
+/* X(name, value, text): one table, so names, values and texts cannot drift. */
+#define PROCMON_STATUS_MAP(X)                                                   \
+    X(OK,           0,  "success")                                              \
+    X(EINVAL,      -1,  "invalid argument")                                     \
+    X(ENOMEM,      -2,  "out of memory: the context's arena cap was reached")   \
+    X(EPERM,       -3,  "permission denied")                                    \
+    X(ENOENT,      -4,  "no such file, process or object")                      \
+    X(EIO,         -5,  "input/output error")                                   \
+    X(EAGAIN,      -6,  "resource temporarily unavailable, try again")          \
+    X(ETIMEDOUT,   -7,  "timed out")                                            \
+    X(ECLOSED,     -8,  "the object was closed")                                \
+    X(EUNSUPPORTED,-9,  "not supported on this platform or build")              \
+    X(EVERSION,    -10, "unsupported options struct version")                   \
+    X(EUSER,       -11, "reserved for errors returned by user callbacks")       \
+    X(EINTERNAL,   -12, "internal error in procmon (please report it)")
+
+#define PROCMON_STATUS_ENUM_ENTRY_(name, value, text) PROCMON_##name = value,
+typedef enum procmon_status {
+    PROCMON_STATUS_MAP(PROCMON_STATUS_ENUM_ENTRY_)
+    PROCMON_STATUS_LAST_ = -12
+} procmon_status;
+#undef PROCMON_STATUS_ENUM_ENTRY_
+
+/* Static English text for a status code; never NULL ("unknown status code"
+ * for a value not in the table). Any thread. */
+PROCMON_API const char *procmon_strerror(int code);
+
+/* Detail of the last failure on the calling thread. */
+typedef struct procmon_error {
+    int         code;       /* PROCMON_E* of the failed call, PROCMON_OK if none yet */
+    int         sys_errno;  /* the OS errno behind it, 0 if none */
+    const char *message;    /* names what failed, e.g. "open /proc/123/stat: Permission denied" */
+} procmon_error;
+
+/* The calling thread's last error; never NULL. Valid until the next procmon
+ * call on this thread that fails. Only failing calls overwrite it: it
+ * explains an error, it never detects one. Any thread (thread-local). */
+PROCMON_API const procmon_error *procmon_error_last(void);
+
+/* --------------------------------------------------------- opaque handles */
+typedef struct procmon_ctx procmon_ctx;
+typedef struct procmon_snapshot procmon_snapshot;
+
+/* ---------------------------------------------------------------- context */
+#define PROCMON_OPTIONS_VERSION 1
+#define PROCMON_DEFAULT_ARENA_CAP ((uint64_t)64 * 1024 * 1024)
+
+/* Cache policy for per-process facts that rarely change (argv, exe, ids). */
+#define PROCMON_CACHE_STATIC 0 /* default: cache per identity (pid, start
+                                  time); re-read after an exec or on
+                                  PROCMON_QUERY_REFRESH */
+#define PROCMON_CACHE_NONE   1 /* re-read everything on every enumeration */
+
+typedef struct procmon_options {
+    unsigned int version;         /* PROCMON_OPTIONS_VERSION */
+    uint64_t     arena_cap_bytes; /* memory cap for snapshots and caches; 0 = 64 MiB */
+    const char  *proc_root;       /* where /proc is; NULL = "/proc" (tests use fixture trees) */
+    uint32_t     argv_cap_bytes;  /* max argv bytes kept per process; 0 = whole (kernel limit) */
+    uint32_t     cache_policy;    /* PROCMON_CACHE_* */
+    uint32_t     threads;         /* reader threads: 0 = automatic, 1 = calling thread only */
+} procmon_options;
+
+#define PROCMON_OPTIONS_INIT { PROCMON_OPTIONS_VERSION, 0, NULL, 0, PROCMON_CACHE_STATIC, 0 }
+
+/* Fill *o with defaults for the given struct version.
+ * Errors: EINVAL (o NULL), EVERSION (version unknown). Any thread. */
+PROCMON_API int procmon_options_init(procmon_options *o, unsigned int version);
+
+/* Open a context: reserves its memory arena, opens the proc root.
+ * opts may be NULL for defaults. On success *out owns the context; release it
+ * with procmon_close. Errors: EINVAL, EVERSION, ENOMEM (arena could not be
+ * reserved), ENOENT/EPERM (proc root), EUNSUPPORTED. Any thread. */
+PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts);
+
+/* Close a context; NULL is a no-op. Snapshots taken from it stay valid until
+ * they are freed. Not while another thread uses the same context. */
+PROCMON_API void procmon_close(procmon_ctx *ctx);
+
+/* ------------------------------------------------------------ enumeration */
+
+/* Field groups: a query asks for some, a record's `valid` says which were read. */
+#define PROCMON_FIELD_BASIC    ((uint64_t)1 << 0)  /* pid ppid pgid sid tty state flags name start time: always read */
+#define PROCMON_FIELD_CPU      ((uint64_t)1 << 1)  /* utime stime cpu_percent */
+#define PROCMON_FIELD_MEMORY   ((uint64_t)1 << 2)  /* rss vms */
+#define PROCMON_FIELD_SCHED    ((uint64_t)1 << 3)  /* threads nice priority */
+#define PROCMON_FIELD_IDS      ((uint64_t)1 << 4)  /* real/effective/saved uid and gid */
+#define PROCMON_FIELD_EXE      ((uint64_t)1 << 5)  /* exe */
+#define PROCMON_FIELD_ARGV     ((uint64_t)1 << 6)  /* argv argv_len argc */
+#define PROCMON_FIELD_CWD      ((uint64_t)1 << 7)  /* opt-in: cwd */
+#define PROCMON_FIELD_FDS      ((uint64_t)1 << 8)  /* opt-in: fd_count */
+#define PROCMON_FIELD_IO       ((uint64_t)1 << 9)  /* opt-in: io counters */
+#define PROCMON_FIELD_CTXSW    ((uint64_t)1 << 10) /* opt-in: context switches */
+#define PROCMON_FIELD_CGROUP   ((uint64_t)1 << 11) /* opt-in: cgroup path, container id */
+
+#define PROCMON_FIELDS_DEFAULT                                                    \
+    (PROCMON_FIELD_BASIC | PROCMON_FIELD_CPU | PROCMON_FIELD_MEMORY |             \
+     PROCMON_FIELD_SCHED | PROCMON_FIELD_IDS | PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV)
+#define PROCMON_FIELDS_ALL                                                        \
+    (PROCMON_FIELDS_DEFAULT | PROCMON_FIELD_CWD | PROCMON_FIELD_FDS |             \
+     PROCMON_FIELD_IO | PROCMON_FIELD_CTXSW | PROCMON_FIELD_CGROUP)
+
+/* procmon_process.flags */
+#define PROCMON_PROC_KTHREAD        0x1u /* a kernel thread */
+#define PROCMON_PROC_ZOMBIE         0x2u /* exited, not yet reaped */
+#define PROCMON_PROC_ARGV_TRUNCATED 0x4u /* argv was cut at argv_cap_bytes */
+
+/* One process. A plain struct, read it directly. Strings are NUL-terminated,
+ * are never NULL (empty when not valid) and live as long as the snapshot. */
+typedef struct procmon_process {
+    uint32_t    size;          /* sizeof(procmon_process) of the library */
+    uint32_t    flags;         /* PROCMON_PROC_* */
+    uint64_t    valid;         /* PROCMON_FIELD_* groups actually read */
+    int32_t     pid;
+    int32_t     ppid;
+    int32_t     pgid;
+    int32_t     sid;
+    int32_t     tty;           /* controlling terminal device number, 0 = none */
+    char        state;         /* 'R' 'S' 'D' 'Z' 'T' 't' 'X' 'I' ... as the kernel says */
+    char        reserved_[3];
+    uint32_t    uid, euid, suid;
+    uint32_t    gid, egid, sgid;
+    const char *name;          /* kernel comm: up to 15 bytes for user processes (kernel
+                                  threads may have more), any bytes but NUL */
+    const char *exe;           /* executable path */
+    const char *argv;          /* arguments, each NUL-terminated, back to back */
+    size_t      argv_len;      /* bytes in argv, counting every terminating NUL */
+    uint32_t    argc;          /* number of arguments in argv (empty ones count) */
+    uint32_t    threads;
+    uint64_t    start_ticks;   /* start time in clock ticks since boot (identity) */
+    uint64_t    start_time_ns; /* start time, ns since the Unix epoch */
+    uint64_t    utime_ns;      /* user CPU time */
+    uint64_t    stime_ns;      /* system CPU time */
+    double      cpu_percent;   /* 100 = one core busy; since this context's
+                                  previous enumeration, or since the process
+                                  started if that one did not see it */
+    uint64_t    rss_bytes;
+    uint64_t    vms_bytes;
+    int32_t     nice;
+    int32_t     priority;
+    /* opt-in groups */
+    const char *cwd;
+    uint32_t    fd_count;
+    uint32_t    reserved2_;
+    uint64_t    io_rchar, io_wchar, io_syscr, io_syscw, io_read_bytes, io_write_bytes;
+    uint64_t    voluntary_ctxt_switches;
+    uint64_t    nonvoluntary_ctxt_switches;
+    const char *cgroup;        /* cgroup v2 path (or the v1 lines joined) */
+    const char *container_id;  /* 64-hex id found in the cgroup path, "" if none */
+    /* append only */
+} procmon_process;
+
+#define PROCMON_QUERY_VERSION 1
+/* procmon_query.flags */
+#define PROCMON_QUERY_REFRESH 0x1u /* ignore cached argv/exe/ids, re-read them */
+
+typedef struct procmon_query {
+    unsigned int   version;    /* PROCMON_QUERY_VERSION */
+    uint64_t       fields;     /* PROCMON_FIELD_* bits; 0 = PROCMON_FIELDS_DEFAULT */
+    const char    *name_glob;  /* fnmatch(3) pattern on name; NULL = all */
+    int64_t        uid;        /* effective uid to keep; -1 = all */
+    const int32_t *pids;       /* keep only these pids; NULL = all */
+    size_t         pid_count;
+    uint32_t       flags;      /* PROCMON_QUERY_* */
+} procmon_query;
+
+#define PROCMON_QUERY_INIT { PROCMON_QUERY_VERSION, 0, NULL, -1, NULL, 0, 0 }
+
+/* Fill *q with defaults (all processes, default fields).
+ * Errors: EINVAL, EVERSION. Any thread. */
+PROCMON_API int procmon_query_init(procmon_query *q, unsigned int version);
+
+/* Take a snapshot of the processes matching q (NULL = defaults), sorted by
+ * pid. A process that vanishes or refuses a read mid-way loses that record's
+ * valid bits, or the record: never the enumeration.
+ * On success *out owns the snapshot; release it with procmon_snapshot_free.
+ * Errors: EINVAL, EVERSION, ENOMEM (arena cap reached; the context stays
+ * usable), EIO (the proc root itself cannot be listed).
+ * One thread at a time per context. */
+PROCMON_API int procmon_enumerate(procmon_snapshot **out, procmon_ctx *ctx,
+                                  const procmon_query *q);
+
+/* Number of records; 0 for NULL. Any thread. */
+PROCMON_API size_t procmon_snapshot_count(const procmon_snapshot *s);
+/* Record i (borrowed, lives with s); NULL if s is NULL or i out of range. */
+PROCMON_API const procmon_process *procmon_snapshot_at(const procmon_snapshot *s, size_t i);
+/* Record of pid (borrowed), O(log n); NULL if absent. */
+PROCMON_API const procmon_process *procmon_snapshot_find(const procmon_snapshot *s, int32_t pid);
+/* Free a snapshot; NULL is a no-op. Any thread, even after procmon_close. */
+PROCMON_API void procmon_snapshot_free(procmon_snapshot *s);
+
+/* ------------------------------------------------------------------ stats */
+typedef struct procmon_stats {
+    uint32_t size;               /* set by the caller to sizeof(procmon_stats) */
+    uint32_t reserved_;
+    uint64_t arena_cap_bytes;    /* the cap in force */
+    uint64_t arena_used_bytes;   /* held now by snapshots, caches and buffers */
+    uint64_t arena_peak_bytes;   /* highest arena_used_bytes so far */
+    uint64_t enumerations;       /* successful procmon_enumerate calls */
+    uint64_t cache_entries;      /* processes with cached argv/exe/ids */
+    uint64_t cache_hits;         /* records served from cache, all enumerations */
+    uint64_t cache_misses;       /* records read anew, all enumerations */
+    /* append only */
+} procmon_stats;
+
+/* Fill *out (out->size must be set; a smaller, older struct is filled up to
+ * its size). Errors: EINVAL. One thread at a time per context. */
+PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROCMON_H */

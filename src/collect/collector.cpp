@@ -1,0 +1,263 @@
+#include "collect/collector.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace procmon {
+
+using platform::Bytes;
+using platform::Read;
+
+void SnapshotDeleter::operator()(procmon_snapshot *s) const noexcept {
+    std::shared_ptr<Arena> keep = s->arena;  // the arena must outlive the free below
+    s->~procmon_snapshot();
+    keep->deallocate(s);
+}
+
+SnapshotPtr new_snapshot(const std::shared_ptr<Arena> &arena) {
+    void *mem = arena->allocate(sizeof(procmon_snapshot));
+    return SnapshotPtr(new (mem) procmon_snapshot(arena));
+}
+
+// One slice of the pid list with the old cache entries that cover it, read
+// into its own records and new cache entries. Slices share nothing, so they
+// could be read on different threads.
+struct Collector::Range {
+    Range(Arena *a, procmon_snapshot *snap)
+        : records(ArenaAllocator<procmon_process>(a)), entries(ArenaAllocator<CacheEntry>(a)),
+          scratch(ArenaAllocator<char>(a)), exe(ArenaAllocator<char>(a)), argv(ArenaAllocator<char>(a)),
+          extra(ArenaAllocator<char>(a)), extra2(ArenaAllocator<char>(a)), snapshot(snap), arena(a) {}
+
+    const int32_t *pid_begin = nullptr, *pid_end = nullptr;
+    CacheEntry *old_begin = nullptr, *old_end = nullptr;
+    bool keep_unlisted = false;  // a pid-filtered query: entries not listed are not dead
+
+    std::vector<procmon_process, ArenaAllocator<procmon_process>> records;
+    Cache entries;
+    Bytes scratch, exe, argv, extra, extra2;
+    procmon_snapshot *snapshot;
+    Arena *arena;
+    CollectorCounters counters;
+};
+
+namespace {
+
+bool same_exec(const CacheEntry &e, const platform::Stat &st) {
+    return std::strcmp(e.name, st.name) == 0 && std::memcmp(e.exec_key, st.exec_key, sizeof e.exec_key) == 0;
+}
+
+bool is_dead(char state) { return state == 'Z' || state == 'X' || state == 'x'; }
+
+double cpu_percent(uint64_t cpu_ns, uint64_t since_cpu_ns, uint64_t now_ns, uint64_t since_ns) {
+    if (now_ns <= since_ns || cpu_ns < since_cpu_ns) return 0.0;
+    return 100.0 * static_cast<double>(cpu_ns - since_cpu_ns) / static_cast<double>(now_ns - since_ns);
+}
+
+}  // namespace
+
+Collector::Collector(std::shared_ptr<Arena> arena, platform::ProcSource *source, CollectorOptions opts)
+    : arena_(std::move(arena)), source_(source), opts_(opts), cache_(ArenaAllocator<CacheEntry>(arena_.get())),
+      pids_(ArenaAllocator<int32_t>(arena_.get())) {}
+
+Collector::~Collector() = default;
+
+void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
+    const uint64_t fields = q.fields;
+    const bool want_ids = (fields & PROCMON_FIELD_IDS) || q.uid >= 0;
+    const bool want_status_always = fields & PROCMON_FIELD_CTXSW;  // dynamic: read every time
+    const bool reread_static = q.refresh || !opts_.cache_static;
+    StringPool &pool = r.snapshot->strings;
+
+    CacheEntry *old = r.old_begin;
+    for (const int32_t *it = r.pid_begin; it != r.pid_end; ++it) {
+        const int32_t pid = *it;
+        for (; old != r.old_end && old->pid < pid; ++old)
+            if (r.keep_unlisted) r.entries.push_back(std::move(*old));
+        CacheEntry *prior = (old != r.old_end && old->pid == pid) ? old++ : nullptr;
+
+        platform::Stat st;
+        if (source_->stat(pid, st, r.scratch) != Read::ok) continue;  // gone or unreadable: no record
+        if (prior != nullptr && prior->start_ticks != st.start_ticks) prior = nullptr;  // pid reused
+
+        const bool name_ok = q.name_glob == nullptr || fnmatch(q.name_glob, st.name, 0) == 0;
+        if (!name_ok) {
+            if (prior != nullptr) r.entries.push_back(std::move(*prior));
+            continue;
+        }
+
+        r.entries.emplace_back(r.arena);
+        CacheEntry &e = r.entries.back();
+        if (prior != nullptr) {
+            e = std::move(*prior);
+            // An exec changes comm or the code/argument addresses; a dead
+            // process cannot exec, and its addresses read as 0.
+            if (!is_dead(st.state) && !same_exec(e, st)) e.forget_static_facts();
+        } else {
+            e.pid = pid;
+            e.start_ticks = st.start_ticks;
+        }
+        if (reread_static) e.forget_static_facts();
+        if (!is_dead(st.state)) {
+            std::memcpy(e.name, st.name, sizeof e.name);
+            std::memcpy(e.exec_key, st.exec_key, sizeof e.exec_key);
+        }
+
+        procmon_process rec{};
+        rec.size = sizeof rec;
+        rec.valid = PROCMON_FIELD_BASIC;
+        bool hit = true;
+
+        platform::Status status;
+        if ((want_ids && !e.has_ids) || want_status_always) {
+            hit = false;
+            if (source_->status(pid, status, r.scratch) == Read::ok && status.has_ids) {
+                e.has_ids = true;
+                e.uid = status.uid, e.euid = status.euid, e.suid = status.suid;
+                e.gid = status.gid, e.egid = status.egid, e.sgid = status.sgid;
+            }
+        }
+        if (q.uid >= 0 && (!e.has_ids || e.euid != static_cast<uint64_t>(q.uid))) continue;
+
+        if ((fields & PROCMON_FIELD_EXE) && !e.has_exe) {
+            hit = false;
+            if (st.kernel_thread) {
+                e.has_exe = true;  // a kernel thread has no executable
+            } else if (source_->exe(pid, r.exe) == Read::ok) {
+                e.exe.assign(r.exe.begin(), r.exe.end());
+                e.has_exe = true;
+            }
+        }
+        if ((fields & PROCMON_FIELD_ARGV) && !e.has_argv) {
+            hit = false;
+            bool truncated = false;
+            if (st.kernel_thread) {
+                e.has_argv = true;  // and no arguments
+            } else if (source_->argv(pid, opts_.argv_cap, r.argv, truncated) == Read::ok &&
+                       !(r.argv.empty() && is_dead(st.state))) {  // a zombie's argv is gone, not empty
+                e.argv.assign(r.argv.begin(), r.argv.end());
+                e.argc = static_cast<uint32_t>(std::count(e.argv.begin(), e.argv.end(), '\0'));
+                e.argv_truncated = truncated;
+                e.has_argv = true;
+            }
+        }
+        ++(hit ? r.counters.cache_hits : r.counters.cache_misses);
+
+        rec.pid = pid;
+        rec.ppid = st.ppid;
+        rec.pgid = st.pgid;
+        rec.sid = st.sid;
+        rec.tty = st.tty;
+        rec.state = st.state;
+        rec.flags = (st.kernel_thread ? PROCMON_PROC_KTHREAD : 0u) | (st.state == 'Z' ? PROCMON_PROC_ZOMBIE : 0u);
+        rec.name = pool.add(st.name, std::strlen(st.name));
+        rec.start_ticks = st.start_ticks;
+        rec.start_time_ns = st.start_time_ns;
+        rec.exe = rec.argv = rec.cwd = rec.cgroup = rec.container_id = "";
+
+        const uint64_t cpu_ns = st.utime_ns + st.stime_ns;
+        if (fields & PROCMON_FIELD_CPU) {
+            rec.valid |= PROCMON_FIELD_CPU;
+            rec.utime_ns = st.utime_ns;
+            rec.stime_ns = st.stime_ns;
+            rec.cpu_percent = prior != nullptr ? cpu_percent(cpu_ns, e.cpu_ns, now_ns, e.sample_ns)
+                                               : cpu_percent(cpu_ns, 0, now_ns, st.start_boot_ns);
+        }
+        e.cpu_ns = cpu_ns;
+        e.sample_ns = now_ns;
+
+        if ((fields & PROCMON_FIELD_MEMORY) && st.has_memory) {
+            rec.valid |= PROCMON_FIELD_MEMORY;
+            rec.rss_bytes = st.rss_bytes;
+            rec.vms_bytes = st.vms_bytes;
+        }
+        if (fields & PROCMON_FIELD_SCHED) {
+            rec.valid |= PROCMON_FIELD_SCHED;
+            rec.threads = st.threads;
+            rec.nice = st.nice;
+            rec.priority = st.priority;
+        }
+        if ((fields & PROCMON_FIELD_IDS) && e.has_ids) {
+            rec.valid |= PROCMON_FIELD_IDS;
+            rec.uid = e.uid, rec.euid = e.euid, rec.suid = e.suid;
+            rec.gid = e.gid, rec.egid = e.egid, rec.sgid = e.sgid;
+        }
+        if ((fields & PROCMON_FIELD_EXE) && e.has_exe) {
+            rec.valid |= PROCMON_FIELD_EXE;
+            rec.exe = pool.add(e.exe.data(), e.exe.size());
+        }
+        if ((fields & PROCMON_FIELD_ARGV) && e.has_argv) {
+            rec.valid |= PROCMON_FIELD_ARGV;
+            // the pool's own terminator is redundant after the last argument's
+            rec.argv = pool.add(e.argv.data(), e.argv.size());
+            rec.argv_len = e.argv.size();
+            rec.argc = e.argc;
+            if (e.argv_truncated) rec.flags |= PROCMON_PROC_ARGV_TRUNCATED;
+        }
+
+        // Opt-in groups change all the time: never cached.
+        if ((fields & PROCMON_FIELD_CTXSW) && status.has_ctxsw) {
+            rec.valid |= PROCMON_FIELD_CTXSW;
+            rec.voluntary_ctxt_switches = status.voluntary;
+            rec.nonvoluntary_ctxt_switches = status.nonvoluntary;
+        }
+        if ((fields & PROCMON_FIELD_CWD) && source_->cwd(pid, r.extra) == Read::ok) {
+            rec.valid |= PROCMON_FIELD_CWD;
+            rec.cwd = pool.add(r.extra.data(), r.extra.size());
+        }
+        if ((fields & PROCMON_FIELD_FDS) && source_->fd_count(pid, rec.fd_count, r.scratch) == Read::ok)
+            rec.valid |= PROCMON_FIELD_FDS;
+        platform::Io io;
+        if ((fields & PROCMON_FIELD_IO) && source_->io(pid, io, r.scratch) == Read::ok) {
+            rec.valid |= PROCMON_FIELD_IO;
+            rec.io_rchar = io.rchar, rec.io_wchar = io.wchar, rec.io_syscr = io.syscr, rec.io_syscw = io.syscw;
+            rec.io_read_bytes = io.read_bytes, rec.io_write_bytes = io.write_bytes;
+        }
+        if ((fields & PROCMON_FIELD_CGROUP) && source_->cgroup(pid, r.extra, r.extra2) == Read::ok) {
+            rec.valid |= PROCMON_FIELD_CGROUP;
+            rec.cgroup = pool.add(r.extra.data(), r.extra.size());
+            rec.container_id = pool.add(r.extra2.data(), r.extra2.size());
+        }
+        r.records.push_back(rec);
+    }
+    for (; old != r.old_end; ++old)
+        if (r.keep_unlisted) r.entries.push_back(std::move(*old));
+}
+
+int Collector::enumerate(const Query &q, SnapshotPtr &out) {
+    try {
+        const uint64_t now_ns = source_->boot_clock_ns();
+        const platform::PidList *pids = q.pids;
+        if (pids == nullptr) {
+            int rc = source_->list_pids(pids_);
+            if (rc != PROCMON_OK) return rc;
+            pids = &pids_;
+        }
+        SnapshotPtr snap = new_snapshot(arena_);
+
+        Range range(arena_.get(), snap.get());
+        range.pid_begin = pids->data();
+        range.pid_end = pids->data() + pids->size();
+        range.old_begin = cache_.data();
+        range.old_end = cache_.data() + cache_.size();
+        range.keep_unlisted = q.pids != nullptr;
+        range.records.reserve(pids->size());
+        range.entries.reserve(pids->size() + (range.keep_unlisted ? cache_.size() : 0));
+        read_range(q, range, now_ns);
+
+        snap->records = std::move(range.records);
+        cache_ = std::move(range.entries);
+        counters_.cache_hits += range.counters.cache_hits;
+        counters_.cache_misses += range.counters.cache_misses;
+        out = std::move(snap);
+        return PROCMON_OK;
+    } catch (const ArenaFull &) {
+        // Entries were moved out of the cache mid-way: start cold next time.
+        cache_.clear();
+        cache_.shrink_to_fit();
+        throw;
+    }
+}
+
+}  // namespace procmon

@@ -1,0 +1,66 @@
+// Enumeration: turns the raw facts of a ProcSource into a snapshot, using and
+// maintaining the per-identity cache. Portable: no OS calls here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "collect/cache.hpp"
+#include "collect/snapshot.hpp"
+#include "core/arena.hpp"
+#include "platform/platform.hpp"
+#include "procmon.h"
+
+namespace procmon {
+
+struct CollectorOptions {
+    std::size_t argv_cap = 0;   // 0 = whole
+    bool cache_static = true;   // PROCMON_CACHE_STATIC
+    unsigned threads = 1;       // reader threads
+};
+
+struct Query {
+    uint64_t fields = PROCMON_FIELDS_DEFAULT;
+    const char *name_glob = nullptr;
+    int64_t uid = -1;
+    const platform::PidList *pids = nullptr;  // sorted, unique; nullptr = all
+    bool refresh = false;
+};
+
+struct SnapshotDeleter {
+    void operator()(procmon_snapshot *s) const noexcept;
+};
+using SnapshotPtr = std::unique_ptr<procmon_snapshot, SnapshotDeleter>;
+
+SnapshotPtr new_snapshot(const std::shared_ptr<Arena> &arena);  // throws ArenaFull
+
+struct CollectorCounters {
+    uint64_t cache_hits = 0;
+    uint64_t cache_misses = 0;
+};
+
+class Collector {
+public:
+    Collector(std::shared_ptr<Arena> arena, platform::ProcSource *source, CollectorOptions opts);
+    ~Collector();
+
+    // Status code; sets the thread's error on failure. Throws ArenaFull when
+    // the cap is reached (the cache is then emptied, the collector stays usable).
+    int enumerate(const Query &q, SnapshotPtr &out);
+
+    std::size_t cache_size() const { return cache_.size(); }
+    const CollectorCounters &counters() const { return counters_; }
+
+private:
+    struct Range;
+    void read_range(const Query &q, Range &range, uint64_t now_ns);
+
+    std::shared_ptr<Arena> arena_;
+    platform::ProcSource *source_;
+    CollectorOptions opts_;
+    Cache cache_;
+    platform::PidList pids_;
+    CollectorCounters counters_;
+};
+
+}  // namespace procmon

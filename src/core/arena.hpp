@@ -1,0 +1,69 @@
+// The bounded memory behind every snapshot and cache: an exclusive mimalloc
+// arena plus exact byte accounting against the caller's cap.
+//
+// Why both: mimalloc 2.0 reserves arenas in 32 MiB blocks, so the arena alone
+// bounds memory only to the next 32 MiB; the accounting makes the cap exact,
+// and the arena guarantees nothing of ours lands in the process heap.
+// mimalloc heaps allocate only on the thread that created them, so each
+// thread gets its own heap in the arena on first use (see arena.cpp).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+
+namespace procmon {
+
+// Thrown by Arena::allocate; the C API turns it into PROCMON_ENOMEM.
+struct ArenaFull : std::bad_alloc {
+    uint64_t requested, used, cap;
+    ArenaFull(uint64_t r, uint64_t u, uint64_t c) : requested(r), used(u), cap(c) {}
+    const char *what() const noexcept override { return "procmon arena cap reached"; }
+};
+
+class Arena {
+public:
+    // Reserves (or reuses from the pool) an arena of at least `cap` bytes.
+    // Returns a status code and sets the thread's error on failure.
+    static int create(uint64_t cap, std::shared_ptr<Arena> &out);
+
+    Arena(int id, std::size_t reserved, uint64_t cap) : id_(id), reserved_(reserved), cap_(cap) {}
+    ~Arena();  // gives the mimalloc arena back to the pool for the next context
+    Arena(const Arena &) = delete;
+    Arena &operator=(const Arena &) = delete;
+
+    void *allocate(std::size_t n);            // throws ArenaFull
+    void deallocate(void *p) noexcept;        // any thread
+
+    uint64_t cap() const { return cap_; }
+    uint64_t used() const { return used_.load(std::memory_order_relaxed); }
+    uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
+
+private:
+    int id_;
+    std::size_t reserved_;
+    uint64_t cap_;
+    std::atomic<uint64_t> used_{0};
+    std::atomic<uint64_t> peak_{0};
+};
+
+// std-compatible allocator drawing from an Arena.
+template <class T>
+struct ArenaAllocator {
+    using value_type = T;
+    Arena *arena;
+
+    explicit ArenaAllocator(Arena *a) noexcept : arena(a) {}
+    template <class U>
+    ArenaAllocator(const ArenaAllocator<U> &o) noexcept : arena(o.arena) {}
+
+    T *allocate(std::size_t n) { return static_cast<T *>(arena->allocate(n * sizeof(T))); }
+    void deallocate(T *p, std::size_t) noexcept { arena->deallocate(p); }
+
+    template <class U>
+    bool operator==(const ArenaAllocator<U> &o) const noexcept { return arena == o.arena; }
+};
+
+}  // namespace procmon

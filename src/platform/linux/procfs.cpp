@@ -1,0 +1,291 @@
+// Linux ProcSource: reads a /proc tree through one directory fd with
+// openat/getdents64 and the caller's reused buffers. Every system call goes
+// through pm_sys() so tests can inject failures.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+#include "core/error.hpp"
+#include "platform/linux/parse.hpp"
+#include "platform/linux/sys_ops.h"
+#include "platform/platform.hpp"
+
+namespace procmon::platform {
+namespace {
+
+constexpr std::size_t kStatLimit = 64 * 1024;       // a stat line is ~300 bytes
+constexpr std::size_t kTextLimit = 1024 * 1024;     // status, io, cgroup
+constexpr std::size_t kLinkLimit = 64 * 1024;       // exe, cwd
+
+Read classify(int err) {
+    switch (err) {
+    case ENOENT:
+    case ESRCH:
+    case ENOTDIR: return Read::gone;
+    case EACCES:
+    case EPERM: return Read::denied;
+    default: return Read::failed;
+    }
+}
+
+// "<pid>/<name>" without snprintf: this runs several times per process.
+struct PidPath {
+    char text[48];
+    PidPath(int32_t pid, const char *name) {
+        char digits[12];
+        int n = 0;
+        uint32_t v = static_cast<uint32_t>(pid);
+        do digits[n++] = static_cast<char>('0' + v % 10); while ((v /= 10) != 0);
+        char *p = text;
+        while (n > 0) *p++ = digits[--n];
+        *p++ = '/';
+        std::size_t len = std::strlen(name);
+        std::memcpy(p, name, len + 1);
+    }
+};
+
+// The kernel's getdents64 record (linux_dirent64); libc's dirent64 differs
+// in name only, but this way no feature macro is needed.
+struct KernelDirent {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[1];
+};
+
+// Calls visit(name) for each entry of the open directory fd. Read status.
+template <class Visit>
+Read for_each_dirent(int fd, Bytes &buf, Visit visit) {
+    if (buf.size() < 32768) buf.resize(32768);
+    for (;;) {
+        ssize_t n = pm_sys()->getdents64(fd, buf.data(), buf.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return classify(errno);
+        }
+        if (n == 0) return Read::ok;
+        for (ssize_t off = 0; off < n;) {
+            const char *rec = buf.data() + off;
+            unsigned short reclen;
+            std::memcpy(&reclen, rec + offsetof(KernelDirent, reclen), sizeof reclen);
+            if (reclen == 0) return Read::failed;
+            visit(rec + offsetof(KernelDirent, name));
+            off += reclen;
+        }
+    }
+}
+
+int open_retry(int dirfd, const char *path, int flags) {
+    int fd;
+    do fd = pm_sys()->openat(dirfd, path, flags | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+struct Fd {
+    int fd;
+    ~Fd() {
+        if (fd >= 0) pm_sys()->close(fd);
+    }
+};
+
+// Reads `path` under dirfd into buf[0, len). Reads at most limit + 1 bytes,
+// so `len > limit` tells the caller there was more. `complete`, when given,
+// says the content is whole so the final read() returning 0 can be skipped.
+Read read_file(int dirfd, const char *path, Bytes &buf, std::size_t &len, std::size_t limit,
+               bool (*complete)(const char *, std::size_t) = nullptr) {
+    Fd f{open_retry(dirfd, path, O_RDONLY)};
+    if (f.fd < 0) return classify(errno);
+    len = 0;
+    for (;;) {
+        if (len == limit + 1) break;
+        if (buf.size() - len < 256) {
+            std::size_t grown = std::min(std::max<std::size_t>(4096, buf.size() * 2), limit + 1);
+            if (grown > buf.size()) buf.resize(grown);
+        }
+        std::size_t want = std::min(buf.size() - len, limit + 1 - len);
+        ssize_t r = pm_sys()->read(f.fd, buf.data() + len, want);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return classify(errno);
+        }
+        if (r == 0) break;
+        len += static_cast<std::size_t>(r);
+        if (complete != nullptr && complete(buf.data(), len)) break;
+    }
+    return Read::ok;
+}
+
+Read read_link(int dirfd, const char *path, Bytes &out) {
+    if (out.size() < 256) out.resize(256);
+    for (;;) {
+        ssize_t r = pm_sys()->readlinkat(dirfd, path, out.data(), out.size());
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return classify(errno);
+        }
+        if (static_cast<std::size_t>(r) < out.size()) {
+            out.resize(static_cast<std::size_t>(r));
+            return Read::ok;
+        }
+        if (out.size() >= kLinkLimit) return Read::failed;
+        out.resize(out.size() * 2);
+    }
+}
+
+class LinuxProcSource final : public ProcSource {
+public:
+    LinuxProcSource(int rootfd, bool real_root, procfs::Units units, Arena *arena)
+        : rootfd_(rootfd), real_root_(real_root), units_(units), scratch_(ArenaAllocator<char>(arena)) {
+        arg_max_ = static_cast<std::size_t>(std::max(sysconf(_SC_ARG_MAX), 4096L));
+    }
+    ~LinuxProcSource() override { pm_sys()->close(rootfd_); }
+
+    int list_pids(PidList &out) override {
+        Fd dir{open_retry(rootfd_, ".", O_RDONLY | O_DIRECTORY)};
+        if (dir.fd < 0) return fail(PROCMON_EIO, errno, "open proc root: %s", std::strerror(errno));
+        out.clear();
+        Read r = for_each_dirent(dir.fd, scratch_, [&](const char *name) {
+            uint64_t pid = 0;
+            const char *p = name;
+            for (; *p >= '0' && *p <= '9' && pid <= INT32_MAX; ++p) pid = pid * 10 + static_cast<uint64_t>(*p - '0');
+            if (*p == '\0' && p != name && pid > 0 && pid <= INT32_MAX) out.push_back(static_cast<int32_t>(pid));
+        });
+        if (r != Read::ok) return fail(PROCMON_EIO, errno, "list proc root: %s", std::strerror(errno));
+        if (!std::is_sorted(out.begin(), out.end())) std::sort(out.begin(), out.end());
+        return PROCMON_OK;
+    }
+
+    uint64_t boot_clock_ns() override {
+        if (real_root_) {
+            timespec ts;
+            clock_gettime(CLOCK_BOOTTIME, &ts);
+            return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+        }
+        std::size_t len = 0;
+        uint64_t ns;
+        if (read_file(rootfd_, "uptime", scratch_, len, 4096) == Read::ok &&
+            procfs::parse_uptime_ns(scratch_.data(), len, ns))
+            last_uptime_ns_ = ns;
+        return last_uptime_ns_;
+    }
+
+    Read stat(int32_t pid, Stat &out, Bytes &scratch) override {
+        std::size_t len = 0;
+        Read r = read_file(rootfd_, PidPath(pid, "stat").text, scratch, len, kStatLimit, procfs::stat_complete);
+        if (r != Read::ok) return r;
+        if (len > kStatLimit || !procfs::parse_stat(scratch.data(), len, units_, out)) return Read::failed;
+        if (out.pid != pid) return Read::failed;
+        return Read::ok;
+    }
+
+    Read status(int32_t pid, Status &out, Bytes &scratch) override {
+        std::size_t len = 0;
+        Read r = read_file(rootfd_, PidPath(pid, "status").text, scratch, len, kTextLimit);
+        if (r != Read::ok) return r;
+        procfs::parse_status(scratch.data(), std::min(len, kTextLimit), out);
+        return Read::ok;
+    }
+
+    Read exe(int32_t pid, Bytes &out) override { return read_link(rootfd_, PidPath(pid, "exe").text, out); }
+    Read cwd(int32_t pid, Bytes &out) override { return read_link(rootfd_, PidPath(pid, "cwd").text, out); }
+
+    Read argv(int32_t pid, std::size_t cap, Bytes &out, bool &truncated) override {
+        std::size_t limit = (cap == 0 || cap > arg_max_) ? arg_max_ : cap;
+        std::size_t len = 0;
+        Read r = read_file(rootfd_, PidPath(pid, "cmdline").text, out, len, limit);
+        if (r != Read::ok) return r;
+        truncated = len > limit;
+        if (truncated) {
+            len = limit;
+            out[len - 1] = '\0';  // the cut argument stays, terminated
+        } else if (len > 0 && out[len - 1] != '\0') {
+            // A process that rewrote its arguments (setproctitle) may leave the
+            // block unterminated: terminate it so every argument is.
+            if (out.size() == len) out.push_back('\0');
+            else out[len] = '\0';
+            ++len;
+        }
+        out.resize(len);
+        return Read::ok;
+    }
+
+    Read fd_count(int32_t pid, uint32_t &out, Bytes &scratch) override {
+        Fd dir{open_retry(rootfd_, PidPath(pid, "fd").text, O_RDONLY | O_DIRECTORY)};
+        if (dir.fd < 0) return classify(errno);
+        uint32_t count = 0;
+        Read r = for_each_dirent(dir.fd, scratch, [&](const char *name) { count += name[0] != '.'; });
+        if (r != Read::ok) return r;
+        out = count;
+        return Read::ok;
+    }
+
+    Read io(int32_t pid, Io &out, Bytes &scratch) override {
+        std::size_t len = 0;
+        Read r = read_file(rootfd_, PidPath(pid, "io").text, scratch, len, kTextLimit);
+        if (r != Read::ok) return r;
+        return procfs::parse_io(scratch.data(), std::min(len, kTextLimit), out) ? Read::ok : Read::failed;
+    }
+
+    Read cgroup(int32_t pid, Bytes &path, Bytes &container_id) override {
+        std::size_t len = 0;
+        Read r = read_file(rootfd_, PidPath(pid, "cgroup").text, scratch_, len, kTextLimit);
+        if (r != Read::ok) return r;
+        procfs::parse_cgroup(scratch_.data(), std::min(len, kTextLimit), path, container_id);
+        return Read::ok;
+    }
+
+    int rootfd_;
+    bool real_root_;
+    procfs::Units units_;
+    Bytes scratch_;  // list_pids, uptime, cgroup: calling thread only
+    std::size_t arg_max_;
+    uint64_t last_uptime_ns_ = 0;
+};
+
+}  // namespace
+
+int ProcSource::open(const char *root, Arena *arena, std::unique_ptr<ProcSource> &out) {
+    if (root == nullptr) root = "/proc";
+    const bool real_root = std::strcmp(root, "/proc") == 0;
+    int fd = open_retry(AT_FDCWD, root, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+        int err = errno;
+        return fail(status_from_errno(err), err, "open proc root %s: %s", root, std::strerror(err));
+    }
+
+    procfs::Units units{};
+    long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    units.ns_per_tick = hz > 0 ? 1000000000u / static_cast<uint64_t>(hz) : 10000000u;
+    units.page_size = page > 0 ? static_cast<uint64_t>(page) : 4096;
+
+    if (real_root) {
+        // ns precision, where btime has whole seconds
+        timespec real, boot;
+        clock_gettime(CLOCK_REALTIME, &real);
+        clock_gettime(CLOCK_BOOTTIME, &boot);
+        int64_t diff = (real.tv_sec - boot.tv_sec) * int64_t{1000000000} + (real.tv_nsec - boot.tv_nsec);
+        units.boot_time_ns = diff > 0 ? static_cast<uint64_t>(diff) : 0;
+    } else {
+        Bytes buf{ArenaAllocator<char>(arena)};
+        std::size_t len = 0;
+        uint64_t btime = 0;
+        Read r = read_file(fd, "stat", buf, len, kTextLimit);
+        if (r != Read::ok || !procfs::parse_btime(buf.data(), std::min(len, kTextLimit), btime)) {
+            int err = r == Read::ok ? 0 : errno;
+            pm_sys()->close(fd);
+            return fail(PROCMON_EIO, err, "read %s/stat: no btime line, so start times cannot be known", root);
+        }
+        units.boot_time_ns = btime * 1000000000u;
+    }
+    out = std::make_unique<LinuxProcSource>(fd, real_root, units, arena);
+    return PROCMON_OK;
+}
+
+}  // namespace procmon::platform

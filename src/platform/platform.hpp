@@ -1,0 +1,79 @@
+// The one seam between procmon and an operating system. Each OS implements
+// ProcSource in src/platform/<os>/; everything above it is portable and sees
+// only the raw facts below, already in portable units (ns, bytes).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/arena.hpp"
+
+namespace procmon::platform {
+
+using Bytes = std::vector<char, ArenaAllocator<char>>;
+using PidList = std::vector<int32_t, ArenaAllocator<int32_t>>;
+
+// Outcome of one read about one process.
+enum class Read {
+    ok,
+    gone,    // the process (or the file) no longer exists
+    denied,  // the OS refused: permission
+    failed,  // I/O error, or content that does not parse
+};
+
+// The cheap facts, read on every enumeration.
+struct Stat {
+    int32_t pid = 0, ppid = 0, pgid = 0, sid = 0, tty = 0;
+    char state = '?';
+    bool kernel_thread = false;
+    char name[64] = {};        // NUL-terminated
+    uint64_t start_ticks = 0;  // identity, with pid
+    uint64_t start_boot_ns = 0;
+    uint64_t start_time_ns = 0;  // wall clock
+    uint64_t utime_ns = 0, stime_ns = 0;
+    bool has_memory = false;
+    uint64_t vms_bytes = 0, rss_bytes = 0;
+    int32_t priority = 0, nice = 0;
+    uint32_t threads = 0;
+    uint64_t exec_key[4] = {};  // changes when the process execs (0 when unreadable)
+};
+
+struct Status {
+    bool has_ids = false;
+    uint32_t uid = 0, euid = 0, suid = 0, gid = 0, egid = 0, sgid = 0;
+    bool has_ctxsw = false;
+    uint64_t voluntary = 0, nonvoluntary = 0;
+};
+
+struct Io {
+    uint64_t rchar = 0, wchar = 0, syscr = 0, syscw = 0, read_bytes = 0, write_bytes = 0;
+};
+
+class ProcSource {
+public:
+    // Opens the process table at `root` (Linux: a /proc tree). Status code;
+    // sets the thread's error on failure.
+    static int open(const char *root, Arena *arena, std::unique_ptr<ProcSource> &out);
+    virtual ~ProcSource() = default;
+
+    // All pids, ascending. Status code; sets the thread's error on failure.
+    virtual int list_pids(PidList &out) = 0;
+    // Now, in ns since boot, on the clock start times are measured against.
+    virtual uint64_t boot_clock_ns() = 0;
+
+    // `scratch` is the caller's buffer, reused between calls.
+    virtual Read stat(int32_t pid, Stat &out, Bytes &scratch) = 0;
+    virtual Read status(int32_t pid, Status &out, Bytes &scratch) = 0;
+    virtual Read exe(int32_t pid, Bytes &out) = 0;
+    virtual Read cwd(int32_t pid, Bytes &out) = 0;
+    // NUL-separated arguments, each terminated; at most `cap` bytes when cap
+    // is non-zero (then `truncated` says whether more existed).
+    virtual Read argv(int32_t pid, std::size_t cap, Bytes &out, bool &truncated) = 0;
+    virtual Read fd_count(int32_t pid, uint32_t &out, Bytes &scratch) = 0;
+    virtual Read io(int32_t pid, Io &out, Bytes &scratch) = 0;
+    // The cgroup path, and the container id found in it ("" when none).
+    virtual Read cgroup(int32_t pid, Bytes &path, Bytes &container_id) = 0;
+};
+
+}  // namespace procmon::platform
