@@ -1,0 +1,328 @@
+#include "fields.hpp"
+
+#include <pwd.h>
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "json.hpp"
+
+namespace procmon::cli {
+
+const std::string &Env::user(uint32_t uid) {
+    auto it = users_.find(uid);
+    if (it != users_.end()) return it->second;
+    passwd pw, *res = nullptr;
+    char buf[1024];
+    std::string name = (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res != nullptr)
+                           ? std::string(res->pw_name)
+                           : std::to_string(uid);
+    return users_.emplace(uid, std::move(name)).first->second;
+}
+
+void append_printable(std::string &out, const char *s, std::size_t n) {
+    for (std::size_t i = 0; i < n;) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x80) {
+            std::size_t len = 1;
+            while (len < 4 && i + len < n && (static_cast<unsigned char>(s[i + len]) & 0xC0) == 0x80) ++len;
+            if (valid_utf8(s + i, len)) {
+                out.append(s + i, len);
+                i += len;
+            } else {
+                out.push_back('?');
+                ++i;
+            }
+            continue;
+        }
+        out.push_back(c < 0x20 || c == 0x7F ? '?' : static_cast<char>(c));
+        ++i;
+    }
+}
+
+void append_command(std::string &out, const procmon_process &p) {
+    if (!(p.valid & PROCMON_FIELD_ARGV) || p.argc == 0) {
+        out.push_back('[');
+        append_printable(out, p.name, std::strlen(p.name));
+        out.push_back(']');
+        return;
+    }
+    const char *a = p.argv, *end = p.argv + p.argv_len;
+    for (bool first = true; a < end; first = false) {
+        std::size_t len = std::strlen(a);
+        if (!first) out.push_back(' ');
+        append_printable(out, a, len);
+        a += len + 1;
+    }
+}
+
+void append_cpu_time(std::string &out, uint64_t ns) {
+    uint64_t s = ns / 1000000000u;
+    char buf[96];
+    if (s >= 86400)
+        std::snprintf(buf, sizeof buf, "%" PRIu64 "-%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 86400, s / 3600 % 24,
+                      s / 60 % 60, s % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 3600, s / 60 % 60, s % 60);
+    out += buf;
+}
+
+namespace {
+
+void key(std::string &out, const char *k) {
+    out.push_back('"');
+    out += k;
+    out += "\":";
+}
+void num(std::string &out, uint64_t v) { out += std::to_string(v); }
+void num(std::string &out, int64_t v) { out += std::to_string(v); }
+void num(std::string &out, double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", std::isfinite(v) ? v : 0.0);
+    out += buf;
+}
+bool has(const procmon_process &p, uint64_t group) { return (p.valid & group) == group; }
+
+// A string field, with "<key>_base64" beside it when the bytes are not UTF-8.
+void json_text(std::string &out, const char *k, const char *s, bool valid) {
+    key(out, k);
+    if (!valid) {
+        out += "null";
+        return;
+    }
+    std::size_t n = std::strlen(s);
+    json_string(out, s, n);
+    if (!valid_utf8(s, n)) {
+        out += ",\"";
+        out += k;
+        out += "_base64\":";
+        json_base64(out, s, n);
+    }
+}
+
+void iso8601(std::string &out, uint64_t ns) {
+    time_t secs = static_cast<time_t>(ns / 1000000000u);
+    tm t;
+    gmtime_r(&secs, &t);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                  t.tm_hour, t.tm_min, t.tm_sec, static_cast<unsigned>(ns / 1000000u % 1000u));
+    out += buf;
+}
+
+void start_text(std::string &out, uint64_t ns) {
+    time_t secs = static_cast<time_t>(ns / 1000000000u), now = time(nullptr);
+    tm t;
+    localtime_r(&secs, &t);
+    char buf[32];
+    std::strftime(buf, sizeof buf, now - secs < 86400 ? "%H:%M" : "%b%d", &t);
+    out += buf;
+}
+
+// Integer field helpers: one line per field in the table below.
+#define PM_INT_FIELD(NAME, HEADER, GROUP, EXPR)                                                              \
+    Field {                                                                                                  \
+        NAME, HEADER, GROUP, true,                                                                           \
+            [](std::string &o, const procmon_process &p, Env &) {                                            \
+                key(o, NAME);                                                                                \
+                if (has(p, GROUP)) num(o, static_cast<int64_t>(EXPR)); else o += "null";                     \
+            },                                                                                               \
+            [](std::string &o, const procmon_process &p, Env &) {                                            \
+                if (has(p, GROUP)) o += std::to_string(static_cast<int64_t>(EXPR)); else o += "-";           \
+            },                                                                                               \
+            [](const procmon_process &p) { return has(p, GROUP) ? static_cast<double>(EXPR) : -1.0; }        \
+    }
+
+#define PM_TEXT_FIELD(NAME, HEADER, GROUP, EXPR)                                                             \
+    Field {                                                                                                  \
+        NAME, HEADER, GROUP, false,                                                                          \
+            [](std::string &o, const procmon_process &p, Env &) { json_text(o, NAME, EXPR, has(p, GROUP)); }, \
+            [](std::string &o, const procmon_process &p, Env &) {                                            \
+                if (has(p, GROUP) && *(EXPR)) append_printable(o, EXPR, std::strlen(EXPR)); else o += "-";   \
+            },                                                                                               \
+            nullptr                                                                                          \
+    }
+
+#define PM_BOOL_FIELD(NAME, FLAG)                                                                            \
+    Field {                                                                                                  \
+        NAME, NAME, PROCMON_FIELD_BASIC, false,                                                              \
+            [](std::string &o, const procmon_process &p, Env &) {                                            \
+                key(o, NAME);                                                                                \
+                o += (p.flags & FLAG) ? "true" : "false";                                                    \
+            },                                                                                               \
+            [](std::string &o, const procmon_process &p, Env &) { o += (p.flags & FLAG) ? "yes" : "no"; },    \
+            [](const procmon_process &p) { return (p.flags & FLAG) ? 1.0 : 0.0; }                            \
+    }
+
+std::vector<Field> make_fields() {
+    std::vector<Field> f = {
+        PM_INT_FIELD("pid", "PID", PROCMON_FIELD_BASIC, p.pid),
+        PM_INT_FIELD("ppid", "PPID", PROCMON_FIELD_BASIC, p.ppid),
+        PM_INT_FIELD("pgid", "PGID", PROCMON_FIELD_BASIC, p.pgid),
+        PM_INT_FIELD("sid", "SID", PROCMON_FIELD_BASIC, p.sid),
+        PM_INT_FIELD("tty", "TTY", PROCMON_FIELD_BASIC, p.tty),
+        Field{"state", "S", PROCMON_FIELD_BASIC, false,
+              [](std::string &o, const procmon_process &p, Env &) {
+                  key(o, "state");
+                  json_string(o, &p.state, 1);
+              },
+              [](std::string &o, const procmon_process &p, Env &) { append_printable(o, &p.state, 1); },
+              nullptr},
+        PM_BOOL_FIELD("kernel_thread", PROCMON_PROC_KTHREAD),
+        PM_BOOL_FIELD("zombie", PROCMON_PROC_ZOMBIE),
+        PM_TEXT_FIELD("name", "NAME", PROCMON_FIELD_BASIC, p.name),
+        Field{"user", "USER", PROCMON_FIELD_IDS, false,
+              [](std::string &o, const procmon_process &p, Env &env) {
+                  key(o, "user");
+                  if (has(p, PROCMON_FIELD_IDS)) json_string(o, env.user(p.euid)); else o += "null";
+              },
+              [](std::string &o, const procmon_process &p, Env &env) {
+                  if (has(p, PROCMON_FIELD_IDS)) append_printable(o, env.user(p.euid).data(), env.user(p.euid).size());
+                  else o += "-";
+              },
+              nullptr},
+        PM_INT_FIELD("uid", "UID", PROCMON_FIELD_IDS, p.uid),
+        PM_INT_FIELD("euid", "EUID", PROCMON_FIELD_IDS, p.euid),
+        PM_INT_FIELD("suid", "SUID", PROCMON_FIELD_IDS, p.suid),
+        PM_INT_FIELD("gid", "GID", PROCMON_FIELD_IDS, p.gid),
+        PM_INT_FIELD("egid", "EGID", PROCMON_FIELD_IDS, p.egid),
+        PM_INT_FIELD("sgid", "SGID", PROCMON_FIELD_IDS, p.sgid),
+        PM_TEXT_FIELD("exe", "EXE", PROCMON_FIELD_EXE, p.exe),
+        Field{"argv", "COMMAND", PROCMON_FIELD_ARGV, false,
+              [](std::string &o, const procmon_process &p, Env &) {
+                  key(o, "argv");
+                  if (!has(p, PROCMON_FIELD_ARGV)) {
+                      o += "null";
+                      return;
+                  }
+                  bool all_utf8 = valid_utf8(p.argv, p.argv_len);
+                  for (int pass = 0; pass < (all_utf8 ? 1 : 2); ++pass) {
+                      if (pass == 1) o += ",\"argv_base64\":";
+                      o.push_back('[');
+                      const char *a = p.argv, *end = p.argv + p.argv_len;
+                      for (bool first = true; a < end; first = false) {
+                          std::size_t len = std::strlen(a);
+                          if (!first) o.push_back(',');
+                          if (pass == 0) json_string(o, a, len); else json_base64(o, a, len);
+                          a += len + 1;
+                      }
+                      o.push_back(']');
+                  }
+                  o += ",\"argv_truncated\":";
+                  o += (p.flags & PROCMON_PROC_ARGV_TRUNCATED) ? "true" : "false";
+              },
+              [](std::string &o, const procmon_process &p, Env &) { append_command(o, p); }, nullptr},
+        PM_INT_FIELD("argc", "ARGC", PROCMON_FIELD_ARGV, p.argc),
+        Field{"start", "START", PROCMON_FIELD_BASIC, true,
+              [](std::string &o, const procmon_process &p, Env &) {
+                  key(o, "start");
+                  o.push_back('"');
+                  iso8601(o, p.start_time_ns);
+                  o.push_back('"');
+              },
+              [](std::string &o, const procmon_process &p, Env &) { start_text(o, p.start_time_ns); },
+              [](const procmon_process &p) { return static_cast<double>(p.start_ticks); }},
+        PM_INT_FIELD("start_ticks", "TICKS", PROCMON_FIELD_BASIC, p.start_ticks),
+        PM_INT_FIELD("utime_ns", "UTIME", PROCMON_FIELD_CPU, p.utime_ns),
+        PM_INT_FIELD("stime_ns", "STIME", PROCMON_FIELD_CPU, p.stime_ns),
+        Field{"time", "TIME", PROCMON_FIELD_CPU, true,
+              [](std::string &o, const procmon_process &p, Env &) {
+                  key(o, "time_ns");
+                  if (has(p, PROCMON_FIELD_CPU)) num(o, p.utime_ns + p.stime_ns); else o += "null";
+              },
+              [](std::string &o, const procmon_process &p, Env &) {
+                  if (has(p, PROCMON_FIELD_CPU)) append_cpu_time(o, p.utime_ns + p.stime_ns); else o += "-";
+              },
+              [](const procmon_process &p) { return static_cast<double>(p.utime_ns + p.stime_ns); }},
+        Field{"cpu", "%CPU", PROCMON_FIELD_CPU, true,
+              [](std::string &o, const procmon_process &p, Env &) {
+                  key(o, "cpu_percent");
+                  if (has(p, PROCMON_FIELD_CPU)) num(o, p.cpu_percent); else o += "null";
+              },
+              [](std::string &o, const procmon_process &p, Env &) {
+                  char buf[32];
+                  std::snprintf(buf, sizeof buf, "%.1f", p.cpu_percent);
+                  o += has(p, PROCMON_FIELD_CPU) ? buf : "-";
+              },
+              [](const procmon_process &p) { return has(p, PROCMON_FIELD_CPU) ? p.cpu_percent : -1.0; }},
+        Field{"rss", "RSS", PROCMON_FIELD_MEMORY, true,
+              [](std::string &o, const procmon_process &p, Env &) {
+                  key(o, "rss_bytes");
+                  if (has(p, PROCMON_FIELD_MEMORY)) num(o, p.rss_bytes); else o += "null";
+              },
+              [](std::string &o, const procmon_process &p, Env &) {  // KiB, as ps
+                  if (has(p, PROCMON_FIELD_MEMORY)) o += std::to_string(p.rss_bytes / 1024); else o += "-";
+              },
+              [](const procmon_process &p) { return has(p, PROCMON_FIELD_MEMORY) ? static_cast<double>(p.rss_bytes) : -1.0; }},
+        Field{"vms", "VSZ", PROCMON_FIELD_MEMORY, true,
+              [](std::string &o, const procmon_process &p, Env &) {
+                  key(o, "vms_bytes");
+                  if (has(p, PROCMON_FIELD_MEMORY)) num(o, p.vms_bytes); else o += "null";
+              },
+              [](std::string &o, const procmon_process &p, Env &) {
+                  if (has(p, PROCMON_FIELD_MEMORY)) o += std::to_string(p.vms_bytes / 1024); else o += "-";
+              },
+              [](const procmon_process &p) { return has(p, PROCMON_FIELD_MEMORY) ? static_cast<double>(p.vms_bytes) : -1.0; }},
+        PM_INT_FIELD("threads", "NLWP", PROCMON_FIELD_SCHED, p.threads),
+        PM_INT_FIELD("nice", "NI", PROCMON_FIELD_SCHED, p.nice),
+        PM_INT_FIELD("priority", "PRI", PROCMON_FIELD_SCHED, p.priority),
+        PM_TEXT_FIELD("cwd", "CWD", PROCMON_FIELD_CWD, p.cwd),
+        PM_INT_FIELD("fds", "FDS", PROCMON_FIELD_FDS, p.fd_count),
+        PM_INT_FIELD("io_read_bytes", "READ", PROCMON_FIELD_IO, p.io_read_bytes),
+        PM_INT_FIELD("io_write_bytes", "WRITE", PROCMON_FIELD_IO, p.io_write_bytes),
+        PM_INT_FIELD("io_rchar", "RCHAR", PROCMON_FIELD_IO, p.io_rchar),
+        PM_INT_FIELD("io_wchar", "WCHAR", PROCMON_FIELD_IO, p.io_wchar),
+        PM_INT_FIELD("voluntary_ctxt_switches", "VCSW", PROCMON_FIELD_CTXSW, p.voluntary_ctxt_switches),
+        PM_INT_FIELD("nonvoluntary_ctxt_switches", "NVCSW", PROCMON_FIELD_CTXSW, p.nonvoluntary_ctxt_switches),
+        PM_TEXT_FIELD("cgroup", "CGROUP", PROCMON_FIELD_CGROUP, p.cgroup),
+        PM_TEXT_FIELD("container_id", "CONTAINER", PROCMON_FIELD_CGROUP, p.container_id),
+    };
+    return f;
+}
+
+const char *const kDefaultTable[] = {"pid", "ppid", "user", "state", "cpu", "rss", "vms", "time", "threads", "argv"};
+
+}  // namespace
+
+const std::vector<Field> &all_fields() {
+    static const std::vector<Field> fields = make_fields();
+    return fields;
+}
+
+const Field *find_field(std::string_view name) {
+    if (name == "args" || name == "cmd" || name == "command") name = "argv";  // ps spellings
+    for (const Field &f : all_fields())
+        if (name == f.name) return &f;
+    return nullptr;
+}
+
+std::string parse_field_list(std::string_view list, bool for_table, std::vector<const Field *> &out) {
+    out.clear();
+    if (list == "all") {
+        for (const Field &f : all_fields()) out.push_back(&f);
+        return {};
+    }
+    if (list == "default") {
+        if (for_table) {
+            for (const char *n : kDefaultTable) out.push_back(find_field(n));
+        } else {
+            for (const Field &f : all_fields())
+                if (f.group & PROCMON_FIELDS_DEFAULT) out.push_back(&f);
+        }
+        return {};
+    }
+    while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        std::string_view name = list.substr(0, comma);
+        if (name.empty()) return "empty name in --fields list";
+        const Field *f = find_field(name);
+        if (f == nullptr) return "unknown field '" + std::string(name) + "' (see --help for the list)";
+        out.push_back(f);
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    }
+    return {};
+}
+
+}  // namespace procmon::cli

@@ -1,0 +1,50 @@
+// The columns/keys the CLI knows: one table drives --fields, --sort, the
+// table and JSON output, and which PROCMON_FIELD_* groups the query asks for.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "procmon.h"
+
+namespace procmon::cli {
+
+// Per-run lookups shared by all rows.
+class Env {
+public:
+    const std::string &user(uint32_t uid);  // name, or the number if unknown
+private:
+    std::unordered_map<uint32_t, std::string> users_;
+};
+
+struct Field {
+    const char *name;    // --fields/--sort key and JSON key
+    const char *header;  // table column header
+    uint64_t group;      // PROCMON_FIELD_* the value comes from
+    bool numeric;        // right-aligned; sorted as a number
+    // Appends `"key":value` (more than one pair for some fields; null when not valid).
+    void (*json)(std::string &out, const procmon_process &p, Env &env);
+    // Appends the table cell ("-" when not valid).
+    void (*text)(std::string &out, const procmon_process &p, Env &env);
+    // Sort key: numeric fields use number(), the others text().
+    double (*number)(const procmon_process &p);
+};
+
+const std::vector<Field> &all_fields();
+const Field *find_field(std::string_view name);
+
+// Comma-separated names, or "default"/"all". Empty string = ok, else the error.
+std::string parse_field_list(std::string_view list, bool for_table, std::vector<const Field *> &out);
+
+// Plain text for a terminal: bytes outside printable ASCII and valid UTF-8 become '?'.
+void append_printable(std::string &out, const char *s, std::size_t n);
+// "args" as ps shows them: arguments joined by spaces, or "[name]" when none.
+void append_command(std::string &out, const procmon_process &p);
+// [DD-]HH:MM:SS of CPU time.
+void append_cpu_time(std::string &out, uint64_t ns);
+
+}  // namespace procmon::cli

@@ -1,0 +1,204 @@
+#include "output.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+namespace procmon::cli {
+namespace {
+
+// Buffered writer: one fwrite per 64 KiB, not per row.
+class Sink {
+public:
+    explicit Sink(std::FILE *f) : f_(f) { buf_.reserve(kFlushAt + 4096); }
+    std::string &buf() { return buf_; }
+    void maybe_flush() {
+        if (buf_.size() >= kFlushAt) flush();
+    }
+    bool flush() {
+        if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) ok_ = false;
+        buf_.clear();
+        return ok_;
+    }
+    bool finish() { return flush() && std::fflush(f_) == 0 && ok_; }
+
+private:
+    static constexpr std::size_t kFlushAt = 64 * 1024;
+    std::FILE *f_;
+    std::string buf_;
+    bool ok_ = true;
+};
+
+// `open`, `sep` and `close` set the layout: compact or indented.
+void json_object(std::string &out, const procmon_process &p, const std::vector<const Field *> &fields, Env &env,
+                 const char *open, const char *sep, const char *close) {
+    out += open;
+    bool first = true;
+    for (const Field *f : fields) {
+        if (!first) out += sep;
+        first = false;
+        f->json(out, p, env);
+    }
+    out += close;
+}
+
+// Display width of a UTF-8 cell: one column per code point.
+std::size_t width(const std::string &s) {
+    std::size_t w = 0;
+    for (unsigned char c : s) w += (c & 0xC0) != 0x80;
+    return w;
+}
+
+bool write_table(Sink &sink, const std::vector<const procmon_process *> &rows, const std::vector<const Field *> &fields,
+                 Env &env) {
+    const std::size_t ncol = fields.size();
+    std::vector<std::vector<std::string>> cells(rows.size(), std::vector<std::string>(ncol));
+    std::vector<std::size_t> widths(ncol);
+    for (std::size_t c = 0; c < ncol; ++c) widths[c] = width(fields[c]->header);
+    for (std::size_t r = 0; r < rows.size(); ++r)
+        for (std::size_t c = 0; c < ncol; ++c) {
+            fields[c]->text(cells[r][c], *rows[r], env);
+            widths[c] = std::max(widths[c], width(cells[r][c]));
+        }
+    auto emit_row = [&](auto cell_of) {
+        std::string &out = sink.buf();
+        for (std::size_t c = 0; c < ncol; ++c) {
+            const std::string &cell = cell_of(c);
+            const bool last = c + 1 == ncol;
+            std::size_t pad = widths[c] - width(cell);
+            if (fields[c]->numeric) out.append(pad, ' ');
+            out += cell;
+            if (!last) {
+                if (!fields[c]->numeric) out.append(pad, ' ');
+                out.push_back(' ');
+            }
+        }
+        out.push_back('\n');
+        sink.maybe_flush();
+    };
+    std::vector<std::string> headers;
+    for (const Field *f : fields) headers.emplace_back(f->header);
+    emit_row([&](std::size_t c) -> const std::string & { return headers[c]; });
+    for (std::size_t r = 0; r < rows.size(); ++r) emit_row([&](std::size_t c) -> const std::string & { return cells[r][c]; });
+    return sink.finish();
+}
+
+std::string human_bytes(uint64_t b) {
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(b);
+    int u = 0;
+    while (v >= 1024 && u < 4) v /= 1024, ++u;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return buf;
+}
+
+bool write_summary(Sink &sink, const std::vector<const procmon_process *> &rows, Env &env) {
+    std::string &o = sink.buf();
+    std::size_t kthreads = 0, zombies = 0;
+    uint64_t threads = 0, rss = 0;
+    double cpu = 0;
+    std::map<char, std::size_t> by_state;
+    std::map<std::string, std::size_t> by_user;
+    for (const procmon_process *p : rows) {
+        kthreads += (p->flags & PROCMON_PROC_KTHREAD) != 0;
+        zombies += (p->flags & PROCMON_PROC_ZOMBIE) != 0;
+        threads += p->threads;
+        rss += (p->valid & PROCMON_FIELD_MEMORY) ? p->rss_bytes : 0;
+        cpu += (p->valid & PROCMON_FIELD_CPU) ? p->cpu_percent : 0;
+        ++by_state[p->state];
+        std::string user;
+        if (p->valid & PROCMON_FIELD_IDS) append_printable(user, env.user(p->euid).data(), env.user(p->euid).size());
+        else user = "?";
+        ++by_user[user];
+    }
+    char line[256];
+    std::snprintf(line, sizeof line, "processes: %zu (kernel threads %zu, zombies %zu), threads: %llu\n", rows.size(),
+                  kthreads, zombies, static_cast<unsigned long long>(threads));
+    o += line;
+    std::snprintf(line, sizeof line, "cpu: %.1f%% in all, resident memory: %s in all\n", cpu, human_bytes(rss).c_str());
+    o += line;
+    o += "by state:";
+    for (auto &[state, n] : by_state) {
+        o += "  ";
+        append_printable(o, &state, 1);
+        o += " " + std::to_string(n);
+    }
+    o += "\nby user:";
+    std::vector<std::pair<std::string, std::size_t>> users(by_user.begin(), by_user.end());
+    std::stable_sort(users.begin(), users.end(), [](auto &a, auto &b) { return a.second > b.second; });
+    for (auto &[user, n] : users) o += "  " + user + " " + std::to_string(n);
+    o += "\n";
+
+    auto top = [&](const char *title, auto key, auto show) {
+        std::vector<const procmon_process *> sorted(rows);
+        std::stable_sort(sorted.begin(), sorted.end(), [&](auto *a, auto *b) { return key(*a) > key(*b); });
+        if (sorted.size() > 5) sorted.resize(5);
+        o += title;
+        o += "\n";
+        for (const procmon_process *p : sorted) {
+            std::snprintf(line, sizeof line, "  %7d  %10s  ", p->pid, show(*p).c_str());
+            o += line;
+            append_command(o, *p);
+            o += "\n";
+        }
+    };
+    top("top by cpu:        pid        %cpu  command",
+        [](const procmon_process &p) { return (p.valid & PROCMON_FIELD_CPU) ? p.cpu_percent : -1.0; },
+        [](const procmon_process &p) {
+            char b[32];
+            std::snprintf(b, sizeof b, "%.1f", p.cpu_percent);
+            return std::string((p.valid & PROCMON_FIELD_CPU) ? b : "-");
+        });
+    top("top by memory:     pid         rss  command",
+        [](const procmon_process &p) { return (p.valid & PROCMON_FIELD_MEMORY) ? p.rss_bytes : 0; },
+        [](const procmon_process &p) { return (p.valid & PROCMON_FIELD_MEMORY) ? human_bytes(p.rss_bytes) : std::string("-"); });
+    return sink.finish();
+}
+
+}  // namespace
+
+bool parse_format(const std::string &name, Format &out) {
+    static const std::pair<const char *, Format> names[] = {{"table", Format::table},
+                                                            {"json-stream", Format::json_stream},
+                                                            {"json-array", Format::json_array},
+                                                            {"json-pretty", Format::json_pretty},
+                                                            {"summary", Format::summary}};
+    for (auto &[n, f] : names)
+        if (name == n) {
+            out = f;
+            return true;
+        }
+    return false;
+}
+
+bool write_snapshot(std::FILE *out, Format format, const std::vector<const procmon_process *> &rows,
+                    const std::vector<const Field *> &fields, Env &env) {
+    Sink sink(out);
+    switch (format) {
+    case Format::table: return write_table(sink, rows, fields, env);
+    case Format::summary: return write_summary(sink, rows, env);
+    case Format::json_stream:
+        for (const procmon_process *p : rows) {
+            json_object(sink.buf(), *p, fields, env, "{", ",", "}\n");
+            sink.maybe_flush();
+        }
+        return sink.finish();
+    case Format::json_array:
+    case Format::json_pretty: {
+        const bool pretty = format == Format::json_pretty;
+        sink.buf() += "[";
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            sink.buf() += i ? ",\n" : "\n";
+            if (pretty) json_object(sink.buf(), *rows[i], fields, env, "  {\n    ", ",\n    ", "\n  }");
+            else json_object(sink.buf(), *rows[i], fields, env, "{", ",", "}");
+            sink.maybe_flush();
+        }
+        sink.buf() += rows.empty() ? "]\n" : "\n]\n";
+        return sink.finish();
+    }
+    }
+    return false;
+}
+
+}  // namespace procmon::cli
