@@ -106,10 +106,15 @@ void iso8601(std::string &out, uint64_t ns) {
     time_t secs = static_cast<time_t>(ns / 1000000000u);
     tm t;
     gmtime_r(&secs, &t);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-                  t.tm_hour, t.tm_min, t.tm_sec, static_cast<unsigned>(ns / 1000000u % 1000u));
-    out += buf;
+    char buf[64];
+    std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+    out.append(buf, n);
+    unsigned ms = static_cast<unsigned>(ns / 1000000u % 1000u);
+    out.push_back('.');
+    out.push_back(static_cast<char>('0' + ms / 100));
+    out.push_back(static_cast<char>('0' + ms / 10 % 10));
+    out.push_back(static_cast<char>('0' + ms % 10));
+    out.push_back('Z');
 }
 
 void start_text(std::string &out, uint64_t ns) {
