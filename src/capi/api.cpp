@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <thread>
 
 #include "collect/collector.hpp"
 #include "core/arena.hpp"
@@ -86,7 +87,9 @@ PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts) {
 
     return guarded("procmon_open", [&]() -> int {
         auto ctx = std::make_unique<procmon_ctx>();
-        int rc = Arena::create(o.arena_cap_bytes, ctx->arena);
+        // Room for the reader threads and the caller's thread
+        const unsigned threads = (o.threads != 0 ? o.threads : std::max(1u, std::min(4u, std::thread::hardware_concurrency()))) + 1;
+        int rc = Arena::create(o.arena_cap_bytes, threads, ctx->arena);
         if (rc != PROCMON_OK) return rc;
         rc = platform::ProcSource::open(o.proc_root, ctx->arena.get(), ctx->source);
         if (rc != PROCMON_OK) return rc;

@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <exception>
+#include <iterator>
+#include <thread>
 
 namespace procmon {
 
@@ -25,10 +29,10 @@ SnapshotPtr new_snapshot(const std::shared_ptr<Arena> &arena) {
 // into its own records and new cache entries. Slices share nothing, so they
 // could be read on different threads.
 struct Collector::Range {
-    Range(Arena *a, procmon_snapshot *snap)
+    explicit Range(Arena *a)
         : records(ArenaAllocator<procmon_process>(a)), entries(ArenaAllocator<CacheEntry>(a)),
           scratch(ArenaAllocator<char>(a)), exe(ArenaAllocator<char>(a)), argv(ArenaAllocator<char>(a)),
-          extra(ArenaAllocator<char>(a)), extra2(ArenaAllocator<char>(a)), snapshot(snap), arena(a) {}
+          extra(ArenaAllocator<char>(a)), extra2(ArenaAllocator<char>(a)), strings(a), arena(a) {}
 
     const int32_t *pid_begin = nullptr, *pid_end = nullptr;
     CacheEntry *old_begin = nullptr, *old_end = nullptr;
@@ -37,9 +41,10 @@ struct Collector::Range {
     std::vector<procmon_process, ArenaAllocator<procmon_process>> records;
     Cache entries;
     Bytes scratch, exe, argv, extra, extra2;
-    procmon_snapshot *snapshot;
+    StringPool strings;
     Arena *arena;
     CollectorCounters counters;
+    std::exception_ptr error;  // what a reader thread threw, rethrown by the caller
 };
 
 namespace {
@@ -68,7 +73,7 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
     const bool want_ids = (fields & PROCMON_FIELD_IDS) || q.uid >= 0;
     const bool want_status_always = fields & PROCMON_FIELD_CTXSW;  // dynamic: read every time
     const bool reread_static = q.refresh || !opts_.cache_static;
-    StringPool &pool = r.snapshot->strings;
+    StringPool &pool = r.strings;
 
     CacheEntry *old = r.old_begin;
     for (const int32_t *it = r.pid_begin; it != r.pid_end; ++it) {
@@ -225,6 +230,14 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
         if (r.keep_unlisted) r.entries.push_back(std::move(*old));
 }
 
+unsigned Collector::reader_count(std::size_t pids) const {
+    // One thread reads ~1,000 processes in 10-40 ms; below a few hundred the
+    // thread start-up is not worth it (bench/enumerate_bench.cpp).
+    constexpr std::size_t kPidsPerThread = 256;
+    unsigned wanted = opts_.threads != 0 ? opts_.threads : std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+    return static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(wanted, pids / kPidsPerThread)));
+}
+
 int Collector::enumerate(const Query &q, SnapshotPtr &out) {
     try {
         const uint64_t now_ns = source_->boot_clock_ns();
@@ -236,20 +249,51 @@ int Collector::enumerate(const Query &q, SnapshotPtr &out) {
         }
         SnapshotPtr snap = new_snapshot(arena_);
 
-        Range range(arena_.get(), snap.get());
-        range.pid_begin = pids->data();
-        range.pid_end = pids->data() + pids->size();
-        range.old_begin = cache_.data();
-        range.old_end = cache_.data() + cache_.size();
-        range.keep_unlisted = q.pids != nullptr;
-        range.records.reserve(pids->size());
-        range.entries.reserve(pids->size() + (range.keep_unlisted ? cache_.size() : 0));
-        read_range(q, range, now_ns);
+        // Split the pids, and the old cache at the same pids, into slices.
+        const unsigned n = reader_count(pids->size());
+        std::deque<Range> ranges;  // Range is not movable; deque builds in place
+        for (unsigned i = 0; i < n; ++i) {
+            Range &r = ranges.emplace_back(arena_.get());
+            r.pid_begin = pids->data() + pids->size() * i / n;
+            r.pid_end = pids->data() + pids->size() * (i + 1) / n;
+            auto by_pid = [](const CacheEntry &e, int32_t pid) { return e.pid < pid; };
+            r.old_begin = i == 0 ? cache_.data()
+                                 : std::lower_bound(cache_.data(), cache_.data() + cache_.size(), *r.pid_begin, by_pid);
+            r.old_end = i + 1 == n ? cache_.data() + cache_.size()
+                                   : std::lower_bound(cache_.data(), cache_.data() + cache_.size(), *r.pid_end, by_pid);
+            r.keep_unlisted = q.pids != nullptr;
+            std::size_t count = static_cast<std::size_t>(r.pid_end - r.pid_begin);
+            r.records.reserve(count);
+            r.entries.reserve(count + (r.keep_unlisted ? static_cast<std::size_t>(r.old_end - r.old_begin) : 0));
+        }
+        {
+            std::vector<std::jthread> helpers;
+            for (unsigned i = 1; i < n; ++i)
+                helpers.emplace_back([&, i] {
+                    try {
+                        read_range(q, ranges[i], now_ns);
+                    } catch (...) {
+                        ranges[i].error = std::current_exception();
+                    }
+                });
+            read_range(q, ranges[0], now_ns);
+        }  // joins the helpers
+        for (Range &r : ranges)
+            if (r.error) std::rethrow_exception(r.error);
 
-        snap->records = std::move(range.records);
-        cache_ = std::move(range.entries);
-        counters_.cache_hits += range.counters.cache_hits;
-        counters_.cache_misses += range.counters.cache_misses;
+        std::size_t records = 0, entries = 0;
+        for (Range &r : ranges) records += r.records.size(), entries += r.entries.size();
+        Cache cache(ArenaAllocator<CacheEntry>(arena_.get()));
+        snap->records.reserve(records);
+        cache.reserve(entries);
+        for (Range &r : ranges) {
+            snap->records.insert(snap->records.end(), r.records.begin(), r.records.end());
+            std::move(r.entries.begin(), r.entries.end(), std::back_inserter(cache));
+            snap->strings.absorb(r.strings);
+            counters_.cache_hits += r.counters.cache_hits;
+            counters_.cache_misses += r.counters.cache_misses;
+        }
+        cache_ = std::move(cache);
         out = std::move(snap);
         return PROCMON_OK;
     } catch (const ArenaFull &) {

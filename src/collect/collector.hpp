@@ -16,7 +16,7 @@ namespace procmon {
 struct CollectorOptions {
     std::size_t argv_cap = 0;   // 0 = whole
     bool cache_static = true;   // PROCMON_CACHE_STATIC
-    unsigned threads = 1;       // reader threads
+    unsigned threads = 0;       // reader threads; 0 = automatic
 };
 
 struct Query {
@@ -53,6 +53,7 @@ public:
 
 private:
     struct Range;
+    unsigned reader_count(std::size_t pids) const;
     void read_range(const Query &q, Range &range, uint64_t now_ns);
 
     std::shared_ptr<Arena> arena_;

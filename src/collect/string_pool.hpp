@@ -22,6 +22,16 @@ public:
     StringPool(const StringPool &) = delete;
     StringPool &operator=(const StringPool &) = delete;
 
+    // Takes over all of other's strings (their addresses stay valid).
+    void absorb(StringPool &other) {
+        if (other.head_ == nullptr) return;
+        Chunk *tail = other.head_;
+        while (tail->next != nullptr) tail = tail->next;
+        tail->next = head_;
+        head_ = other.head_;
+        other.head_ = nullptr;
+    }
+
     // Copies n bytes and a terminating NUL; returns the copy. Throws ArenaFull.
     const char *add(const char *s, std::size_t n) {
         if (n == 0) return "";

@@ -39,8 +39,8 @@ mi_heap_t *heap_for(int arena_id) {
 
 }  // namespace
 
-int Arena::create(uint64_t cap, std::shared_ptr<Arena> &out) {
-    std::size_t want = (cap + kArenaBlock - 1) / kArenaBlock * kArenaBlock;
+int Arena::create(uint64_t cap, unsigned threads, std::shared_ptr<Arena> &out) {
+    std::size_t want = (cap + kArenaBlock - 1) / kArenaBlock * kArenaBlock + (threads > 1 ? threads - 1 : 0) * kArenaBlock;
     PooledArena chosen{-1, 0};
     {
         std::lock_guard<std::mutex> lock(pool_mutex);

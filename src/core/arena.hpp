@@ -25,9 +25,12 @@ struct ArenaFull : std::bad_alloc {
 
 class Arena {
 public:
-    // Reserves (or reuses from the pool) an arena of at least `cap` bytes.
+    // Reserves (or reuses from the pool) an arena for `cap` bytes used from
+    // up to `threads` threads at once: mimalloc gives each thread its own
+    // 32 MiB segments, so each thread beyond the first adds one segment of
+    // address space (not memory: the accounting still enforces `cap`).
     // Returns a status code and sets the thread's error on failure.
-    static int create(uint64_t cap, std::shared_ptr<Arena> &out);
+    static int create(uint64_t cap, unsigned threads, std::shared_ptr<Arena> &out);
 
     Arena(int id, std::size_t reserved, uint64_t cap) : id_(id), reserved_(reserved), cap_(cap) {}
     ~Arena();  // gives the mimalloc arena back to the pool for the next context
