@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The procmon command, end to end: usage errors, every format, valid JSON for
+# hostile names and non-UTF-8 argv (checked with jq), filters and sorting.
+# Usage: cli_test.sh PROCMON FIXTURES_DIR
+set -uo pipefail
+procmon=$1 fixtures=$2
+passed=0 failed=0
+ok()   { passed=$((passed + 1)); }
+bad()  { failed=$((failed + 1)); echo "FAIL: $*"; }
+check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
+
+# --- usage
+check "--help exits 0" bash -c "'$procmon' snapshot --help | grep -q 'usage: procmon snapshot'"
+check "no command exits 2" bash -c "'$procmon' >/dev/null 2>&1; [ \$? -eq 2 ]"
+for args in "snapshot --bogus" "snapshot --format xml" "snapshot --pid" "snapshot --pid 0" "snapshot --pid x1" \
+            "snapshot --user no-such-user-here" "snapshot --fields pid,nope" "snapshot --sort nope" "frobnicate"; do
+    err=$("$procmon" $args 2>&1 >/dev/null); rc=$?
+    check "'$args' exits 2 (got $rc)" test "$rc" -eq 2
+    check "'$args' says one line" test "$(printf '%s\n' "$err" | wc -l)" -eq 1
+done
+check "--version" bash -c "'$procmon' --version | grep -q '^procmon [0-9]'"
+
+# --- formats over the fixture tree: exact, hostile bytes included
+root="$fixtures/basic"
+for fmt in json-stream json-array json-pretty; do
+    out=$("$procmon" snapshot --proc-root "$root" --format "$fmt" --fields all)
+    check "$fmt is valid JSON" bash -c "printf '%s' \"\$1\" | jq -s . >/dev/null" _ "$out"
+    n=$(printf '%s' "$out" | jq -s 'if .[0]|type=="array" then .[0]|length else length end')
+    check "$fmt has 10 processes (got $n)" test "$n" = 10
+done
+stream=$("$procmon" snapshot --proc-root "$root" --format json-stream --fields all)
+name42=$(printf '%s\n' "$stream" | jq -r 'select(.pid==42) | .name')
+check "hostile name a) (b" test "$name42" = "a) (b"
+name44=$(printf '%s\n' "$stream" | jq -r 'select(.pid==44) | .name')
+check "newline in a name survives JSON" test "$name44" = $'new\nline'
+raw=$(printf '%s\n' "$stream" | jq -r 'select(.pid==300) | .argv_base64[2]' | base64 -d | od -An -tx1 | tr -d ' \n')
+check "non-UTF-8 argv bytes are exact in argv_base64 (got $raw)" test "$raw" = "78fffe"
+argc=$(printf '%s\n' "$stream" | jq 'select(.pid==300) | .argv | length')
+check "empty arguments are kept (argc $argc)" test "$argc" = 4
+replacement=$(printf '%s\n' "$stream" | jq -r 'select(.pid==300) | .argv[2]')
+check "invalid bytes become U+FFFD in argv" test "$replacement" = $'x\uFFFD\uFFFD'
+check "container id in JSON" bash -c "printf '%s\n' \"\$1\" | jq -e -s 'map(select(.pid==200))[0].container_id | length == 64' >/dev/null" _ "$stream"
+check "zombie argv is null" bash -c "printf '%s\n' \"\$1\" | jq -e -s 'map(select(.pid==100))[0] | .argv == null and .zombie' >/dev/null" _ "$stream"
+
+table=$("$procmon" snapshot --proc-root "$root")
+check "table has a header and 10 rows" test "$(printf '%s\n' "$table" | wc -l)" -eq 11
+check "table header" bash -c "printf '%s\n' \"\$1\" | head -1 | grep -Eq '^ *PID +PPID +USER +S +%CPU +RSS +VSZ +TIME +NLWP +COMMAND$'" _ "$table"
+check "table shows a control byte as ?" bash -c "printf '%s\n' \"\$1\" | grep -q 'nl'" _ "$table"
+check "table has no raw newline from a name" test "$(printf '%s\n' "$table" | grep -c '^line')" -eq 0
+
+summary=$("$procmon" snapshot --proc-root "$root" --format summary)
+check "summary counts" bash -c "printf '%s\n' \"\$1\" | grep -q '^processes: 10 (kernel threads 1, zombies 1)'" _ "$summary"
+check "summary by state" bash -c "printf '%s\n' \"\$1\" | grep -q '^by state:  S 8  T 1  Z 1$'" _ "$summary"
+
+# --- filters and sorting
+pids=$("$procmon" snapshot --proc-root "$root" --format json-stream --fields pid --pid 42 300,1 99999 | jq -s -c 'map(.pid)')
+check "--pid list (got $pids)" test "$pids" = "[1,42,300]"
+pids=$("$procmon" snapshot --proc-root "$root" --format json-stream --fields pid --name 'nginx' | jq -s -c 'map(.pid)')
+check "--name (got $pids)" test "$pids" = "[200,301]"
+pids=$("$procmon" snapshot --proc-root "$root" --format json-stream --fields pid --user 1000 | jq -s -c 'map(.pid)')
+check "--user uid (got $pids)" test "$pids" = "[42]"
+pids=$("$procmon" snapshot --proc-root "$root" --format json-stream --fields pid --user root --name 'a*' | jq -s -c 'map(.pid)')
+check "--user name and --name together (got $pids)" test "$pids" = "[]"
+first=$("$procmon" snapshot --proc-root "$root" --format json-stream --fields pid,name --sort -pid | head -1 | jq .pid)
+check "--sort -pid" test "$first" = 301
+first=$("$procmon" snapshot --proc-root "$root" --format json-stream --fields pid,name --sort name | head -1 | jq -r .name)
+check "--sort name (got $first)" test "$first" = "a) (b"
+keys=$("$procmon" snapshot --proc-root "$root" --format json-stream --fields pid,rss | head -1 | jq -c 'keys')
+check "--fields limits the keys (got $keys)" test "$keys" = '["pid","rss_bytes"]'
+
+# --- the live machine
+live=$("$procmon" snapshot --format json-stream --fields all)
+check "live snapshot is valid JSON" bash -c "printf '%s\n' \"\$1\" | jq -s . >/dev/null" _ "$live"
+check "live snapshot lists itself" bash -c "printf '%s\n' \"\$1\" | jq -e -s 'map(select(.name==\"procmon\")) | length >= 1' >/dev/null" _ "$live"
+"$procmon" snapshot --format json-stream | head -1 >/dev/null
+check "a closed pipe is not an error" test "${PIPESTATUS[0]}" -eq 0
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The shared library exports the C ABI and nothing else, under its SONAME.
+# Usage: exports.sh path/to/libprocmon.so
+set -euo pipefail
+lib=$1
+bad=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -v '^procmon_' || true)
+if [ -n "$bad" ]; then echo "exported beyond procmon_*:"; echo "$bad"; exit 1; fi
+readelf -d "$lib" | grep -q 'SONAME.*libprocmon\.so\.0\]'
+count=$(nm -D --defined-only "$lib" | grep -c ' T procmon_')
+echo "exports: $count procmon_* functions, SONAME libprocmon.so.0"

@@ -1,0 +1,228 @@
+// The C ABI's contract: argument checks, versions, the error slot, the
+// status table, the memory cap, and object lifetimes.
+#include <criterion/criterion.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "children.hpp"
+#include "procmon_raii.hpp"
+
+Test(api, version_matches_header) {
+    cr_expect_eq(procmon_version(), static_cast<unsigned>(PROCMON_VERSION_NUMBER));
+    cr_expect_str_eq(procmon_version_string(), PROCMON_VERSION_STRING);
+}
+
+Test(api, strerror_covers_every_code) {
+#define CHECK_TEXT(name, value, text) cr_expect_str_eq(procmon_strerror(value), text);
+    PROCMON_STATUS_MAP(CHECK_TEXT)
+#undef CHECK_TEXT
+    cr_expect_str_eq(procmon_strerror(-999), "unknown status code");
+    cr_expect_str_eq(procmon_strerror(7), "unknown status code");
+}
+
+Test(api, error_last_is_never_null_and_thread_local) {
+    cr_assert_not_null(procmon_error_last());
+    cr_assert_not_null(procmon_error_last()->message);
+    cr_expect_eq(procmon_open(nullptr, nullptr), PROCMON_EINVAL);
+    cr_expect_eq(procmon_error_last()->code, PROCMON_EINVAL);
+    cr_expect_neq(std::strstr(procmon_error_last()->message, "out is NULL"), nullptr, "%s", procmon_error_last()->message);
+    int other_code = 12345;
+    std::thread([&] { other_code = procmon_error_last()->code; }).join();
+    cr_expect_eq(other_code, PROCMON_OK, "another thread saw this thread's error");
+    // a success does not clear it: it explains, it never detects
+    Ctx c;
+    cr_expect_eq(procmon_error_last()->code, PROCMON_EINVAL);
+}
+
+Test(api, null_and_nonsense_arguments_are_einval) {
+    Ctx c;
+    procmon_snapshot *s = reinterpret_cast<procmon_snapshot *>(0x1);
+    cr_expect_eq(procmon_enumerate(nullptr, c.ctx, nullptr), PROCMON_EINVAL);
+    cr_expect_eq(procmon_enumerate(&s, nullptr, nullptr), PROCMON_EINVAL);
+    cr_expect_null(s, "out is cleared on failure");
+
+    procmon_query q = PROCMON_QUERY_INIT;
+    q.fields = uint64_t{1} << 40;
+    cr_expect_eq(procmon_enumerate(&s, c.ctx, &q), PROCMON_EINVAL);
+    cr_expect_neq(std::strstr(procmon_error_last()->message, "unknown bits"), nullptr);
+    q = PROCMON_QUERY_INIT;
+    q.uid = -2;
+    cr_expect_eq(procmon_enumerate(&s, c.ctx, &q), PROCMON_EINVAL);
+    q = PROCMON_QUERY_INIT;
+    q.pid_count = 3;
+    cr_expect_eq(procmon_enumerate(&s, c.ctx, &q), PROCMON_EINVAL);
+    int32_t bad[] = {1, -5};
+    q.pids = bad;
+    q.pid_count = 2;
+    cr_expect_eq(procmon_enumerate(&s, c.ctx, &q), PROCMON_EINVAL);
+    cr_expect_neq(std::strstr(procmon_error_last()->message, "pids[1]"), nullptr, "%s", procmon_error_last()->message);
+    q = PROCMON_QUERY_INIT;
+    q.flags = 0x80;
+    cr_expect_eq(procmon_enumerate(&s, c.ctx, &q), PROCMON_EINVAL);
+
+    procmon_options o = PROCMON_OPTIONS_INIT;
+    o.arena_cap_bytes = 1000;
+    procmon_ctx *ctx = nullptr;
+    cr_expect_eq(procmon_open(&ctx, &o), PROCMON_EINVAL);
+    o = procmon_options PROCMON_OPTIONS_INIT;
+    o.cache_policy = 9;
+    cr_expect_eq(procmon_open(&ctx, &o), PROCMON_EINVAL);
+    o = procmon_options PROCMON_OPTIONS_INIT;
+    o.threads = 1000;
+    cr_expect_eq(procmon_open(&ctx, &o), PROCMON_EINVAL);
+    cr_expect_null(ctx);
+
+    procmon_stats st{};
+    cr_expect_eq(procmon_stats_get(&st, c.ctx), PROCMON_EINVAL, "size 0 is refused");
+    cr_expect_eq(procmon_stats_get(nullptr, c.ctx), PROCMON_EINVAL);
+
+    // NULL is fine for every free/close and getter
+    procmon_snapshot_free(nullptr);
+    procmon_close(nullptr);
+    cr_expect_eq(procmon_snapshot_count(nullptr), 0u);
+    cr_expect_null(procmon_snapshot_at(nullptr, 0));
+    cr_expect_null(procmon_snapshot_find(nullptr, 1));
+}
+
+Test(api, unknown_struct_versions_are_eversion) {
+    procmon_options o;
+    cr_expect_eq(procmon_options_init(&o, 99), PROCMON_EVERSION);
+    cr_expect_eq(procmon_options_init(&o, PROCMON_OPTIONS_VERSION), PROCMON_OK);
+    cr_expect_eq(o.arena_cap_bytes, 0u);
+    cr_expect_null(o.proc_root);
+    o.version = 2;
+    procmon_ctx *ctx = nullptr;
+    cr_expect_eq(procmon_open(&ctx, &o), PROCMON_EVERSION);
+
+    procmon_query q;
+    cr_expect_eq(procmon_query_init(&q, 0), PROCMON_EVERSION);
+    cr_expect_eq(procmon_query_init(&q, PROCMON_QUERY_VERSION), PROCMON_OK);
+    cr_expect_eq(q.uid, -1);
+    Ctx c;
+    q.version = 7;
+    procmon_snapshot *s = nullptr;
+    cr_expect_eq(procmon_enumerate(&s, c.ctx, &q), PROCMON_EVERSION);
+}
+
+Test(api, bad_proc_root_fails_open_with_its_name) {
+    procmon_options o = PROCMON_OPTIONS_INIT;
+    o.proc_root = "/nonexistent/proc";
+    procmon_ctx *ctx = nullptr;
+    cr_expect_eq(procmon_open(&ctx, &o), PROCMON_ENOENT);
+    cr_expect_neq(std::strstr(procmon_error_last()->message, "/nonexistent/proc"), nullptr);
+    cr_expect_eq(procmon_error_last()->sys_errno, ENOENT);
+}
+
+Test(api, snapshot_outlives_its_context) {
+    procmon_ctx *ctx = nullptr;
+    cr_assert_eq(procmon_open(&ctx, nullptr), PROCMON_OK);
+    procmon_snapshot *s = nullptr;
+    cr_assert_eq(procmon_enumerate(&s, ctx, nullptr), PROCMON_OK);
+    procmon_close(ctx);
+    const procmon_process *p = procmon_snapshot_find(s, getpid());
+    cr_assert_not_null(p);
+    cr_expect_gt(std::strlen(p->name), 0u);
+    procmon_snapshot_free(s);
+}
+
+Test(api, snapshot_freed_on_another_thread) {
+    Ctx c;
+    procmon_snapshot *s = nullptr;
+    cr_assert_eq(procmon_enumerate(&s, c.ctx, nullptr), PROCMON_OK);
+    std::thread([s] { procmon_snapshot_free(s); }).join();
+    // and the context is used from another thread afterwards
+    int rc = -1;
+    std::thread([&] {
+        Snap again(c.ctx);
+        rc = again.rc;
+    }).join();
+    cr_expect_eq(rc, PROCMON_OK);
+}
+
+Test(api, many_contexts_open_and_close) {
+    // mimalloc has at most 64 arenas per process: closed contexts must give
+    // theirs back for reuse.
+    for (int i = 0; i < 200; ++i) {
+        Ctx c;
+        cr_assert_eq(c.rc, PROCMON_OK, "open #%d: %s", i, procmon_error_last()->message);
+        Snap s(c.ctx);
+        cr_assert_eq(s.rc, PROCMON_OK);
+    }
+}
+
+Test(memory, cap_reached_gives_enomem_and_the_context_recovers, .timeout = 30) {
+    // ~1.5 MiB of argv does not fit a 1 MiB cap (cache + snapshot copy).
+    std::vector<std::string> argv = {"idle_child"};
+    for (int i = 0; i < 12; ++i) argv.push_back(std::string(128 * 1024 - 1, 'm'));
+    Child big = Child::exec_idle(argv);
+
+    procmon_options o = PROCMON_OPTIONS_INIT;
+    o.arena_cap_bytes = 1 << 20;
+    Ctx c(&o);
+    cr_assert_eq(c.rc, PROCMON_OK, "%s", procmon_error_last()->message);
+    procmon_stats st{};
+    st.size = sizeof st;
+
+    procmon_snapshot *s = nullptr;
+    uint64_t used_after_failure = 0;
+    for (int i = 0; i < 3; ++i) {
+        cr_assert_eq(procmon_enumerate(&s, c.ctx, nullptr), PROCMON_ENOMEM);
+        cr_expect_null(s);
+        cr_expect_neq(std::strstr(procmon_error_last()->message, "memory cap of 1048576 bytes"), nullptr, "%s",
+                      procmon_error_last()->message);
+        procmon_stats_get(&st, c.ctx);
+        cr_expect_leq(st.arena_used_bytes, st.arena_cap_bytes);
+        if (i == 0) used_after_failure = st.arena_used_bytes;
+        cr_expect_eq(st.arena_used_bytes, used_after_failure, "failed enumerations leak: %llu then %llu",
+                     static_cast<unsigned long long>(used_after_failure), static_cast<unsigned long long>(st.arena_used_bytes));
+    }
+    cr_expect_eq(st.cache_entries, 0u, "the cache is emptied after ENOMEM");
+
+    // still usable for what fits
+    procmon_query q = PROCMON_QUERY_INIT;
+    int32_t self = getpid();
+    q.pids = &self;
+    q.pid_count = 1;
+    Snap ok(c.ctx, &q);
+    cr_expect_eq(ok.rc, PROCMON_OK, "%s", procmon_error_last()->message);
+    cr_expect_not_null(ok.find(self));
+    q = PROCMON_QUERY_INIT;
+    q.fields = PROCMON_FIELD_BASIC;
+    Snap basic(c.ctx, &q);
+    cr_expect_eq(basic.rc, PROCMON_OK);
+    cr_expect_not_null(basic.find(big.pid()));
+}
+
+Test(memory, freeing_snapshots_returns_their_bytes) {
+    Ctx c;
+    { Snap warmup(c.ctx); }
+    procmon_stats before{}, during{}, after{};
+    before.size = during.size = after.size = sizeof before;
+    procmon_stats_get(&before, c.ctx);
+    {
+        Snap a(c.ctx), b(c.ctx);
+        procmon_stats_get(&during, c.ctx);
+        cr_expect_gt(during.arena_used_bytes, before.arena_used_bytes);
+    }
+    procmon_stats_get(&after, c.ctx);
+    // the cache may differ by processes that came or went: allow a few KiB
+    int64_t diff = static_cast<int64_t>(after.arena_used_bytes) - static_cast<int64_t>(before.arena_used_bytes);
+    cr_expect_lt(diff < 0 ? -diff : diff, 64 * 1024, "used %llu before, %llu after",
+                 static_cast<unsigned long long>(before.arena_used_bytes), static_cast<unsigned long long>(after.arena_used_bytes));
+    cr_expect_geq(after.arena_peak_bytes, during.arena_used_bytes);
+    cr_expect_eq(after.arena_cap_bytes, PROCMON_DEFAULT_ARENA_CAP);
+}
+
+Test(memory, older_smaller_stats_struct_is_filled_up_to_its_size) {
+    Ctx c;
+    unsigned char buf[sizeof(procmon_stats) + 16];
+    std::memset(buf, 0xAB, sizeof buf);
+    auto *st = reinterpret_cast<procmon_stats *>(buf);
+    st->size = 24;  // size, reserved_, arena_cap_bytes
+    cr_assert_eq(procmon_stats_get(st, c.ctx), PROCMON_OK);
+    cr_expect_eq(st->arena_cap_bytes, PROCMON_DEFAULT_ARENA_CAP);
+    cr_expect_eq(buf[24], 0xAB, "wrote past the caller's size");
+}
