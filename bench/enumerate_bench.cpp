@@ -1,7 +1,8 @@
 // In-process enumeration benchmark. Spawns N idle processes, then times, in
 // the same run and interleaved round by round: the reference reader
-// (reference_reader.hpp), and procmon cold (new context each time) and warm
-// (same context), with default and all fields. Prints median and p90 per
+// (reference_reader.hpp), libproc2 reading the same fields as procmon's
+// defaults, and procmon cold (new context each time) and warm (same
+// context), with default and all fields. Prints median and p90 per
 // variant and each median as a ratio of the reference's.
 //
 //   enumerate_bench [--procs N] [--rounds R] [--threads T]
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "idle_children.hpp"
+#include "libproc2_reader.hpp"
 #include "procmon.h"
 #include "reference_reader.hpp"
 
@@ -92,8 +94,10 @@ int main(int argc, char **argv) {
             return n;
         };
     };
+    Libproc2Reader libproc2;
     std::vector<Variant> variants;
     variants.push_back({"reference stat+status+cmdline", [] { std::size_t b; return reference_enumerate(&b); }, {}, 0});
+    variants.push_back({"libproc2 reap, same fields", [&] { return libproc2.enumerate(); }, {}, 0});
     variants.push_back({"procmon cold, default fields", cold(PROCMON_FIELDS_DEFAULT), {}, 0});
     variants.push_back({"procmon warm, default fields", [&] { return enumerate_once(warm_default, PROCMON_FIELDS_DEFAULT); }, {}, 0});
     variants.push_back({"procmon cold, all fields", cold(PROCMON_FIELDS_ALL), {}, 0});

@@ -27,7 +27,7 @@ inline std::size_t reference_enumerate(std::size_t *bytes) {
     DIR *dir = opendir("/proc");
     if (dir == nullptr) return 0;
     std::size_t count = 0, total = 0;
-    char path[64];
+    char path[320];  // d_name is up to 255 bytes
     while (dirent *e = readdir(dir)) {
         if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
         static const char *const files[] = {"stat", "status", "cmdline"};

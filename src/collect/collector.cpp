@@ -117,7 +117,7 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
         platform::Status status;
         if ((want_ids && !e.has_ids) || want_status_always) {
             hit = false;
-            if (source_->status(pid, status, r.scratch) == Read::ok && status.has_ids) {
+            if (source_->status(pid, want_status_always, status, r.scratch) == Read::ok && status.has_ids) {
                 e.has_ids = true;
                 e.uid = status.uid, e.euid = status.euid, e.suid = status.suid;
                 e.gid = status.gid, e.egid = status.egid, e.sgid = status.sgid;
@@ -139,7 +139,7 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
             bool truncated = false;
             if (st.kernel_thread) {
                 e.has_argv = true;  // and no arguments
-            } else if (source_->argv(pid, opts_.argv_cap, r.argv, truncated) == Read::ok &&
+            } else if (source_->argv(pid, opts_.argv_cap, st.argv_bytes, r.argv, truncated) == Read::ok &&
                        !(r.argv.empty() && is_dead(st.state))) {  // a zombie's argv is gone, not empty
                 e.argv.assign(r.argv.begin(), r.argv.end());
                 e.argc = static_cast<uint32_t>(std::count(e.argv.begin(), e.argv.end(), '\0'));

@@ -37,6 +37,7 @@ struct Stat {
     int32_t priority = 0, nice = 0;
     uint32_t threads = 0;
     uint64_t exec_key[4] = {};  // changes when the process execs (0 when unreadable)
+    uint64_t argv_bytes = 0;    // size of the argument area, 0 when unknown
 };
 
 struct Status {
@@ -64,12 +65,14 @@ public:
 
     // `scratch` is the caller's buffer, reused between calls.
     virtual Read stat(int32_t pid, Stat &out, Bytes &scratch) = 0;
-    virtual Read status(int32_t pid, Status &out, Bytes &scratch) = 0;
+    // Ids always; the context switch counters when want_ctxsw.
+    virtual Read status(int32_t pid, bool want_ctxsw, Status &out, Bytes &scratch) = 0;
     virtual Read exe(int32_t pid, Bytes &out) = 0;
     virtual Read cwd(int32_t pid, Bytes &out) = 0;
     // NUL-separated arguments, each terminated; at most `cap` bytes when cap
-    // is non-zero (then `truncated` says whether more existed).
-    virtual Read argv(int32_t pid, std::size_t cap, Bytes &out, bool &truncated) = 0;
+    // is non-zero (then `truncated` says whether more existed). `expected`
+    // is Stat::argv_bytes (0 = unknown): it lets the read stop early.
+    virtual Read argv(int32_t pid, std::size_t cap, uint64_t expected, Bytes &out, bool &truncated) = 0;
     virtual Read fd_count(int32_t pid, uint32_t &out, Bytes &scratch) = 0;
     virtual Read io(int32_t pid, Io &out, Bytes &scratch) = 0;
     // The cgroup path, and the container id found in it ("" when none).

@@ -145,9 +145,26 @@ bool parse_stat(const char *buf, std::size_t n, const Units &units, Stat &out) {
     out.exec_key[1] = v;
     for (int f = 28; f <= 47; ++f)
         if (!c.skip_field()) return true;
-    if (c.u64(v)) out.exec_key[2] = v;
-    if (c.u64(v)) out.exec_key[3] = v;
+    if (c.u64(v)) out.exec_key[2] = v;  // arg_start
+    if (c.u64(v)) out.exec_key[3] = v;  // arg_end
+    if (out.exec_key[2] != 0 && out.exec_key[3] > out.exec_key[2]) out.argv_bytes = out.exec_key[3] - out.exec_key[2];
     return true;
+}
+
+bool status_complete(const char *buf, std::size_t n, bool ctxsw) {
+    // Lines are only whole once their '\n' has arrived.
+    bool uid = false, gid = false, vol = !ctxsw, nonvol = !ctxsw;
+    const char *end = buf + n;
+    for (const char *p = buf; p < end;) {
+        const char *eol = line_end(p, end);
+        if (eol == end) break;  // an unfinished last line
+        uid = uid || starts_with(p, eol, "Uid:", 4);
+        gid = gid || starts_with(p, eol, "Gid:", 4);
+        vol = vol || starts_with(p, eol, "voluntary_ctxt_switches:", 24);
+        nonvol = nonvol || starts_with(p, eol, "nonvoluntary_ctxt_switches:", 27);
+        p = eol + 1;
+    }
+    return uid && gid && vol && nonvol;
 }
 
 void parse_status(const char *buf, std::size_t n, Status &out) {

@@ -26,6 +26,10 @@ bool stat_complete(const char *buf, std::size_t n);
 // field needed for identity is missing.
 bool parse_stat(const char *buf, std::size_t n, const Units &units, Stat &out);
 
+// True when `buf` holds whole Uid and Gid lines (and, with ctxsw, both
+// context switch lines): all parse_status needs, so no read to EOF.
+bool status_complete(const char *buf, std::size_t n, bool ctxsw);
+
 // /proc/<pid>/status: Uid, Gid and the context switch counters.
 void parse_status(const char *buf, std::size_t n, Status &out);
 

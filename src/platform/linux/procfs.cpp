@@ -96,10 +96,15 @@ struct Fd {
 };
 
 // Reads `path` under dirfd into buf[0, len). Reads at most limit + 1 bytes,
-// so `len > limit` tells the caller there was more. `complete`, when given,
-// says the content is whole so the final read() returning 0 can be skipped.
+// so `len > limit` tells the caller there was more. `complete(data, len)`
+// says the content is provably whole, so the final read() that returns 0
+// can be skipped; a short read leaves it false and the loop goes on.
+struct ToEof {
+    bool operator()(const char *, std::size_t) const { return false; }
+};
+template <class Complete = ToEof>
 Read read_file(int dirfd, const char *path, Bytes &buf, std::size_t &len, std::size_t limit,
-               bool (*complete)(const char *, std::size_t) = nullptr) {
+               Complete complete = {}) {
     Fd f{open_retry(dirfd, path, O_RDONLY)};
     if (f.fd < 0) return classify(errno);
     len = 0;
@@ -117,7 +122,7 @@ Read read_file(int dirfd, const char *path, Bytes &buf, std::size_t &len, std::s
         }
         if (r == 0) break;
         len += static_cast<std::size_t>(r);
-        if (complete != nullptr && complete(buf.data(), len)) break;
+        if (complete(buf.data(), len)) break;
     }
     return Read::ok;
 }
@@ -185,9 +190,10 @@ public:
         return Read::ok;
     }
 
-    Read status(int32_t pid, Status &out, Bytes &scratch) override {
+    Read status(int32_t pid, bool want_ctxsw, Status &out, Bytes &scratch) override {
         std::size_t len = 0;
-        Read r = read_file(rootfd_, PidPath(pid, "status").text, scratch, len, kTextLimit);
+        Read r = read_file(rootfd_, PidPath(pid, "status").text, scratch, len, kTextLimit,
+                           [want_ctxsw](const char *b, std::size_t n) { return procfs::status_complete(b, n, want_ctxsw); });
         if (r != Read::ok) return r;
         procfs::parse_status(scratch.data(), std::min(len, kTextLimit), out);
         return Read::ok;
@@ -196,10 +202,13 @@ public:
     Read exe(int32_t pid, Bytes &out) override { return read_link(rootfd_, PidPath(pid, "exe").text, out); }
     Read cwd(int32_t pid, Bytes &out) override { return read_link(rootfd_, PidPath(pid, "cwd").text, out); }
 
-    Read argv(int32_t pid, std::size_t cap, Bytes &out, bool &truncated) override {
+    Read argv(int32_t pid, std::size_t cap, uint64_t expected, Bytes &out, bool &truncated) override {
         std::size_t limit = (cap == 0 || cap > arg_max_) ? arg_max_ : cap;
         std::size_t len = 0;
-        Read r = read_file(rootfd_, PidPath(pid, "cmdline").text, out, len, limit);
+        // Whole when it is as long as the argument area and ends its last
+        // argument; a rewritten block (setproctitle) reads on to EOF.
+        Read r = read_file(rootfd_, PidPath(pid, "cmdline").text, out, len, limit,
+                           [expected](const char *b, std::size_t n) { return n == expected && n > 0 && b[n - 1] == '\0'; });
         if (r != Read::ok) return r;
         truncated = len > limit;
         if (truncated) {

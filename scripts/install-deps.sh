@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what procmon needs from Debian's packages, skipping what is
+# already there. Idempotent; needs root (or sudo) only when something is
+# missing. Usage: scripts/install-deps.sh [--bench]
+#   default  build + test: compiler, CMake, Ninja, mimalloc, Criterion, cmocka, jq
+#   --bench  also what the benchmarks compare against: hyperfine, procps
+#            (ps), libproc2-dev, python3-psutil
+set -euo pipefail
+
+packages=(g++ cmake ninja-build pkgconf libmimalloc-dev libcriterion-dev libcmocka-dev jq procps)
+if [ "${1:-}" = "--bench" ]; then
+    packages+=(hyperfine libproc2-dev python3 python3-psutil time)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#packages[@]} packages present"
+    exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
