@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Whole-command comparison with hyperfine on the same processes, same run:
+# procmon snapshot (json-stream) vs ps vs a psutil script; then procmon's
+# peak RSS. Usage: bench/compare.sh [N_IDLE_PROCESSES] [PROCMON_BINARY]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000}
+procmon=${2:-build/release/cli/procmon}
+[ -x "$procmon" ] || { echo "build first: cmake --preset release && cmake --build --preset release"; exit 1; }
+for tool in hyperfine /usr/bin/python3 ps /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "missing $tool: scripts/install-deps.sh --bench"; exit 1; }
+done
+
+# Hold N idle processes for the whole comparison.
+coproc IDLE { /usr/bin/python3 bench/idle_procs.py "$n"; }
+read -r _ <&"${IDLE[0]}"
+trap 'exec {IDLE[1]}>&-; wait' EXIT
+echo "processes on the machine: $(ls -d /proc/[0-9]* | wc -l)"
+
+hyperfine --warmup 3 --runs 20 -N --export-markdown /tmp/procmon-compare.md \
+    -n procmon "$procmon snapshot --format json-stream" \
+    -n ps "ps -eo pid,ppid,comm,state,time,rss,vsz,nlwp,uid,args" \
+    -n psutil "/usr/bin/python3 bench/psutil_iter.py"
+
+for fmt in json-stream table; do
+    /usr/bin/time -f "procmon snapshot --format $fmt: peak RSS %M KiB" "$procmon" snapshot --format $fmt >/dev/null
+done
