@@ -36,6 +36,28 @@ int guarded(const char *fn, F &&body) noexcept {
     }
 }
 
+// Input structs carry a version: copy *in (or keep *out's defaults when in is
+// NULL) after checking it. `fn` and `what` name the call and the struct.
+template <class T>
+int versioned_input(const T *in, unsigned known, T &out, const char *fn, const char *what) {
+    if (in == nullptr) return PROCMON_OK;
+    if (in->version != known)
+        return fail(PROCMON_EVERSION, 0, "%s: %s version %u unknown (this library knows %u)", fn, what, in->version,
+                    known);
+    out = *in;
+    return PROCMON_OK;
+}
+
+// The *_init functions: fill *out with `defaults` for a known version.
+template <class T>
+int init_struct(T *out, unsigned version, unsigned known, const T &defaults, const char *fn, const char *what) {
+    if (out == nullptr) return fail(PROCMON_EINVAL, 0, "%s: %s is NULL", fn, what);
+    if (version != known)
+        return fail(PROCMON_EVERSION, 0, "%s: version %u unknown (this library knows %u)", fn, version, known);
+    *out = defaults;
+    return PROCMON_OK;
+}
+
 constexpr uint64_t kMinArenaCap = uint64_t{1} << 20;
 constexpr unsigned kMaxThreads = 64;
 
@@ -49,33 +71,21 @@ PROCMON_API const char *procmon_strerror(int code) { return status_text(code); }
 PROCMON_API const procmon_error *procmon_error_last(void) { return last_error(); }
 
 PROCMON_API int procmon_options_init(procmon_options *o, unsigned int version) {
-    if (o == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_options_init: options is NULL");
-    if (version != PROCMON_OPTIONS_VERSION)
-        return fail(PROCMON_EVERSION, 0, "procmon_options_init: version %u unknown (this library knows %u)",
-                    version, PROCMON_OPTIONS_VERSION);
-    *o = procmon_options PROCMON_OPTIONS_INIT;
-    return PROCMON_OK;
+    return init_struct(o, version, PROCMON_OPTIONS_VERSION, procmon_options PROCMON_OPTIONS_INIT,
+                       "procmon_options_init", "options");
 }
 
 PROCMON_API int procmon_query_init(procmon_query *q, unsigned int version) {
-    if (q == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_query_init: query is NULL");
-    if (version != PROCMON_QUERY_VERSION)
-        return fail(PROCMON_EVERSION, 0, "procmon_query_init: version %u unknown (this library knows %u)",
-                    version, PROCMON_QUERY_VERSION);
-    *q = procmon_query PROCMON_QUERY_INIT;
-    return PROCMON_OK;
+    return init_struct(q, version, PROCMON_QUERY_VERSION, procmon_query PROCMON_QUERY_INIT, "procmon_query_init",
+                       "query");
 }
 
 PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts) {
     if (out == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_open: out is NULL");
     *out = nullptr;
     procmon_options o = PROCMON_OPTIONS_INIT;
-    if (opts != nullptr) {
-        if (opts->version != PROCMON_OPTIONS_VERSION)
-            return fail(PROCMON_EVERSION, 0, "procmon_open: options version %u unknown (this library knows %u)",
-                        opts->version, PROCMON_OPTIONS_VERSION);
-        o = *opts;
-    }
+    if (int rc = versioned_input(opts, PROCMON_OPTIONS_VERSION, o, "procmon_open", "options"); rc != PROCMON_OK)
+        return rc;
     if (o.arena_cap_bytes == 0) o.arena_cap_bytes = PROCMON_DEFAULT_ARENA_CAP;
     if (o.arena_cap_bytes < kMinArenaCap)
         return fail(PROCMON_EINVAL, 0, "procmon_open: arena_cap_bytes %llu is below the minimum of %llu",
@@ -112,12 +122,8 @@ PROCMON_API int procmon_enumerate(procmon_snapshot **out, procmon_ctx *ctx, cons
     *out = nullptr;
     if (ctx == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_enumerate: ctx is NULL");
     procmon_query q = PROCMON_QUERY_INIT;
-    if (query != nullptr) {
-        if (query->version != PROCMON_QUERY_VERSION)
-            return fail(PROCMON_EVERSION, 0, "procmon_enumerate: query version %u unknown (this library knows %u)",
-                        query->version, PROCMON_QUERY_VERSION);
-        q = *query;
-    }
+    if (int rc = versioned_input(query, PROCMON_QUERY_VERSION, q, "procmon_enumerate", "query"); rc != PROCMON_OK)
+        return rc;
     if (q.fields & ~uint64_t{PROCMON_FIELDS_ALL})
         return fail(PROCMON_EINVAL, 0, "procmon_enumerate: fields has unknown bits 0x%llx",
                     static_cast<unsigned long long>(q.fields & ~uint64_t{PROCMON_FIELDS_ALL}));

@@ -48,20 +48,27 @@ static const char *file_of(const char *path) {
     return strncmp(path, target_prefix, n) == 0 ? path + n : NULL;
 }
 
+/* Whether a call that names `path` must fail now, with errno set. A
+ * readlink has no later read, so it also takes the read faults. */
+static int path_fault(const char *path, int is_readlink) {
+    const char *file = file_of(path);
+    if (!fault_on || !file || strcmp(file, active.file) != 0) return 0;
+    if (active.kind == OPEN_ERR || (is_readlink && active.kind == READ_ERR)) {
+        errno = active.err;
+        return 1;
+    }
+    if ((active.kind == EINTR_OPEN || (is_readlink && active.kind == EINTR_READ)) && active.remaining > 0) {
+        active.remaining--;
+        errno = EINTR;
+        return 1;
+    }
+    return 0;
+}
+
 static int faulty_openat(int dirfd, const char *path, int flags) {
     const struct pm_sys_ops *real = pm_sys_default();
     const char *file = file_of(path);
-    if (fault_on && file && strcmp(file, active.file) == 0) {
-        if (active.kind == OPEN_ERR) {
-            errno = active.err;
-            return -1;
-        }
-        if (active.kind == EINTR_OPEN && active.remaining > 0) {
-            active.remaining--;
-            errno = EINTR;
-            return -1;
-        }
-    }
+    if (path_fault(path, 0)) return -1;
     int fd = real->openat(dirfd, path, flags);
     if (fd >= 0 && fd < 4096) {
         /* `path` is the caller's temporary: keep our own stable name */
@@ -106,16 +113,8 @@ static int faulty_close(int fd) {
 
 static ssize_t faulty_readlinkat(int dirfd, const char *path, char *buf, size_t size) {
     const char *file = file_of(path);
+    if (path_fault(path, 1)) return -1;
     if (fault_on && file && strcmp(file, active.file) == 0) {
-        if (active.kind == OPEN_ERR || active.kind == READ_ERR) {
-            errno = active.err;
-            return -1;
-        }
-        if ((active.kind == EINTR_OPEN || active.kind == EINTR_READ) && active.remaining > 0) {
-            active.remaining--;
-            errno = EINTR;
-            return -1;
-        }
         if (active.kind == SHORT_READ && size > 1) {
             /* a too-small buffer fills up: the caller must grow it and retry */
             ssize_t n = pm_sys_default()->readlinkat(dirfd, path, buf, size);
