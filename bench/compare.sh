@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Whole-command comparison with hyperfine on the same processes, same run:
-# procmon snapshot (json-stream) vs ps vs a psutil script; then procmon's
-# peak RSS. Usage: bench/compare.sh [N_IDLE_PROCESSES] [PROCMON_BINARY]
+# On the same held processes, in one run: whole commands with hyperfine
+# (procmon snapshot json-stream vs ps vs a psutil script), procmon's peak RSS,
+# then in-process figures without start-up costs (psutil's loop timed inside
+# Python; the reference reader, libproc2 and procmon from enumerate_bench).
+# Usage: bench/compare.sh [N_IDLE_PROCESSES] [PROCMON_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000}
@@ -25,3 +27,7 @@ hyperfine --warmup 3 --runs 20 -N --export-markdown /tmp/procmon-compare.md \
 for fmt in json-stream table; do
     /usr/bin/time -f "procmon snapshot --format $fmt: peak RSS %M KiB" "$procmon" snapshot --format $fmt >/dev/null
 done
+
+/usr/bin/python3 bench/psutil_iter.py --time 15
+bench=$(dirname "$procmon")/../bench/enumerate_bench
+[ -x "$bench" ] && "$bench" --procs 0 --rounds 15
