@@ -10,7 +10,7 @@ n=${1:-1000}
 procmon=${2:-build/release/cli/procmon}
 [ -x "$procmon" ] || { echo "build first: cmake --preset release && cmake --build --preset release"; exit 1; }
 for tool in hyperfine /usr/bin/python3 ps /usr/bin/time; do
-    command -v "$tool" >/dev/null || { echo "missing $tool: scripts/install-deps.sh --bench"; exit 1; }
+    command -v "$tool" >/dev/null || { echo "missing $tool: scripts/install-deps.sh"; exit 1; }
 done
 
 # Hold N idle processes for the whole comparison.

@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
 # Installs what procmon needs from Debian's packages, skipping what is
 # already there. Idempotent; needs root (or sudo) only when something is
-# missing. Usage: scripts/install-deps.sh [--bench]
-#   default  build + test: compiler, CMake, Ninja, mimalloc, Criterion, cmocka, jq
-#   --bench  also what the benchmarks compare against: hyperfine, procps
-#            (ps), libproc2-dev, python3-psutil
+# missing. Usage: scripts/install-deps.sh
+#   build and tests: compiler, CMake, Ninja, pkgconf, mimalloc, Criterion,
+#     cmocka, jq (the CLI test checks JSON with it)
+#   benchmarks: hyperfine, procps (ps), libproc2-dev, python3-psutil, time
 set -euo pipefail
 
-packages=(g++ cmake ninja-build pkgconf libmimalloc-dev libcriterion-dev libcmocka-dev jq procps)
-if [ "${1:-}" = "--bench" ]; then
-    packages+=(hyperfine libproc2-dev python3 python3-psutil time)
-fi
+packages=(g++ cmake ninja-build pkgconf libmimalloc-dev libcriterion-dev libcmocka-dev jq
+          hyperfine procps libproc2-dev python3 python3-psutil time)
 
 missing=()
 for p in "${packages[@]}"; do
