@@ -3,8 +3,8 @@
  *
  * procmon answers two questions about the processes of a machine, fast and in
  * bounded memory: which processes exist and what they are doing
- * (procmon_enumerate), and, in a later release, when one starts, execs or
- * exits (procmon_subscribe).
+ * (procmon_enumerate), and when one starts, execs or exits
+ * (procmon_subscribe).
  *
  * The header is C89-clean and reads top-down: export macro, versions, status
  * codes and errors, opaque handles, then one section per capability.
@@ -104,6 +104,7 @@ PROCMON_API const procmon_error *procmon_error_last(void);
 /* --------------------------------------------------------- opaque handles */
 typedef struct procmon_ctx procmon_ctx;
 typedef struct procmon_snapshot procmon_snapshot;
+typedef struct procmon_subscription procmon_subscription;
 
 /* ---------------------------------------------------------------- context */
 #define PROCMON_OPTIONS_VERSION 1
@@ -115,6 +116,10 @@ typedef struct procmon_snapshot procmon_snapshot;
                                   PROCMON_QUERY_REFRESH */
 #define PROCMON_CACHE_NONE   1 /* re-read everything on every enumeration */
 
+/* Where lifecycle events come from (procmon_subscribe). */
+#define PROCMON_SOURCE_AUTO    0 /* the netlink proc connector when permitted, else polling */
+#define PROCMON_SOURCE_POLLING 1 /* always diff snapshots at poll_interval_ms */
+
 typedef struct procmon_options {
     unsigned int version;         /* PROCMON_OPTIONS_VERSION */
     uint64_t     arena_cap_bytes; /* memory cap for snapshots and caches; 0 = 64 MiB */
@@ -122,9 +127,15 @@ typedef struct procmon_options {
     uint32_t     argv_cap_bytes;  /* max argv bytes kept per process; 0 = whole (kernel limit) */
     uint32_t     cache_policy;    /* PROCMON_CACHE_* */
     uint32_t     threads;         /* reader threads: 0 = automatic, 1 = calling thread only */
+    /* events (procmon_subscribe) */
+    uint32_t     event_source;    /* PROCMON_SOURCE_* */
+    uint32_t     poll_interval_ms;/* polling source: 0 = 1000 */
+    uint32_t     high_watermark_percent; /* queue fill that slows polling; 0 = 75 */
+    uint32_t     low_watermark_percent;  /* queue fill that restores it; 0 = 25 */
 } procmon_options;
 
-#define PROCMON_OPTIONS_INIT { PROCMON_OPTIONS_VERSION, 0, NULL, 0, PROCMON_CACHE_STATIC, 0 }
+#define PROCMON_OPTIONS_INIT { PROCMON_OPTIONS_VERSION, 0, NULL, 0, PROCMON_CACHE_STATIC, 0, \
+                               PROCMON_SOURCE_AUTO, 0, 0, 0 }
 
 /* Fill *o with defaults for the given struct version.
  * Errors: EINVAL (o NULL), EVERSION (version unknown). Any thread. */
@@ -137,7 +148,9 @@ PROCMON_API int procmon_options_init(procmon_options *o, unsigned int version);
 PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts);
 
 /* Close a context; NULL is a no-op. Snapshots taken from it stay valid until
- * they are freed. Not while another thread uses the same context. */
+ * they are freed; its subscriptions are closed (their waits return
+ * PROCMON_ECLOSED) and must still be released with procmon_unsubscribe.
+ * Not while another thread enumerates or subscribes on the same context. */
 PROCMON_API void procmon_close(procmon_ctx *ctx);
 
 /* ------------------------------------------------------------ enumeration */
@@ -263,12 +276,146 @@ typedef struct procmon_stats {
     uint64_t cache_entries;      /* processes with cached argv/exe/ids */
     uint64_t cache_hits;         /* records served from cache, all enumerations */
     uint64_t cache_misses;       /* records read anew, all enumerations */
+    /* events */
+    uint32_t event_source;       /* PROCMON_STATS_SOURCE_* */
+    uint32_t poll_interval_ms;   /* polling: the interval in force now (backpressure raises it) */
+    const char *source_reason;   /* why this source runs, static text; "" before any subscription */
+    uint64_t events_received;    /* events the source produced (before filters) */
+    uint64_t events_filtered;    /* event x subscription pairs a filter rejected */
+    uint64_t events_delivered;   /* events enqueued to subscriptions */
+    uint64_t events_dropped;     /* events a full subscription queue refused */
+    uint64_t events_lost;        /* events the kernel dropped (netlink ENOBUFS), best count */
+    uint64_t resyncs;            /* resynchronisations after a loss */
+    uint64_t backpressure_activations; /* times polling slowed for a full queue */
+    uint64_t backpressure_delay_ns;    /* last activation: high watermark crossed -> interval changed */
+    uint64_t collector_cpu_ns;   /* CPU time of the event collector thread */
+    uint64_t process_rss_bytes;  /* this process's resident memory */
     /* append only */
 } procmon_stats;
+
+#define PROCMON_STATS_SOURCE_NONE    0 /* no subscription yet */
+#define PROCMON_STATS_SOURCE_NETLINK 1
+#define PROCMON_STATS_SOURCE_POLLING 2
 
 /* Fill *out (out->size must be set; a smaller, older struct is filled up to
  * its size). Errors: EINVAL. One thread at a time per context. */
 PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx);
+
+/* ------------------------------------------------------------ lifecycle events */
+
+/* procmon_event.type, and bits of procmon_subscribe_options.events */
+#define PROCMON_EVENT_START 0x01u /* a process started (fork) */
+#define PROCMON_EVENT_EXEC  0x02u /* a process executed a new program */
+#define PROCMON_EVENT_EXIT  0x04u /* a process exited */
+#define PROCMON_EVENT_UID   0x08u /* a process changed its uid or gid (netlink only) */
+#define PROCMON_EVENT_COMM  0x10u /* a process renamed itself (netlink only) */
+#define PROCMON_EVENT_LOST  0x20u /* events were lost; `lost` says how many. Always delivered */
+#define PROCMON_EVENTS_DEFAULT (PROCMON_EVENT_START | PROCMON_EVENT_EXEC | PROCMON_EVENT_EXIT)
+
+/* procmon_event.flags */
+#define PROCMON_EVENT_FLAG_SYNTHESIZED 0x1u /* recovered by a resync, not seen as it happened */
+#define PROCMON_EVENT_FLAG_PARTIAL     0x2u /* the process was gone before all of it could be read */
+#define PROCMON_EVENT_FLAG_NO_STATUS   0x4u /* EXIT: exit code and signal are unknown (polling, resync) */
+#define PROCMON_EVENT_FLAG_THREAD      0x8u /* a thread, not a process (PROCMON_SUBSCRIBE_THREADS) */
+
+typedef struct procmon_event {
+    uint32_t    size;          /* sizeof(procmon_event) of the library */
+    uint32_t    type;          /* one PROCMON_EVENT_* */
+    uint32_t    flags;         /* PROCMON_EVENT_FLAG_* */
+    int32_t     pid;
+    int32_t     ppid;
+    uint32_t    uid;           /* effective uid, (uint32_t)-1 when unknown */
+    uint64_t    seq;           /* increases by one per event of the context, before filters */
+    uint64_t    time_ns;       /* when it happened, ns since the Unix epoch */
+    uint64_t    start_ticks;   /* with pid, the identity (as procmon_process) */
+    uint64_t    start_time_ns; /* wall clock */
+    int32_t     exit_code;     /* EXIT: the status given to exit(), -1 if killed or unknown */
+    int32_t     exit_signal;   /* EXIT: the signal that ended it, 0 if none */
+    uint64_t    lifetime_ns;   /* EXIT: how long it lived */
+    uint64_t    lost;          /* LOST: how many events were lost (0 = unknown) */
+    const char *name;          /* strings: valid until the next call on the subscription */
+    const char *exe;
+    const char *argv;          /* as procmon_process.argv */
+    size_t      argv_len;
+    uint32_t    argc;
+    uint32_t    reserved_;
+    /* append only */
+} procmon_event;
+
+#define PROCMON_SUBSCRIBE_VERSION 1
+#define PROCMON_SUBSCRIBE_THREADS 0x1u /* also thread starts and exits (netlink only) */
+
+typedef struct procmon_subscribe_options {
+    unsigned int version;        /* PROCMON_SUBSCRIBE_VERSION */
+    uint32_t     events;         /* PROCMON_EVENT_* bits; 0 = PROCMON_EVENTS_DEFAULT */
+    const char  *name_glob;      /* fnmatch(3) on the name; NULL = all */
+    int64_t      uid;            /* effective uid; -1 = all */
+    int32_t      descendants_of; /* only this pid's descendants (not itself); 0 = all */
+    uint32_t     queue_capacity; /* events the queue holds; 0 = 16384 */
+    uint32_t     flags;          /* PROCMON_SUBSCRIBE_* */
+} procmon_subscribe_options;
+
+#define PROCMON_SUBSCRIBE_OPTIONS_INIT { PROCMON_SUBSCRIBE_VERSION, 0, NULL, -1, 0, 0, 0 }
+
+/* Fill *o with defaults. Errors: EINVAL, EVERSION. Any thread. */
+PROCMON_API int procmon_subscribe_options_init(procmon_subscribe_options *o, unsigned int version);
+
+/* Start receiving the context's lifecycle events that pass o's filters
+ * (NULL = defaults) into a new bounded queue. The first subscription starts
+ * the context's event collector (one thread); procmon_stats_get says which
+ * source it uses and why. A full queue drops events and counts them; the
+ * subscriber then receives a PROCMON_EVENT_LOST with the count: a slow
+ * subscriber never blocks the collector or other subscribers.
+ * On success *out owns the subscription; release it with procmon_unsubscribe.
+ * Errors: EINVAL, EVERSION, ENOMEM, EIO. One thread at a time per context. */
+PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx,
+                                  const procmon_subscribe_options *o);
+
+/* Take up to max waiting events into events[0..*n_out). Waits up to
+ * timeout_ms for the first (0 = do not wait, -1 = forever); *n_out = 0 and
+ * PROCMON_OK when the time ran out. The strings in returned events stay valid
+ * until the next call on this subscription. Errors: EINVAL, ECLOSED (the
+ * subscription or its context was closed, also while waiting here).
+ * One thread at a time per subscription. */
+PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event *events,
+                                          size_t max, size_t *n_out, int timeout_ms);
+
+/* A file descriptor that is readable while events wait (for epoll, asyncio,
+ * tokio); owned by the subscription, do not read or close it. -1 for NULL.
+ * Any thread. */
+PROCMON_API int procmon_subscription_fd(const procmon_subscription *s);
+
+/* Callback for procmon_dispatch: return 0 to go on, non-zero to stop. */
+typedef int (*procmon_event_cb)(const procmon_event *event, void *payload);
+
+/* Take up to max waiting events without waiting and call cb for each, on
+ * this thread, in order. *n_out (may be NULL) says how many were passed.
+ * Errors: EINVAL, ECLOSED, EUSER (cb returned non-zero: the events after
+ * it stay queued). When it fails with EINVAL or ECLOSED, cb is never called.
+ * One thread at a time per subscription. */
+PROCMON_API int procmon_dispatch(procmon_subscription *s, procmon_event_cb cb, void *payload,
+                                 size_t max, size_t *n_out);
+
+typedef struct procmon_subscription_stats {
+    uint32_t size;            /* set by the caller to sizeof(procmon_subscription_stats) */
+    uint32_t queue_capacity;
+    uint64_t queue_depth;     /* events waiting now */
+    uint64_t received;        /* events that reached this subscription's filter */
+    uint64_t filtered;        /* of those, rejected by the filter */
+    uint64_t delivered;       /* enqueued */
+    uint64_t dropped;         /* refused by the full queue */
+    uint64_t lost;            /* counts reported to this subscriber in LOST events */
+    /* append only */
+} procmon_subscription_stats;
+
+/* Errors: EINVAL. Any thread (counters are read without stopping the collector). */
+PROCMON_API int procmon_subscription_stats_get(procmon_subscription_stats *out, const procmon_subscription *s);
+
+/* Stop receiving and free the subscription; NULL is a no-op. Safe while
+ * another thread waits in procmon_subscription_next on it (that call returns
+ * PROCMON_ECLOSED), and after procmon_close. The last one stops the
+ * collector thread. Calls that start after it returned are invalid. */
+PROCMON_API void procmon_unsubscribe(procmon_subscription *s);
 
 #ifdef __cplusplus
 }

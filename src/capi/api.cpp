@@ -7,6 +7,7 @@
 #include <exception>
 #include <new>
 #include <thread>
+#include <vector>
 
 #include "collect/collector.hpp"
 #include "core/arena.hpp"
@@ -94,11 +95,19 @@ PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts) {
         return fail(PROCMON_EINVAL, 0, "procmon_open: cache_policy %u unknown", o.cache_policy);
     if (o.threads > kMaxThreads)
         return fail(PROCMON_EINVAL, 0, "procmon_open: threads %u is above the maximum of %u", o.threads, kMaxThreads);
+    if (o.event_source != PROCMON_SOURCE_AUTO && o.event_source != PROCMON_SOURCE_POLLING)
+        return fail(PROCMON_EINVAL, 0, "procmon_open: event_source %u unknown", o.event_source);
+    if (o.poll_interval_ms == 0) o.poll_interval_ms = 1000;
+    if (o.high_watermark_percent == 0) o.high_watermark_percent = 75;
+    if (o.low_watermark_percent == 0) o.low_watermark_percent = 25;
+    if (o.high_watermark_percent > 100 || o.low_watermark_percent >= o.high_watermark_percent)
+        return fail(PROCMON_EINVAL, 0, "procmon_open: watermarks %u%%/%u%% must satisfy low < high <= 100",
+                    o.low_watermark_percent, o.high_watermark_percent);
 
     return guarded("procmon_open", [&]() -> int {
         auto ctx = std::make_unique<procmon_ctx>();
-        // Room for the reader threads and the caller's thread
-        const unsigned threads = (o.threads != 0 ? o.threads : std::max(1u, std::min(4u, std::thread::hardware_concurrency()))) + 1;
+        // Room for the reader threads, the caller's thread and the event collector
+        const unsigned threads = (o.threads != 0 ? o.threads : std::max(1u, std::min(4u, std::thread::hardware_concurrency()))) + 2;
         int rc = Arena::create(o.arena_cap_bytes, threads, ctx->arena);
         if (rc != PROCMON_OK) return rc;
         rc = platform::ProcSource::open(o.proc_root, ctx->arena.get(), ctx->source);
@@ -108,6 +117,11 @@ PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts) {
         co.cache_static = o.cache_policy == PROCMON_CACHE_STATIC;
         co.threads = o.threads;
         ctx->collector = std::make_unique<Collector>(ctx->arena, ctx->source.get(), co);
+        ctx->event_options.proc_root = o.proc_root ? o.proc_root : "";
+        ctx->event_options.force_polling = o.event_source == PROCMON_SOURCE_POLLING;
+        ctx->event_options.poll_interval_ms = o.poll_interval_ms;
+        ctx->event_options.high_watermark = o.high_watermark_percent;
+        ctx->event_options.low_watermark = o.low_watermark_percent;
         *out = ctx.release();
         return PROCMON_OK;
     });
@@ -192,8 +206,110 @@ PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx) {
     s.cache_entries = ctx->collector->cache_size();
     s.cache_hits = ctx->collector->counters().cache_hits;
     s.cache_misses = ctx->collector->counters().cache_misses;
+    s.source_reason = "";
+    if (ctx->engine) ctx->engine->stats(s);
     std::memcpy(out, &s, s.size);
     return PROCMON_OK;
+}
+
+// ------------------------------------------------------------ events
+
+PROCMON_API int procmon_subscribe_options_init(procmon_subscribe_options *o, unsigned int version) {
+    return init_struct(o, version, PROCMON_SUBSCRIBE_VERSION, procmon_subscribe_options PROCMON_SUBSCRIBE_OPTIONS_INIT,
+                       "procmon_subscribe_options_init", "options");
+}
+
+PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, const procmon_subscribe_options *opts) {
+    if (out == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: out is NULL");
+    *out = nullptr;
+    if (ctx == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: ctx is NULL");
+    procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    if (int rc = versioned_input(opts, PROCMON_SUBSCRIBE_VERSION, o, "procmon_subscribe", "options"); rc != PROCMON_OK)
+        return rc;
+    constexpr uint32_t kAllEvents = PROCMON_EVENTS_DEFAULT | PROCMON_EVENT_UID | PROCMON_EVENT_COMM | PROCMON_EVENT_LOST;
+    if (o.events & ~kAllEvents) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: events has unknown bits 0x%x", o.events & ~kAllEvents);
+    if (o.flags & ~PROCMON_SUBSCRIBE_THREADS)
+        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: flags has unknown bits 0x%x", o.flags & ~PROCMON_SUBSCRIBE_THREADS);
+    if (o.uid < -1 || o.uid > int64_t{UINT32_MAX})
+        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: uid %lld is neither -1 nor a valid uid", static_cast<long long>(o.uid));
+    if (o.descendants_of < 0)
+        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: descendants_of %d is not a pid", o.descendants_of);
+    if (o.queue_capacity == 1 || o.queue_capacity > (1u << 24))
+        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: queue_capacity %u is outside 2..16777216", o.queue_capacity);
+
+    return guarded("procmon_subscribe", [&]() -> int {
+        events::Filter f;
+        f.types = o.events == 0 ? PROCMON_EVENTS_DEFAULT : o.events;
+        f.has_name = o.name_glob != nullptr;
+        if (f.has_name) f.name_glob = o.name_glob;
+        f.uid = o.uid;
+        f.descendants_of = o.descendants_of;
+        f.threads = (o.flags & PROCMON_SUBSCRIBE_THREADS) != 0;
+        auto sub = std::make_shared<events::Subscription>(ctx->arena.get(), std::move(f),
+                                                          o.queue_capacity == 0 ? 16384 : o.queue_capacity);
+        if (sub->fd() < 0) return fail(PROCMON_EIO, errno, "procmon_subscribe: eventfd: %s", std::strerror(errno));
+        if (!ctx->engine) ctx->engine = std::make_shared<events::Engine>(ctx->arena, ctx->event_options);
+        int rc = ctx->engine->add(sub);
+        if (rc != PROCMON_OK) return rc;
+        *out = new procmon_subscription{sub, ctx->engine};
+        return PROCMON_OK;
+    });
+}
+
+PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event *events, size_t max, size_t *n_out,
+                                          int timeout_ms) {
+    if (n_out != nullptr) *n_out = 0;
+    if (s == nullptr || n_out == nullptr || (events == nullptr && max > 0))
+        return fail(PROCMON_EINVAL, 0, "procmon_subscription_next: %s is NULL",
+                    s == nullptr ? "subscription" : n_out == nullptr ? "n_out" : "events");
+    auto sub = s->sub;  // our own reference: unsubscribe may free `s` while we wait
+    auto engine = s->engine;
+    return guarded("procmon_subscription_next", [&]() -> int {
+        int rc = sub->pop(events, max, *n_out, timeout_ms);
+        if (rc == PROCMON_ECLOSED) return fail(PROCMON_ECLOSED, 0, "procmon_subscription_next: the subscription is closed");
+        engine->nudge();
+        return rc;
+    });
+}
+
+PROCMON_API int procmon_subscription_fd(const procmon_subscription *s) { return s ? s->sub->fd() : -1; }
+
+PROCMON_API int procmon_dispatch(procmon_subscription *s, procmon_event_cb cb, void *payload, size_t max, size_t *n_out) {
+    if (n_out != nullptr) *n_out = 0;
+    if (s == nullptr || cb == nullptr)
+        return fail(PROCMON_EINVAL, 0, "procmon_dispatch: %s is NULL", s == nullptr ? "subscription" : "callback");
+    auto sub = s->sub;
+    auto engine = s->engine;
+    return guarded("procmon_dispatch", [&]() -> int {
+        std::vector<procmon_event> batch(std::min<size_t>(max, 4096));
+        size_t n = 0;
+        int rc = sub->pop(batch.data(), batch.size(), n, 0);
+        if (rc == PROCMON_ECLOSED) return fail(PROCMON_ECLOSED, 0, "procmon_dispatch: the subscription is closed");
+        engine->nudge();
+        for (size_t i = 0; i < n; ++i) {
+            if (n_out != nullptr) *n_out = i + 1;
+            if (cb(&batch[i], payload) != 0) {
+                sub->unpop(batch.data(), i + 1, n);
+                return fail(PROCMON_EUSER, 0, "procmon_dispatch: the callback stopped at event %zu", i);
+            }
+        }
+        return PROCMON_OK;
+    });
+}
+
+PROCMON_API int procmon_subscription_stats_get(procmon_subscription_stats *out, const procmon_subscription *s) {
+    if (out == nullptr || s == nullptr)
+        return fail(PROCMON_EINVAL, 0, "procmon_subscription_stats_get: %s is NULL", out ? "subscription" : "out");
+    if (out->size < offsetof(procmon_subscription_stats, queue_depth))
+        return fail(PROCMON_EINVAL, 0, "procmon_subscription_stats_get: out->size %u is too small", out->size);
+    s->sub->stats(*out);
+    return PROCMON_OK;
+}
+
+PROCMON_API void procmon_unsubscribe(procmon_subscription *s) {
+    if (s == nullptr) return;
+    std::unique_ptr<procmon_subscription> owned(s);
+    owned->engine->remove(owned->sub.get());
 }
 
 }  // extern "C"

@@ -7,6 +7,8 @@
 
 #include "collect/collector.hpp"
 #include "core/arena.hpp"
+#include "events/engine.hpp"
+#include "events/subscription.hpp"
 #include "platform/platform.hpp"
 
 struct procmon_ctx {
@@ -14,4 +16,15 @@ struct procmon_ctx {
     std::unique_ptr<procmon::platform::ProcSource> source;
     std::unique_ptr<procmon::Collector> collector;
     uint64_t enumerations = 0;
+    procmon::events::EngineOptions event_options;
+    std::shared_ptr<procmon::events::Engine> engine;  // made by the first procmon_subscribe
+    ~procmon_ctx() {
+        if (engine) engine->shutdown();  // subscriptions outlive us, closed
+    }
+};
+
+// Holds its own references: procmon_unsubscribe may come after procmon_close.
+struct procmon_subscription {
+    std::shared_ptr<procmon::events::Subscription> sub;
+    std::shared_ptr<procmon::events::Engine> engine;
 };

@@ -79,4 +79,41 @@ public:
     virtual Read cgroup(int32_t pid, Bytes &path, Bytes &container_id) = 0;
 };
 
+// ------------------------------------------------------------ kernel events
+
+// One process event as the OS reports it, before enrichment.
+struct KernelEvent {
+    enum Kind { forked, execed, exited, uid_changed, gid_changed, renamed } kind;
+    int32_t pid = 0, tgid = 0;                // the task; a process when pid == tgid
+    int32_t parent_pid = 0, parent_tgid = 0;  // fork: the parent; exit: the parent
+    int32_t exit_code = -1, exit_signal = 0;  // exit: decoded wait status
+    uint32_t id = 0;                          // uid/gid: the new effective id
+    char comm[16] = {};                       // comm: the new name
+    uint64_t time_ns = 0;                     // CLOCK_MONOTONIC at the event
+};
+using KernelEvents = std::vector<KernelEvent, ArenaAllocator<KernelEvent>>;
+
+// A push source of process events (Linux: the netlink proc connector).
+class EventSource {
+public:
+    // PROCMON_OK, or the status code with the thread's error explaining why
+    // this source cannot run here (EPERM without CAP_NET_ADMIN, EUNSUPPORTED).
+    static int open(std::unique_ptr<EventSource> &out);
+    virtual ~EventSource() = default;
+
+    virtual int fd() const = 0;  // readable when events wait
+
+    enum class Recv {
+        ok,       // events appended (possibly none)
+        lost,     // the kernel dropped events: `lost` of them (0 = unknown)
+        failed,   // the source is broken (thread's error set)
+    };
+    // Reads what is waiting without blocking.
+    virtual Recv receive(KernelEvents &out, uint64_t &lost) = 0;
+};
+
+// Decodes a buffer of connector messages into events; returns how many
+// messages were malformed or cut short (and skipped).
+std::size_t parse_connector_messages(const char *buf, std::size_t n, KernelEvents &out);
+
 }  // namespace procmon::platform

@@ -7,6 +7,7 @@
 #ifndef PROCMON_SYS_OPS_H
 #define PROCMON_SYS_OPS_H
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -19,6 +20,7 @@ struct pm_sys_ops {
     int (*close)(int fd);
     ssize_t (*readlinkat)(int dirfd, const char *path, char *buf, size_t size);
     ssize_t (*getdents64)(int fd, void *buf, size_t count);
+    ssize_t (*recvmsg)(int fd, struct msghdr *msg, int flags);
 };
 
 /* The table in force; never NULL. */

@@ -1,0 +1,186 @@
+#include "events/subscription.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+namespace procmon::events {
+namespace {
+
+uint64_t wall_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+procmon_event lost_event(uint64_t count, uint64_t seq) {
+    procmon_event e{};
+    e.size = sizeof e;
+    e.type = PROCMON_EVENT_LOST;
+    e.seq = seq;
+    e.time_ns = wall_ns();
+    e.lost = count;
+    e.name = e.exe = e.argv = "";
+    return e;
+}
+
+}  // namespace
+
+Subscription::Subscription(Arena *arena, Filter filter, uint32_t capacity)
+    : arena_(arena), filter_(std::move(filter)), capacity_(capacity) {
+    ring_ = static_cast<QueuedEvent *>(arena_->allocate(sizeof(QueuedEvent) * capacity_));
+    for (uint32_t i = 0; i < capacity_; ++i) new (&ring_[i]) QueuedEvent{};
+    efd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+Subscription::~Subscription() {
+    handed_out_.clear();
+    for (uint32_t i = 0; i < capacity_; ++i) ring_[i].~QueuedEvent();
+    arena_->deallocate(ring_);
+    if (efd_ >= 0) ::close(efd_);
+}
+
+void Subscription::wake_locked() {
+    uint64_t one = 1;
+    if (write(efd_, &one, sizeof one) < 0) {
+        // EAGAIN: the counter is saturated, so the fd is readable anyway.
+    }
+}
+
+void Subscription::drain_fd_locked() {
+    uint64_t v;
+    while (read(efd_, &v, sizeof v) > 0) {
+    }
+}
+
+Subscription::Pushed Subscription::push(const procmon_event &e, const StringsRef &strings) {
+    received_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(mutex_);
+    const bool was_empty = count_ == 0;
+    // After drops, report them first, in order, as soon as two slots are free.
+    if (pending_lost_ > 0 && capacity_ - count_ >= 2) {
+        QueuedEvent &slot = ring_[(head_ + count_) % capacity_];
+        slot.event = lost_event(pending_lost_, e.seq);
+        slot.strings.reset();
+        lost_.fetch_add(pending_lost_, std::memory_order_relaxed);
+        pending_lost_ = 0;
+        ++count_;
+    }
+    if (count_ == capacity_ || pending_lost_ > 0) {
+        ++pending_lost_;
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return {false, 100};
+    }
+    QueuedEvent &slot = ring_[(head_ + count_) % capacity_];
+    slot.event = e;
+    slot.strings = strings.share();
+    last_seq_ = e.seq;
+    ++count_;
+    if (was_empty) wake_locked();
+    delivered_.fetch_add(1, std::memory_order_relaxed);
+    return {true, static_cast<unsigned>(uint64_t{count_} * 100 / capacity_)};
+}
+
+unsigned Subscription::fill_percent() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return static_cast<unsigned>(uint64_t{count_} * 100 / capacity_);
+}
+
+void Subscription::release_handed_out() { handed_out_.clear(); }
+
+int Subscription::pop(procmon_event *out, std::size_t max, std::size_t &n, int timeout_ms) {
+    n = 0;
+    release_handed_out();
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        if (closed()) return PROCMON_ECLOSED;
+        if (count_ > 0 || pending_lost_ > 0 || timeout_ms == 0) break;
+        int wait_ms = -1;
+        if (timeout_ms > 0) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+            if (left <= 0) break;
+            wait_ms = static_cast<int>(left);
+        }
+        lock.unlock();
+        pollfd p{efd_, POLLIN, 0};
+        int rc = poll(&p, 1, wait_ms);
+        lock.lock();
+        if (rc < 0 && errno != EINTR) break;
+    }
+    handed_out_.reserve(max);
+    while (n < max && count_ > 0) {
+        QueuedEvent &slot = ring_[head_];
+        out[n] = slot.event;
+        handed_out_.push_back(QueuedEvent{slot.event, std::move(slot.strings)});
+        head_ = (head_ + 1) % capacity_;
+        --count_;
+        ++n;
+    }
+    // Drops the queue could not yet report: say so now that it has room.
+    if (n < max && count_ == 0 && pending_lost_ > 0) {
+        out[n] = lost_event(pending_lost_, last_seq_);
+        handed_out_.push_back(QueuedEvent{out[n], StringsRef()});
+        lost_.fetch_add(pending_lost_, std::memory_order_relaxed);
+        pending_lost_ = 0;
+        ++n;
+    }
+    if (count_ == 0 && pending_lost_ == 0) drain_fd_locked();
+    lock.unlock();
+    // Point the strings at the shared copies this subscription now holds.
+    for (std::size_t i = 0; i < n; ++i) {
+        EventStrings *s = handed_out_[i].strings.get();
+        out[i].name = s ? s->name() : "";
+        out[i].exe = s ? s->exe() : "";
+        out[i].argv = s ? s->argv() : "";
+        out[i].argv_len = s ? s->argv_len() : 0;
+        out[i].argc = s ? s->argc() : 0;
+    }
+    return PROCMON_OK;
+}
+
+void Subscription::unpop(const procmon_event *events, std::size_t from, std::size_t n) {
+    if (from >= n) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Put [from, n) back at the head, last first, keeping their strings. The
+    // queue has room: these slots were just freed by the pop.
+    for (std::size_t i = n; i-- > from;) {
+        head_ = (head_ + capacity_ - 1) % capacity_;
+        QueuedEvent &slot = ring_[head_];
+        slot.event = events[i];
+        slot.strings = std::move(handed_out_[i].strings);
+        ++count_;
+    }
+    handed_out_.resize(from);
+    wake_locked();
+}
+
+void Subscription::close() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_.store(true, std::memory_order_release);
+    wake_locked();
+}
+
+void Subscription::stats(procmon_subscription_stats &out) {
+    procmon_subscription_stats s{};
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        s.queue_depth = count_;
+    }
+    s.queue_capacity = capacity_;
+    s.received = received_.load(std::memory_order_relaxed);
+    s.filtered = filtered_.load(std::memory_order_relaxed);
+    s.delivered = delivered_.load(std::memory_order_relaxed);
+    s.dropped = dropped_.load(std::memory_order_relaxed);
+    s.lost = lost_.load(std::memory_order_relaxed);
+    s.size = out.size < sizeof s ? out.size : static_cast<uint32_t>(sizeof s);
+    std::memcpy(&out, &s, s.size);
+}
+
+}  // namespace procmon::events

@@ -1,0 +1,87 @@
+// One subscriber: its filter and its bounded queue. The collector thread
+// pushes; the subscriber's thread pops. A full queue drops and counts, and
+// the count reaches the subscriber as a LOST event once there is room, so
+// nothing is lost silently and a slow subscriber never blocks anyone.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/arena.hpp"
+#include "events/event_strings.hpp"
+#include "procmon.h"
+
+namespace procmon::events {
+
+struct Filter {
+    uint32_t types = PROCMON_EVENTS_DEFAULT;
+    std::string name_glob;
+    bool has_name = false;
+    int64_t uid = -1;
+    int32_t descendants_of = 0;
+    bool threads = false;
+};
+
+struct QueuedEvent {
+    procmon_event event;  // strings not yet pointed: see Subscription::pop
+    StringsRef strings;
+};
+
+class Subscription {
+public:
+    Subscription(Arena *arena, Filter filter, uint32_t capacity);  // throws ArenaFull
+    ~Subscription();
+    Subscription(const Subscription &) = delete;
+    Subscription &operator=(const Subscription &) = delete;
+
+    const Filter &filter() const { return filter_; }
+    int fd() const { return efd_; }
+    uint32_t capacity() const { return capacity_; }
+
+    // Collector side: whether the event was queued, and the fill in percent.
+    struct Pushed {
+        bool queued;
+        unsigned fill;
+    };
+    Pushed push(const procmon_event &e, const StringsRef &strings);
+    void count_filtered() { filtered_.fetch_add(1, std::memory_order_relaxed); received_.fetch_add(1, std::memory_order_relaxed); }
+
+    // Subscriber side: waits up to timeout_ms (-1 forever) for events, then
+    // moves up to max into out. Returns PROCMON_OK, or ECLOSED when closed.
+    int pop(procmon_event *out, std::size_t max, std::size_t &n, int timeout_ms);
+    // Strings of what the last pop returned stay valid until the next pop.
+    void release_handed_out();
+    // Puts back the events [from, n) of the last pop (dispatch stopped early).
+    void unpop(const procmon_event *events, std::size_t from, std::size_t n);
+
+    void close();  // wakes a waiting pop, which then returns ECLOSED
+    bool closed() const { return closed_.load(std::memory_order_acquire); }
+    unsigned fill_percent();
+
+    void stats(procmon_subscription_stats &out);
+
+private:
+    void wake_locked();
+    void drain_fd_locked();
+
+    Arena *arena_;
+    Filter filter_;
+    uint32_t capacity_;
+    int efd_ = -1;
+
+    std::mutex mutex_;
+    QueuedEvent *ring_ = nullptr;  // capacity_ slots, in the arena
+    uint32_t head_ = 0, count_ = 0;
+    uint64_t pending_lost_ = 0;    // dropped, not yet reported by a LOST event
+    uint64_t last_seq_ = 0;
+    std::atomic<bool> closed_{false};
+
+    std::vector<QueuedEvent> handed_out_;  // subscriber thread only
+
+    std::atomic<uint64_t> received_{0}, filtered_{0}, delivered_{0}, dropped_{0}, lost_{0};
+};
+
+}  // namespace procmon::events
