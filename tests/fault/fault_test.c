@@ -146,8 +146,11 @@ static ssize_t faulty_getdents64(int fd, void *buf, size_t count) {
     return pm_sys_default()->getdents64(fd, buf, count);
 }
 
-static const struct pm_sys_ops faulty_ops = {faulty_openat, faulty_read, faulty_close, faulty_readlinkat,
-                                             faulty_getdents64};
+static ssize_t real_recvmsg(int fd, struct msghdr *msg, int flags) { return pm_sys_default()->recvmsg(fd, msg, flags); }
+static int real_bind(int fd, const struct sockaddr *addr, socklen_t len) { return pm_sys_default()->bind(fd, addr, len); }
+
+static const struct pm_sys_ops faulty_ops = {faulty_openat, faulty_read,  faulty_close, faulty_readlinkat,
+                                             faulty_getdents64, real_recvmsg, real_bind};
 
 /* ------------------------------------------------------------ enumeration */
 

@@ -179,7 +179,8 @@ int EventSource::open(std::unique_ptr<EventSource> &out) {
     addr.nl_family = AF_NETLINK;
     addr.nl_groups = CN_IDX_PROC;
     addr.nl_pid = 0;  // the kernel picks our port id
-    if (bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
+    // Kernels before 6.6 refuse listeners without CAP_NET_ADMIN here.
+    if (pm_sys()->bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
         int err = errno;
         close(fd);
         return fail(err == EPERM || err == EACCES ? PROCMON_EPERM : PROCMON_EIO, err,

@@ -21,6 +21,7 @@ struct pm_sys_ops {
     ssize_t (*readlinkat)(int dirfd, const char *path, char *buf, size_t size);
     ssize_t (*getdents64)(int fd, void *buf, size_t count);
     ssize_t (*recvmsg)(int fd, struct msghdr *msg, int flags);
+    int (*bind)(int fd, const struct sockaddr *addr, socklen_t len);
 };
 
 /* The table in force; never NULL. */

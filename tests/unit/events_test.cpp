@@ -1,0 +1,503 @@
+// Lifecycle events through the C ABI, against real processes: what arrives,
+// with which identity, argv and status; every filter; independent
+// subscribers; losses reported, never silent; closing at any time; the
+// polling fallback, forced and unprivileged; a storm of short-lived processes.
+#include <criterion/criterion.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "children.hpp"
+#include "procmon_raii.hpp"
+
+namespace {
+
+struct Event {
+    procmon_event e;
+    std::string name, exe;
+    std::vector<std::string> argv;
+};
+
+struct Sub {
+    procmon_subscription *s = nullptr;
+    int rc;
+    Sub(procmon_ctx *ctx, const procmon_subscribe_options &o) { rc = procmon_subscribe(&s, ctx, &o); }
+    ~Sub() { procmon_unsubscribe(s); }
+
+    // Collects events until `done` says so or timeout_ms pass.
+    template <class Done>
+    std::vector<Event> collect(Done done, int timeout_ms = 5000) {
+        std::vector<Event> out;
+        auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        procmon_event batch[64];
+        while (std::chrono::steady_clock::now() < until && !done(out)) {
+            size_t n = 0;
+            if (procmon_subscription_next(s, batch, 64, &n, 50) != PROCMON_OK) break;
+            for (size_t i = 0; i < n; ++i) {
+                Event ev{batch[i], batch[i].name, batch[i].exe, {}};
+                procmon_process p{};
+                p.argv = batch[i].argv;
+                p.argv_len = batch[i].argv_len;
+                ev.argv = argv_of(p);
+                out.push_back(std::move(ev));
+            }
+        }
+        return out;
+    }
+};
+
+procmon_subscribe_options mine() {
+    procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    o.descendants_of = getpid();
+    return o;
+}
+
+std::vector<Event> of_pid(const std::vector<Event> &all, pid_t pid) {
+    std::vector<Event> out;
+    for (const Event &e : all)
+        if (e.e.pid == pid) out.push_back(e);
+    return out;
+}
+
+bool has_exit(const std::vector<Event> &evs, pid_t pid) {
+    for (const Event &e : evs)
+        if (e.e.pid == pid && e.e.type == PROCMON_EVENT_EXIT) return true;
+    return false;
+}
+
+pid_t spawn_sh(const char *script) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", script, static_cast<char *>(nullptr));
+        _exit(127);
+    }
+    return pid;
+}
+
+int reap(pid_t pid) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+}  // namespace
+
+Test(events, exec_then_exit_7_gives_start_exec_exit_with_identity_argv_and_status) {
+    Ctx c;
+    Sub sub(c.ctx, mine());
+    cr_assert_eq(sub.rc, PROCMON_OK, "%s", procmon_error_last()->message);
+    pid_t pid = spawn_sh("exit 7");
+    cr_assert_eq(WEXITSTATUS(reap(pid)), 7);
+    auto evs = of_pid(sub.collect([&](auto &all) { return has_exit(all, pid); }), pid);
+    cr_assert_eq(evs.size(), 3u, "got %zu events for the child", evs.size());
+    cr_expect_eq(evs[0].e.type, PROCMON_EVENT_START);
+    cr_expect_eq(evs[1].e.type, PROCMON_EVENT_EXEC);
+    cr_expect_eq(evs[2].e.type, PROCMON_EVENT_EXIT);
+    for (const Event &e : evs) {
+        cr_expect_eq(e.e.ppid, getpid());
+        cr_expect_eq(e.e.start_ticks, evs[0].e.start_ticks, "identity changed between events");
+        cr_expect_eq(e.e.uid, geteuid());
+        cr_expect_eq(e.e.flags & (PROCMON_EVENT_FLAG_SYNTHESIZED | PROCMON_EVENT_FLAG_NO_STATUS), 0u);
+    }
+    cr_expect_lt(evs[0].e.seq, evs[1].e.seq);
+    cr_expect_lt(evs[1].e.seq, evs[2].e.seq);
+    std::vector<std::string> argv = {"sh", "-c", "exit 7"};
+    cr_expect(evs[1].argv == argv, "exec argv %s", evs[1].argv.empty() ? "" : evs[1].argv[0].c_str());
+    cr_expect_str_eq(evs[1].name.c_str(), "sh");
+    cr_expect_neq(evs[1].exe.find("sh"), std::string::npos, "exe %s", evs[1].exe.c_str());
+    cr_expect_eq(evs[2].e.exit_code, 7);
+    cr_expect_eq(evs[2].e.exit_signal, 0);
+    cr_expect(evs[2].argv == argv, "exit carries what the process ran");
+    cr_expect_gt(evs[2].e.lifetime_ns, 0u);
+    cr_expect_lt(evs[2].e.lifetime_ns, 10ull * 1000000000u);
+}
+
+Test(events, killed_child_reports_the_signal) {
+    Ctx c;
+    Sub sub(c.ctx, mine());
+    Child kid = Child::exec_idle({"idle_child"});
+    pid_t pid = kid.pid();
+    // Kill it once its exec has been seen: enrichment reads /proc when the
+    // event is handled, and a process already gone then comes out PARTIAL.
+    auto before = sub.collect([&](auto &all) {
+        for (auto &e : all)
+            if (e.e.pid == pid && e.e.type == PROCMON_EVENT_EXEC) return true;
+        return false;
+    });
+    kill(pid, SIGKILL);
+    kid.reap();
+    auto evs = of_pid(sub.collect([&](auto &all) { return has_exit(all, pid); }), pid);
+    cr_assert(!evs.empty() && evs.back().e.type == PROCMON_EVENT_EXIT);
+    cr_expect_eq(evs.back().e.exit_signal, SIGKILL);
+    cr_expect_eq(evs.back().e.exit_code, -1);
+    cr_expect_str_eq(evs.back().name.c_str(), "idle_child");
+}
+
+Test(events, filters_on_type_name_uid_and_descendants) {
+    Ctx c;
+    procmon_subscribe_options exits = mine();
+    exits.events = PROCMON_EVENT_EXIT;
+    procmon_subscribe_options by_name = mine();
+    by_name.name_glob = "tru*";
+    procmon_subscribe_options other_uid = mine();
+    other_uid.uid = static_cast<int64_t>(geteuid()) + 4242;
+    procmon_subscribe_options my_uid = mine();
+    my_uid.uid = geteuid();
+    Sub s_exits(c.ctx, exits), s_name(c.ctx, by_name), s_other(c.ctx, other_uid), s_mine(c.ctx, my_uid);
+
+    // a: sh that runs true as its own child; b: a sibling
+    pid_t a = spawn_sh("/bin/true; exit 3");
+    pid_t b = spawn_sh("exit 4");
+    reap(a);
+    reap(b);
+    auto done = [&](auto &all) { return has_exit(all, a) && has_exit(all, b); };
+
+    auto ex = s_exits.collect(done);
+    for (const Event &e : ex) cr_expect_eq(e.e.type, PROCMON_EVENT_EXIT);
+    cr_expect(has_exit(ex, a) && has_exit(ex, b));
+
+    auto named = s_name.collect([](auto &all) {
+        for (auto &e : all)
+            if (e.e.type == PROCMON_EVENT_EXIT) return true;
+        return false;
+    });
+    cr_assert(!named.empty(), "the glob matched nothing");
+    for (const Event &e : named) cr_expect_eq(e.name.rfind("tru", 0), 0u, "name %s passed tru*", e.name.c_str());
+
+    auto mine_uid = s_mine.collect(done);
+    cr_expect(has_exit(mine_uid, a) && has_exit(mine_uid, b));
+    auto others = s_other.collect([](auto &) { return false; }, 300);
+    cr_expect(others.empty(), "uid filter let %zu events through", others.size());
+}
+
+Test(events, descendants_of_a_child_excludes_its_siblings) {
+    Ctx c;
+    // The parent holds still until we subscribed under it, then forks.
+    int go[2];
+    cr_assert_eq(pipe(go), 0);
+    pid_t parent = fork();
+    if (parent == 0) {
+        char b;
+        close(go[1]);
+        if (read(go[0], &b, 1) != 1) _exit(1);
+        pid_t g = fork();
+        if (g == 0) _exit(5);
+        waitpid(g, nullptr, 0);
+        _exit(0);
+    }
+    close(go[0]);
+    procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    o.descendants_of = parent;
+    Sub sub(c.ctx, o);
+    cr_assert_eq(sub.rc, PROCMON_OK);
+    pid_t sibling = spawn_sh("exit 0");
+    cr_assert_eq(write(go[1], "x", 1), 1);
+    close(go[1]);
+    reap(parent);
+    reap(sibling);
+    auto evs = sub.collect([&](auto &all) {
+        for (auto &e : all)
+            if (e.e.type == PROCMON_EVENT_EXIT && e.e.exit_code == 5) return true;
+        return false;
+    });
+    bool grandchild = false;
+    for (const Event &e : evs) {
+        cr_expect_neq(e.e.pid, sibling, "a sibling passed the descendants filter");
+        cr_expect_neq(e.e.pid, parent, "the ancestor itself is not its own descendant");
+        grandchild = grandchild || (e.e.ppid == parent && e.e.type == PROCMON_EVENT_EXIT && e.e.exit_code == 5);
+    }
+    cr_expect(grandchild, "the grandchild's exit did not arrive");
+}
+
+Test(events, a_stalled_subscriber_loses_with_a_count_and_the_other_loses_nothing, .timeout = 60) {
+    Ctx c;
+    procmon_subscribe_options tiny = mine();
+    tiny.queue_capacity = 4;
+    Sub stalled(c.ctx, tiny), healthy(c.ctx, mine());
+    std::vector<pid_t> pids;
+    for (int i = 0; i < 20; ++i) {
+        pid_t p = fork();
+        if (p == 0) _exit(i);
+        pids.push_back(p);
+        reap(p);
+    }
+    auto all = healthy.collect([&](auto &evs) { return has_exit(evs, pids.back()); });
+    for (pid_t p : pids) {
+        int starts = 0, exits = 0;
+        for (const Event &e : all) {
+            starts += e.e.pid == p && e.e.type == PROCMON_EVENT_START;
+            exits += e.e.pid == p && e.e.type == PROCMON_EVENT_EXIT;
+        }
+        cr_expect_eq(starts, 1, "healthy subscriber: pid %d START x%d", p, starts);
+        cr_expect_eq(exits, 1, "healthy subscriber: pid %d EXIT x%d", p, exits);
+    }
+    procmon_subscription_stats hs{};
+    hs.size = sizeof hs;
+    procmon_subscription_stats_get(&hs, healthy.s);
+    cr_expect_eq(hs.dropped, 0u);
+
+    // Now the stalled one catches up: what it kept, then LOST with the count.
+    auto late = stalled.collect([](auto &) { return false; }, 300);
+    uint64_t reported = 0;
+    for (const Event &e : late)
+        if (e.e.type == PROCMON_EVENT_LOST) reported += e.e.lost;
+    procmon_subscription_stats ss{};
+    ss.size = sizeof ss;
+    procmon_subscription_stats_get(&ss, stalled.s);
+    cr_expect_gt(ss.dropped, 0u);
+    cr_expect_eq(reported, ss.dropped, "LOST said %llu, %llu were dropped", static_cast<unsigned long long>(reported),
+                 static_cast<unsigned long long>(ss.dropped));
+    cr_expect_eq(ss.lost, ss.dropped);
+    cr_expect_eq(ss.delivered + ss.dropped + ss.filtered, ss.received);
+}
+
+Test(events, unsubscribe_while_another_thread_waits_returns_eclosed) {
+    Ctx c;
+    procmon_subscription *s = nullptr;
+    procmon_subscribe_options o = mine();
+    cr_assert_eq(procmon_subscribe(&s, c.ctx, &o), PROCMON_OK);
+    std::atomic<int> rc{12345};
+    std::thread waiter([&] {
+        procmon_event ev[4];
+        size_t n = 0;
+        rc = procmon_subscription_next(s, ev, 4, &n, -1);  // forever
+    });
+    usleep(100000);
+    auto t0 = std::chrono::steady_clock::now();
+    procmon_unsubscribe(s);
+    waiter.join();
+    auto waited = std::chrono::steady_clock::now() - t0;
+    cr_expect_eq(rc.load(), PROCMON_ECLOSED);
+    cr_expect_lt(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count(), 1000);
+}
+
+Test(events, closing_the_context_wakes_waiters_and_unsubscribe_still_works) {
+    procmon_ctx *ctx = nullptr;
+    cr_assert_eq(procmon_open(&ctx, nullptr), PROCMON_OK);
+    procmon_subscription *s = nullptr;
+    procmon_subscribe_options o = mine();
+    cr_assert_eq(procmon_subscribe(&s, ctx, &o), PROCMON_OK);
+    std::atomic<int> rc{12345};
+    std::thread waiter([&] {
+        procmon_event ev[4];
+        size_t n = 0;
+        rc = procmon_subscription_next(s, ev, 4, &n, 5000);
+    });
+    usleep(50000);
+    procmon_close(ctx);
+    waiter.join();
+    cr_expect_eq(rc.load(), PROCMON_ECLOSED);
+    procmon_event ev[1];
+    size_t n = 7;
+    cr_expect_eq(procmon_subscription_next(s, ev, 1, &n, 0), PROCMON_ECLOSED);
+    cr_expect_eq(n, 0u);
+    procmon_unsubscribe(s);
+}
+
+Test(events, forced_polling_sees_a_slow_child_start_and_exit) {
+    procmon_options opts = PROCMON_OPTIONS_INIT;
+    opts.event_source = PROCMON_SOURCE_POLLING;
+    opts.poll_interval_ms = 50;
+    Ctx c(&opts);
+    Sub sub(c.ctx, mine());
+    cr_assert_eq(sub.rc, PROCMON_OK);
+    procmon_stats st{};
+    st.size = sizeof st;
+    procmon_stats_get(&st, c.ctx);
+    cr_expect_eq(st.event_source, static_cast<uint32_t>(PROCMON_STATS_SOURCE_POLLING));
+    cr_expect_neq(std::strstr(st.source_reason, "forced"), nullptr, "%s", st.source_reason);
+    cr_expect_eq(st.poll_interval_ms, 50u);
+
+    Child kid = Child::exec_idle({"idle_child", "slow"});
+    usleep(300000);
+    pid_t pid = kid.pid();
+    kid.stop();
+    auto evs = of_pid(sub.collect([&](auto &all) { return has_exit(all, pid); }), pid);
+    cr_assert_geq(evs.size(), 2u);
+    cr_expect_eq(evs.front().e.type, PROCMON_EVENT_START);
+    std::vector<std::string> argv = {"idle_child", "slow"};
+    cr_expect(evs.front().argv == argv);
+    cr_expect_eq(evs.back().e.type, PROCMON_EVENT_EXIT);
+    cr_expect(evs.back().e.flags & PROCMON_EVENT_FLAG_NO_STATUS, "polling cannot know the exit status");
+    cr_expect_eq(evs.back().e.start_ticks, evs.front().e.start_ticks);
+}
+
+// Linux 6.6 and later let unprivileged processes listen to the connector;
+// older kernels refuse, and procmon must then poll and say why. Either way an
+// unprivileged subscriber gets its events. (The refusal itself is injected
+// in tests/fault/netlink_test.c.)
+Test(events, unprivileged_subscriber_gets_events_from_a_source_that_says_why) {
+    if (geteuid() != 0) cr_skip_test("run as root to drop privileges in a child");
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
+        procmon_options opts = PROCMON_OPTIONS_INIT;
+        opts.poll_interval_ms = 100;
+        procmon_ctx *ctx = nullptr;
+        if (procmon_open(&ctx, &opts) != PROCMON_OK) _exit(11);
+        procmon_subscription *s = nullptr;
+        procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+        o.descendants_of = getpid();
+        if (procmon_subscribe(&s, ctx, &o) != PROCMON_OK) _exit(12);
+        procmon_stats st{};
+        st.size = sizeof st;
+        procmon_stats_get(&st, ctx);
+        if (st.event_source == PROCMON_STATS_SOURCE_POLLING && std::strstr(st.source_reason, "CAP_NET_ADMIN") == nullptr)
+            _exit(13);
+        if (st.event_source == PROCMON_STATS_SOURCE_NONE) _exit(14);
+        pid_t kid = fork();
+        if (kid == 0) {
+            usleep(300000);
+            _exit(0);
+        }
+        waitpid(kid, nullptr, 0);
+        bool start = false, exit = false;
+        for (int i = 0; i < 100 && !(start && exit); ++i) {
+            procmon_event ev[16];
+            size_t n = 0;
+            procmon_subscription_next(s, ev, 16, &n, 50);
+            for (size_t k = 0; k < n; ++k) {
+                start = start || (ev[k].pid == kid && ev[k].type == PROCMON_EVENT_START);
+                exit = exit || (ev[k].pid == kid && ev[k].type == PROCMON_EVENT_EXIT);
+            }
+        }
+        procmon_unsubscribe(s);
+        procmon_close(ctx);
+        _exit(start && exit ? 0 : 15);
+    }
+    int status = reap(pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child check failed: status %d", WEXITSTATUS(status));
+}
+
+Test(events, netlink_is_used_when_permitted) {
+    if (geteuid() != 0) cr_skip_test("needs root");
+    Ctx c;
+    Sub sub(c.ctx, mine());
+    procmon_stats st{};
+    st.size = sizeof st;
+    procmon_stats_get(&st, c.ctx);
+    cr_expect_eq(st.event_source, static_cast<uint32_t>(PROCMON_STATS_SOURCE_NETLINK), "%s", st.source_reason);
+}
+
+Test(events, fd_is_readable_while_events_wait) {
+    Ctx c;
+    Sub sub(c.ctx, mine());
+    int fd = procmon_subscription_fd(sub.s);
+    cr_assert_geq(fd, 0);
+    pollfd p{fd, POLLIN, 0};
+    cr_expect_eq(poll(&p, 1, 0), 0, "readable with nothing queued");
+    pid_t pid = spawn_sh("exit 0");
+    reap(pid);
+    cr_expect_eq(poll(&p, 1, 3000), 1, "not readable after events");
+    auto evs = sub.collect([&](auto &all) { return has_exit(all, pid); });
+    cr_expect(has_exit(evs, pid));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    procmon_event ev[8];
+    size_t n;
+    while (procmon_subscription_next(sub.s, ev, 8, &n, 0) == PROCMON_OK && n > 0) {
+    }
+    cr_expect_eq(poll(&p, 1, 0), 0, "still readable once drained");
+}
+
+static int count_until_exit(const procmon_event *e, void *payload) {
+    auto *seen = static_cast<std::vector<uint32_t> *>(payload);
+    seen->push_back(e->type);
+    return e->type == PROCMON_EVENT_EXEC ? 1 : 0;  // stop at the exec
+}
+
+Test(events, dispatch_calls_back_on_this_thread_and_stops_when_asked) {
+    Ctx c;
+    Sub sub(c.ctx, mine());
+    pid_t pid = spawn_sh("exit 0");
+    reap(pid);
+    procmon_subscription_stats st{};
+    st.size = sizeof st;
+    for (int i = 0; i < 300; ++i) {  // wait until all three are queued
+        procmon_subscription_stats_get(&st, sub.s);
+        if (st.queue_depth >= 3) break;
+        usleep(10000);
+    }
+    cr_assert_geq(st.queue_depth, 3u);
+    std::vector<uint32_t> seen;
+    size_t n = 0;
+    cr_expect_eq(procmon_dispatch(sub.s, count_until_exit, &seen, 16, &n), PROCMON_EUSER);
+    cr_expect_eq(n, 2u);
+    cr_assert_eq(seen.size(), 2u);
+    cr_expect_eq(seen[0], PROCMON_EVENT_START);
+    procmon_subscription_stats_get(&st, sub.s);
+    cr_expect_geq(st.queue_depth, 1u, "events after the stop stay queued");
+    seen.clear();
+    cr_expect_eq(procmon_dispatch(sub.s, count_until_exit, &seen, 16, &n), PROCMON_OK);
+    cr_expect(!seen.empty() && seen[0] == PROCMON_EVENT_EXIT);
+    cr_expect_eq(procmon_dispatch(nullptr, count_until_exit, &seen, 16, &n), PROCMON_EINVAL);
+}
+
+Test(events, bad_arguments) {
+    Ctx c;
+    procmon_subscription *s = nullptr;
+    procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    o.events = 0x4000;
+    cr_expect_eq(procmon_subscribe(&s, c.ctx, &o), PROCMON_EINVAL);
+    o = procmon_subscribe_options PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    o.queue_capacity = 1;
+    cr_expect_eq(procmon_subscribe(&s, c.ctx, &o), PROCMON_EINVAL);
+    o = procmon_subscribe_options PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    o.version = 9;
+    cr_expect_eq(procmon_subscribe(&s, c.ctx, &o), PROCMON_EVERSION);
+    cr_expect_eq(procmon_subscribe(&s, nullptr, nullptr), PROCMON_EINVAL);
+    cr_expect_null(s);
+    size_t n;
+    cr_expect_eq(procmon_subscription_next(nullptr, nullptr, 0, &n, 0), PROCMON_EINVAL);
+    cr_expect_eq(procmon_subscription_fd(nullptr), -1);
+    procmon_unsubscribe(nullptr);
+}
+
+// Every one of 2,000 short-lived processes has its START and its EXIT.
+Test(events, storm_of_short_lived_processes_loses_nothing, .timeout = 120) {
+    Ctx c;
+    Sub sub(c.ctx, mine());
+    constexpr int kProcs = 2000;
+    std::set<pid_t> spawned;
+    for (int i = 0; i < kProcs; ++i) {
+        pid_t p = fork();
+        if (p == 0) _exit(0);
+        spawned.insert(p);
+        if (i % 8 == 7)
+            while (waitpid(-1, nullptr, WNOHANG) > 0) {
+            }
+    }
+    while (waitpid(-1, nullptr, 0) > 0) {
+    }
+    std::map<pid_t, int> starts, exits;
+    uint64_t lost = 0;
+    auto evs = sub.collect(
+        [&](auto &all) {
+            std::size_t e = 0;
+            for (auto &ev : all) e += ev.e.type == PROCMON_EVENT_EXIT;
+            return e >= kProcs;
+        },
+        60000);
+    for (const Event &e : evs) {
+        if (e.e.type == PROCMON_EVENT_START) ++starts[e.e.pid];
+        if (e.e.type == PROCMON_EVENT_EXIT) ++exits[e.e.pid];
+        if (e.e.type == PROCMON_EVENT_LOST) lost += e.e.lost + 1;
+    }
+    int missing_start = 0, missing_exit = 0;
+    for (pid_t p : spawned) {
+        missing_start += starts[p] != 1;
+        missing_exit += exits[p] != 1;
+    }
+    cr_expect_eq(lost, 0u, "LOST events arrived");
+    cr_expect_eq(missing_start, 0, "%d of %d pids without exactly one START", missing_start, kProcs);
+    cr_expect_eq(missing_exit, 0, "%d of %d pids without exactly one EXIT", missing_exit, kProcs);
+}
