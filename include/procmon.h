@@ -345,6 +345,9 @@ typedef struct procmon_event {
 #define PROCMON_SUBSCRIBE_VERSION 1
 #define PROCMON_SUBSCRIBE_THREADS 0x1u /* also thread starts and exits (netlink only) */
 
+/* Filters run before events are queued. A field that is unknown (the
+ * process was gone before it could be read: PROCMON_EVENT_FLAG_PARTIAL)
+ * never excludes an event: it passes, so nothing vanishes unseen. */
 typedef struct procmon_subscribe_options {
     unsigned int version;        /* PROCMON_SUBSCRIBE_VERSION */
     uint32_t     events;         /* PROCMON_EVENT_* bits; 0 = PROCMON_EVENTS_DEFAULT */

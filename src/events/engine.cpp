@@ -491,8 +491,10 @@ void Engine::deliver(Pending &p) {
         const Filter &f = sub->filter();
         bool pass = e.type == PROCMON_EVENT_LOST ||
                     ((e.type & f.types) && (!(e.flags & PROCMON_EVENT_FLAG_THREAD) || f.threads) &&
-                     (f.uid < 0 || e.uid == static_cast<uint64_t>(f.uid)) &&
-                     (!f.has_name || fnmatch(f.name_glob.c_str(), name, 0) == 0) &&
+                     // What is unknown never excludes: a process gone before
+                     // it was read passes, flagged PARTIAL, rather than vanish.
+                     (f.uid < 0 || e.uid == static_cast<uint64_t>(f.uid) || e.uid == UINT32_MAX) &&
+                     (!f.has_name || !s || fnmatch(f.name_glob.c_str(), name, 0) == 0) &&
                      (f.descendants_of == 0 || descends(e.ppid, f.descendants_of)));
         if (!pass) {
             sub->count_filtered();

@@ -1,0 +1,144 @@
+// The connector message parser on hand-made buffers: what real messages
+// decode to, and that short, lying or foreign ones are counted and skipped
+// without reading past the buffer.
+#include <criterion/criterion.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <signal.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "platform/platform.hpp"
+
+using procmon::platform::KernelEvent;
+using procmon::platform::KernelEvents;
+
+namespace {
+
+std::shared_ptr<procmon::Arena> arena() {
+    std::shared_ptr<procmon::Arena> a;
+    procmon::Arena::create(16 << 20, 2, a);
+    return a;
+}
+
+// One netlink message carrying one proc_event.
+std::vector<char> message(const proc_event &ev, uint32_t idx = CN_IDX_PROC) {
+    std::vector<char> buf(NLMSG_SPACE(sizeof(cn_msg) + sizeof(proc_event)));
+    auto *h = reinterpret_cast<nlmsghdr *>(buf.data());
+    h->nlmsg_len = NLMSG_LENGTH(sizeof(cn_msg) + sizeof(proc_event));
+    h->nlmsg_type = NLMSG_DONE;
+    cn_msg cn{};
+    cn.id.idx = idx;
+    cn.id.val = CN_VAL_PROC;
+    cn.len = sizeof(proc_event);
+    std::memcpy(NLMSG_DATA(h), &cn, sizeof cn);
+    std::memcpy(static_cast<char *>(NLMSG_DATA(h)) + sizeof cn, &ev, sizeof ev);
+    return buf;
+}
+
+proc_event fork_event(int parent, int child) {
+    proc_event ev{};
+    ev.what = proc_event::PROC_EVENT_FORK;
+    ev.timestamp_ns = 123;
+    ev.event_data.fork.parent_pid = ev.event_data.fork.parent_tgid = parent;
+    ev.event_data.fork.child_pid = ev.event_data.fork.child_tgid = child;
+    return ev;
+}
+
+proc_event exit_event(int pid, uint32_t wait_status) {
+    proc_event ev{};
+    ev.what = proc_event::PROC_EVENT_EXIT;
+    ev.event_data.exit.process_pid = ev.event_data.exit.process_tgid = pid;
+    ev.event_data.exit.exit_code = wait_status;
+    return ev;
+}
+
+}  // namespace
+
+Test(netlink_parse, real_messages_decode) {
+    auto a = arena();
+    KernelEvents out{procmon::ArenaAllocator<KernelEvent>(a.get())};
+    std::vector<char> buf = message(fork_event(10, 11));
+    proc_event ex{};
+    ex.what = proc_event::PROC_EVENT_EXEC;
+    ex.event_data.exec.process_pid = ex.event_data.exec.process_tgid = 11;
+    auto m2 = message(ex), m3 = message(exit_event(11, 7 << 8)), m4 = message(exit_event(12, SIGKILL));
+    buf.insert(buf.end(), m2.begin(), m2.end());
+    buf.insert(buf.end(), m3.begin(), m3.end());
+    buf.insert(buf.end(), m4.begin(), m4.end());
+    cr_expect_eq(procmon::platform::parse_connector_messages(buf.data(), buf.size(), out), 0u);
+    cr_assert_eq(out.size(), 4u);
+    cr_expect_eq(out[0].kind, KernelEvent::forked);
+    cr_expect_eq(out[0].pid, 11);
+    cr_expect_eq(out[0].parent_tgid, 10);
+    cr_expect_eq(out[0].time_ns, 123u);
+    cr_expect_eq(out[1].kind, KernelEvent::execed);
+    cr_expect_eq(out[2].exit_code, 7);
+    cr_expect_eq(out[2].exit_signal, 0);
+    cr_expect_eq(out[3].exit_code, -1);
+    cr_expect_eq(out[3].exit_signal, SIGKILL);
+}
+
+Test(netlink_parse, threads_keep_their_tgid) {
+    auto a = arena();
+    KernelEvents out{procmon::ArenaAllocator<KernelEvent>(a.get())};
+    proc_event ev = fork_event(20, 21);
+    ev.event_data.fork.child_tgid = 20;  // a new thread of 20
+    auto buf = message(ev);
+    procmon::platform::parse_connector_messages(buf.data(), buf.size(), out);
+    cr_assert_eq(out.size(), 1u);
+    cr_expect_eq(out[0].pid, 21);
+    cr_expect_eq(out[0].tgid, 20);
+}
+
+Test(netlink_parse, short_lying_and_foreign_messages_are_counted_and_skipped) {
+    auto a = arena();
+    KernelEvents out{procmon::ArenaAllocator<KernelEvent>(a.get())};
+    auto good = message(fork_event(1, 2));
+
+    // cut in the middle of the header, and in the middle of the payload
+    cr_expect_eq(procmon::platform::parse_connector_messages(good.data(), 7, out), 1u);
+    cr_expect_eq(procmon::platform::parse_connector_messages(good.data(), good.size() - 9, out), 1u);
+    // a length that claims more than the buffer
+    auto lying = good;
+    reinterpret_cast<nlmsghdr *>(lying.data())->nlmsg_len = 60000;
+    cr_expect_eq(procmon::platform::parse_connector_messages(lying.data(), lying.size(), out), 1u);
+    // another connector's message
+    auto foreign = message(fork_event(1, 2), CN_IDX_PROC + 1);
+    cr_expect_eq(procmon::platform::parse_connector_messages(foreign.data(), foreign.size(), out), 1u);
+    // a cn_msg whose len says less than an event
+    auto tiny = good;
+    cn_msg cn;
+    std::memcpy(&cn, NLMSG_DATA(reinterpret_cast<nlmsghdr *>(tiny.data())), sizeof cn);
+    cn.len = 4;
+    std::memcpy(NLMSG_DATA(reinterpret_cast<nlmsghdr *>(tiny.data())), &cn, sizeof cn);
+    cr_expect_eq(procmon::platform::parse_connector_messages(tiny.data(), tiny.size(), out), 1u);
+    cr_expect_eq(out.size(), 0u, "nothing was made up from bad input");
+
+    // a bad message after a good one keeps the good one
+    auto both = good;
+    both.insert(both.end(), lying.begin(), lying.end());
+    cr_expect_eq(procmon::platform::parse_connector_messages(both.data(), both.size(), out), 1u);
+    cr_expect_eq(out.size(), 1u);
+}
+
+Test(netlink_parse, random_bytes_never_read_past_the_buffer) {
+    auto a = arena();
+    KernelEvents out{procmon::ArenaAllocator<KernelEvent>(a.get())};
+    std::mt19937 rng(42);
+    auto good = message(fork_event(1, 2));
+    for (int round = 0; round < 5000; ++round) {
+        std::vector<char> buf = good;
+        buf.resize(rng() % (good.size() * 2 + 1));
+        for (char &c : buf)
+            if (rng() % 4 == 0) c = static_cast<char>(rng());
+        // a heap copy of exactly its size, so ASan sees any overread
+        std::unique_ptr<char[]> exact(new char[buf.size() + 1]);
+        std::memcpy(exact.get(), buf.data(), buf.size());
+        procmon::platform::parse_connector_messages(exact.get(), buf.size(), out);
+        out.clear();
+    }
+}
