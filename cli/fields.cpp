@@ -85,24 +85,9 @@ void num(std::string &out, double v) {
 }
 bool has(const procmon_process &p, uint64_t group) { return (p.valid & group) == group; }
 
-// A string field, with "<key>_base64" beside it when the bytes are not UTF-8.
-void json_text(std::string &out, const char *k, const char *s, bool valid) {
-    key(out, k);
-    if (!valid) {
-        out += "null";
-        return;
-    }
-    std::size_t n = std::strlen(s);
-    json_string(out, s, n);
-    if (!valid_utf8(s, n)) {
-        out += ",\"";
-        out += k;
-        out += "_base64\":";
-        json_base64(out, s, n);
-    }
-}
+}  // namespace
 
-void iso8601(std::string &out, uint64_t ns) {
+void append_iso8601(std::string &out, uint64_t ns) {
     time_t secs = static_cast<time_t>(ns / 1000000000u);
     tm t;
     gmtime_r(&secs, &t);
@@ -116,6 +101,8 @@ void iso8601(std::string &out, uint64_t ns) {
     out.push_back(static_cast<char>('0' + ms % 10));
     out.push_back('Z');
 }
+
+namespace {
 
 void start_text(std::string &out, uint64_t ns) {
     time_t secs = static_cast<time_t>(ns / 1000000000u), now = time(nullptr);
@@ -143,7 +130,7 @@ void start_text(std::string &out, uint64_t ns) {
 #define PM_TEXT_FIELD(NAME, HEADER, GROUP, EXPR)                                                             \
     Field {                                                                                                  \
         NAME, HEADER, GROUP, false,                                                                          \
-            [](std::string &o, const procmon_process &p, Env &) { json_text(o, NAME, EXPR, has(p, GROUP)); }, \
+            [](std::string &o, const procmon_process &p, Env &) { json_text_field(o, NAME, EXPR, has(p, GROUP)); }, \
             [](std::string &o, const procmon_process &p, Env &) {                                            \
                 if (has(p, GROUP) && *(EXPR)) append_printable(o, EXPR, std::strlen(EXPR)); else o += "-";   \
             },                                                                                               \
@@ -197,24 +184,11 @@ std::vector<Field> make_fields() {
         PM_TEXT_FIELD("exe", "EXE", PROCMON_FIELD_EXE, p.exe),
         Field{"argv", "COMMAND", PROCMON_FIELD_ARGV, false,
               [](std::string &o, const procmon_process &p, Env &) {
-                  key(o, "argv");
                   if (!has(p, PROCMON_FIELD_ARGV)) {
-                      o += "null";
+                      o += "\"argv\":null";
                       return;
                   }
-                  bool all_utf8 = valid_utf8(p.argv, p.argv_len);
-                  for (int pass = 0; pass < (all_utf8 ? 1 : 2); ++pass) {
-                      if (pass == 1) o += ",\"argv_base64\":";
-                      o.push_back('[');
-                      const char *a = p.argv, *end = p.argv + p.argv_len;
-                      for (bool first = true; a < end; first = false) {
-                          std::size_t len = std::strlen(a);
-                          if (!first) o.push_back(',');
-                          if (pass == 0) json_string(o, a, len); else json_base64(o, a, len);
-                          a += len + 1;
-                      }
-                      o.push_back(']');
-                  }
+                  json_argv_field(o, p.argv, p.argv_len);
                   o += ",\"argv_truncated\":";
                   o += (p.flags & PROCMON_PROC_ARGV_TRUNCATED) ? "true" : "false";
               },
@@ -224,7 +198,7 @@ std::vector<Field> make_fields() {
               [](std::string &o, const procmon_process &p, Env &) {
                   key(o, "start");
                   o.push_back('"');
-                  iso8601(o, p.start_time_ns);
+                  append_iso8601(o, p.start_time_ns);
                   o.push_back('"');
               },
               [](std::string &o, const procmon_process &p, Env &) { start_text(o, p.start_time_ns); },

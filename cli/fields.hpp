@@ -44,6 +44,8 @@ std::string parse_field_list(std::string_view list, bool for_table, std::vector<
 void append_printable(std::string &out, const char *s, std::size_t n);
 // "args" as ps shows them: arguments joined by spaces, or "[name]" when none.
 void append_command(std::string &out, const procmon_process &p);
+// ISO 8601 UTC with milliseconds, e.g. 2026-11-22T10:52:54.120Z.
+void append_iso8601(std::string &out, uint64_t ns_since_epoch);
 // [DD-]HH:MM:SS of CPU time.
 void append_cpu_time(std::string &out, uint64_t ns);
 

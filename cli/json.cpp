@@ -1,5 +1,7 @@
 #include "json.hpp"
 
+#include <cstring>
+
 namespace procmon::cli {
 namespace {
 
@@ -92,6 +94,40 @@ void json_base64(std::string &out, const char *s, std::size_t n) {
         out.push_back('=');
     }
     out.push_back('"');
+}
+
+void json_text_field(std::string &out, const char *key, const char *s, bool valid) {
+    out.push_back('"');
+    out += key;
+    out += "\":";
+    if (!valid) {
+        out += "null";
+        return;
+    }
+    std::size_t n = std::strlen(s);
+    json_string(out, s, n);
+    if (!valid_utf8(s, n)) {
+        out += ",\"";
+        out += key;
+        out += "_base64\":";
+        json_base64(out, s, n);
+    }
+}
+
+void json_argv_field(std::string &out, const char *argv, std::size_t argv_len) {
+    const bool all_utf8 = valid_utf8(argv, argv_len);
+    for (int pass = 0; pass < (all_utf8 ? 1 : 2); ++pass) {
+        out += pass == 0 ? "\"argv\":[" : ",\"argv_base64\":[";
+        const char *a = argv, *end = argv + argv_len;
+        for (bool first = true; a < end; first = false) {
+            std::size_t len = std::strlen(a);
+            if (!first) out.push_back(',');
+            if (pass == 0) json_string(out, a, len);
+            else json_base64(out, a, len);
+            a += len + 1;
+        }
+        out.push_back(']');
+    }
 }
 
 }  // namespace procmon::cli

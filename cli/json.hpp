@@ -19,4 +19,12 @@ inline void json_string(std::string &out, const std::string &s) { json_string(ou
 // Appends the base64 of n bytes, quoted.
 void json_base64(std::string &out, const char *s, std::size_t n);
 
+// Appends `"key":"text"`, plus `"key_base64":"..."` with the exact bytes
+// when they are not UTF-8; `"key":null` when !valid.
+void json_text_field(std::string &out, const char *key, const char *s, bool valid);
+
+// Appends `"argv":[...]` for a NUL-separated block (argv_len bytes), plus
+// `"argv_base64":[...]` when any argument is not UTF-8.
+void json_argv_field(std::string &out, const char *argv, std::size_t argv_len);
+
 }  // namespace procmon::cli

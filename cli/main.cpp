@@ -10,21 +10,25 @@
 #include <string>
 #include <vector>
 
+#include "args.hpp"
 #include "fields.hpp"
 #include "output.hpp"
 #include "procmon.h"
+#include "watch.hpp"
 
 namespace pc = procmon::cli;
+using pc::kExitFailure;
+using pc::kExitOk;
+using pc::kExitUsage;
 
 namespace {
-
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
 
 const char kUsage[] =
     "usage: procmon <command> [options]\n"
     "\n"
     "commands:\n"
     "  snapshot    list the processes of this machine\n"
+    "  watch       report process starts, execs and exits as they happen\n"
     "\n"
     "  procmon --version | --help | <command> --help\n";
 
@@ -55,20 +59,7 @@ const char kSnapshotUsage[] =
     "JSON strings are UTF-8; a name, path or argv that is not gets a '<field>_base64'\n"
     "key beside it with the exact bytes. Exit status: 0 ok, 1 failure, 2 bad usage.\n";
 
-int usage_error(const std::string &message) {
-    std::fprintf(stderr, "procmon: %s (try 'procmon snapshot --help')\n", message.c_str());
-    return kExitUsage;
-}
-
-bool parse_int(const std::string &s, long long lo, long long hi, long long &out) {
-    if (s.empty()) return false;
-    char *end = nullptr;
-    errno = 0;
-    long long v = std::strtoll(s.c_str(), &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi) return false;
-    out = v;
-    return true;
-}
+int usage_error(const std::string &message) { return pc::usage_error("snapshot", message); }
 
 bool all_digits(const char *s) {
     if (*s == '\0') return false;
@@ -96,12 +87,7 @@ std::string parse_snapshot_args(int argc, char **argv, SnapshotArgs &a, bool &he
             help = true;
             return {};
         }
-        std::size_t eq = arg.find('=');
-        bool inline_value = arg.rfind("--", 0) == 0 && eq != std::string::npos;
-        if (inline_value) {
-            value = arg.substr(eq + 1);
-            arg = arg.substr(0, eq);
-        }
+        const bool inline_value = pc::split_inline(arg, value);
         auto take = [&](std::string &dst) -> std::string {
             if (inline_value) {
                 dst = value;
@@ -121,13 +107,7 @@ std::string parse_snapshot_args(int argc, char **argv, SnapshotArgs &a, bool &he
             a.has_name = true;
         } else if (arg == "--user") {
             if (!(err = take(v)).empty()) return err;
-            if (!parse_int(v, 0, 4294967294LL, a.uid)) {
-                passwd pw, *res = nullptr;
-                char buf[1024];
-                if (getpwnam_r(v.c_str(), &pw, buf, sizeof buf, &res) != 0 || res == nullptr)
-                    return "unknown user '" + v + "'";
-                a.uid = res->pw_uid;
-            }
+            if (!(err = pc::parse_user(v, a.uid)).empty()) return err;
         } else if (arg == "--pid") {
             std::vector<std::string> values;
             if (inline_value) {
@@ -142,7 +122,7 @@ std::string parse_snapshot_args(int argc, char **argv, SnapshotArgs &a, bool &he
                     std::size_t comma = list.find(',', start);
                     std::string one = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
                     long long pid;
-                    if (!parse_int(one, 1, 2147483647LL, pid)) return "'" + one + "' is not a pid";
+                    if (!pc::parse_int(one, 1, 2147483647LL, pid)) return "'" + one + "' is not a pid";
                     a.pids.push_back(static_cast<int32_t>(pid));
                     if (comma == std::string::npos) break;
                     start = comma + 1;
@@ -255,6 +235,7 @@ int main(int argc, char **argv) {
         return kExitOk;
     }
     if (cmd == "snapshot") return run_snapshot(argc - 2, argv + 2);
+    if (cmd == "watch") return pc::run_watch(argc - 2, argv + 2);
     std::fprintf(stderr, "procmon: unknown command '%s' (try 'procmon --help')\n", cmd.c_str());
     return kExitUsage;
 }

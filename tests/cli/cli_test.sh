@@ -75,5 +75,32 @@ check "live snapshot lists itself" bash -c "printf '%s\n' \"\$1\" | jq -e -s 'ma
 "$procmon" snapshot --format json-stream | head -1 >/dev/null
 check "a closed pipe is not an error" test "${PIPESTATUS[0]}" -eq 0
 
+# --- watch
+check "watch --help exits 0" bash -c "'$procmon' watch --help | grep -q 'usage: procmon watch'"
+for args in "watch --bogus" "watch --duration x" "watch --events start,nope" "watch --format summary" \
+            "watch --descendants-of 0" "watch --interval 1" "watch --poll=1"; do
+    err=$("$procmon" $args 2>&1 >/dev/null); rc=$?
+    check "'$args' exits 2 (got $rc)" test "$rc" -eq 2
+    check "'$args' says one line" test "$(printf '%s\n' "$err" | wc -l)" -eq 1
+done
+watch_json() {  # format, extra args...: a child exits 3 while watching our descendants
+    local fmt=$1; shift
+    ( sleep 0.4; sh -c 'sleep 0.2; exit 3' ) &
+    local kid=$!
+    "$procmon" watch --duration 1.5 --format "$fmt" --descendants-of $$ "$@" 2>/tmp/procmon-watch-err.$$
+    wait "$kid"
+}
+for fmt in json-stream json-array json-pretty; do
+    out=$(watch_json "$fmt")
+    check "watch $fmt is valid JSON" bash -c "printf '%s' \"\$1\" | jq -s . >/dev/null" _ "$out"
+    code=$(printf '%s' "$out" | jq -s '[if .[0]|type=="array" then .[0][] else .[] end] | map(select(.type=="exit" and .name=="sh")) | .[0].exit_code')
+    check "watch $fmt reports exit code 3 (got $code)" test "$code" = 3
+done
+check "watch ends with a statistics line" grep -Eq '^procmon: processed [0-9]+, filtered [0-9]+, output [0-9]+, dropped 0, lost 0, rate' /tmp/procmon-watch-err.$$
+out=$(watch_json json-stream --poll --interval 100)
+check "watch --poll says it polls and how often" grep -q 'polling every 100 ms' /tmp/procmon-watch-err.$$
+check "watch --poll still sees the exit" bash -c "printf '%s\n' \"\$1\" | jq -e -s 'map(select(.type==\"exit\" and .name==\"sh\")) | length == 1' >/dev/null" _ "$out"
+rm -f /tmp/procmon-watch-err.$$
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
