@@ -32,11 +32,31 @@ std::string parse_user(const std::string &s, long long &uid) {
     return {};
 }
 
-bool split_inline(std::string &arg, std::string &value) {
-    std::size_t eq = arg.find('=');
-    if (arg.rfind("--", 0) != 0 || eq == std::string::npos) return false;
-    value = arg.substr(eq + 1);
-    arg = arg.substr(0, eq);
+bool ArgCursor::next() {
+    if (++i_ >= argc_) return false;
+    option_ = argv_[i_];
+    std::size_t eq = option_.find('=');
+    has_inline_ = option_.rfind("--", 0) == 0 && eq != std::string::npos;
+    if (has_inline_) {
+        inline_value_ = option_.substr(eq + 1);
+        option_.resize(eq);
+    }
+    return true;
+}
+
+std::string ArgCursor::value(std::string &dst) {
+    if (has_inline_) {
+        dst = inline_value_;
+        return {};
+    }
+    if (i_ + 1 >= argc_) return "option '" + option_ + "' needs a value";
+    dst = argv_[++i_];
+    return {};
+}
+
+bool ArgCursor::peek(const char *&next) const {
+    if (i_ + 1 >= argc_) return false;
+    next = argv_[i_ + 1];
     return true;
 }
 

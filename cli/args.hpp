@@ -16,7 +16,28 @@ bool parse_int(const std::string &s, long long lo, long long hi, long long &out)
 // A user name or uid; empty string when fine, else the error.
 std::string parse_user(const std::string &s, long long &uid);
 
-// Splits "--key=value" into key and value; false when arg has no '='.
-bool split_inline(std::string &arg, std::string &value);
+// Walks a command's arguments: each option, and its value either inline
+// (--key=value) or as the next argument.
+class ArgCursor {
+public:
+    ArgCursor(int argc, char **argv) : argc_(argc), argv_(argv) {}
+    // Moves to the next argument; false when none is left.
+    bool next();
+    const std::string &option() const { return option_; }  // without "=value"
+    const char *raw() const { return argv_[i_]; }
+    bool has_inline_value() const { return has_inline_; }
+    // The option's value into dst; empty string when fine, else the error.
+    std::string value(std::string &dst);
+    // The arguments after the current one, for options that take several.
+    bool peek(const char *&next) const;
+    void skip() { ++i_; }
+
+private:
+    int argc_;
+    char **argv_;
+    int i_ = -1;
+    std::string option_, inline_value_;
+    bool has_inline_ = false;
+};
 
 }  // namespace procmon::cli

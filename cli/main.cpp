@@ -1,7 +1,5 @@
 // procmon: the command-line face of libprocmon.
 //   procmon snapshot [options]   list the processes of this machine
-#include <pwd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -81,39 +79,35 @@ struct SnapshotArgs {
 
 // Empty string when fine, else the one-line error.
 std::string parse_snapshot_args(int argc, char **argv, SnapshotArgs &a, bool &help) {
-    for (int i = 0; i < argc; ++i) {
-        std::string arg = argv[i], value;
+    pc::ArgCursor args(argc, argv);
+    while (args.next()) {
+        const std::string &arg = args.option();
         if (arg == "-h" || arg == "--help") {
             help = true;
             return {};
         }
-        const bool inline_value = pc::split_inline(arg, value);
-        auto take = [&](std::string &dst) -> std::string {
-            if (inline_value) {
-                dst = value;
-                return {};
-            }
-            if (i + 1 >= argc) return "option '" + arg + "' needs a value";
-            dst = argv[++i];
-            return {};
-        };
         std::string err, v;
         if (arg == "--format") {
-            if (!(err = take(v)).empty()) return err;
+            if (!(err = args.value(v)).empty()) return err;
             if (!pc::parse_format(v, a.format))
                 return "unknown format '" + v + "' (table, json-stream, json-array, json-pretty, summary)";
         } else if (arg == "--name") {
-            if (!(err = take(a.name_glob)).empty()) return err;
+            if (!(err = args.value(a.name_glob)).empty()) return err;
             a.has_name = true;
         } else if (arg == "--user") {
-            if (!(err = take(v)).empty()) return err;
+            if (!(err = args.value(v)).empty()) return err;
             if (!(err = pc::parse_user(v, a.uid)).empty()) return err;
         } else if (arg == "--pid") {
             std::vector<std::string> values;
-            if (inline_value) {
-                values.push_back(value);
+            const char *next = nullptr;
+            if (args.has_inline_value()) {
+                args.value(v);
+                values.push_back(v);
             } else {
-                while (i + 1 < argc && all_digits(argv[i + 1])) values.emplace_back(argv[++i]);
+                while (args.peek(next) && all_digits(next)) {
+                    values.emplace_back(next);
+                    args.skip();
+                }
                 if (values.empty()) return "option '--pid' needs one or more pids";
             }
             for (const std::string &list : values) {
@@ -129,13 +123,13 @@ std::string parse_snapshot_args(int argc, char **argv, SnapshotArgs &a, bool &he
                 }
             }
         } else if (arg == "--fields") {
-            if (!(err = take(a.fields)).empty()) return err;
+            if (!(err = args.value(a.fields)).empty()) return err;
         } else if (arg == "--sort") {
-            if (!(err = take(a.sort)).empty()) return err;
+            if (!(err = args.value(a.sort)).empty()) return err;
         } else if (arg == "--proc-root") {
-            if (!(err = take(a.proc_root)).empty()) return err;
+            if (!(err = args.value(a.proc_root)).empty()) return err;
         } else {
-            return "unknown option '" + std::string(argv[i]) + "'";
+            return "unknown option '" + std::string(args.raw()) + "'";
         }
     }
     return {};

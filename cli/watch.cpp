@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -86,38 +87,25 @@ std::string parse_events(const std::string &list, uint32_t &out) {
 }
 
 std::string parse_args(int argc, char **argv, WatchArgs &a, bool &help) {
-    for (int i = 0; i < argc; ++i) {
-        std::string arg = argv[i], value;
+    ArgCursor args(argc, argv);
+    while (args.next()) {
+        const std::string &arg = args.option();
         if (arg == "-h" || arg == "--help") {
             help = true;
             return {};
         }
-        if (arg == "-v") {
-            a.verbose = true;
+        if (arg == "-v" || arg == "--poll" || arg == "--stats") {
+            if (args.has_inline_value()) return "option '" + arg + "' takes no value";
+            (arg == "-v" ? a.verbose : arg == "--poll" ? a.poll : a.stats) = true;
             continue;
         }
-        const bool inline_value = split_inline(arg, value);
-        auto take = [&](std::string &dst) -> std::string {
-            if (inline_value) {
-                dst = value;
-                return {};
-            }
-            if (i + 1 >= argc) return "option '" + arg + "' needs a value";
-            dst = argv[++i];
-            return {};
-        };
+        static const char *const with_value[] = {"--duration", "--events", "--name", "--user",
+                                                 "--descendants-of", "--format", "--interval", "--queue"};
+        if (std::find_if(std::begin(with_value), std::end(with_value), [&](const char *o) { return arg == o; }) ==
+            std::end(with_value))
+            return "unknown option '" + std::string(args.raw()) + "'";
         std::string v, err;
-        if (arg == "--poll" || arg == "--stats") {
-            if (inline_value) return "option '" + arg + "' takes no value";
-            (arg == "--poll" ? a.poll : a.stats) = true;
-            continue;
-        }
-        if (!(err = take(v)).empty()) {
-            if (arg != "--duration" && arg != "--events" && arg != "--name" && arg != "--user" &&
-                arg != "--descendants-of" && arg != "--format" && arg != "--interval" && arg != "--queue")
-                return "unknown option '" + std::string(argv[i]) + "'";
-            return err;
-        }
+        if (!(err = args.value(v)).empty()) return err;
         if (arg == "--duration") {
             char *end = nullptr;
             a.duration = std::strtod(v.c_str(), &end);
@@ -136,10 +124,8 @@ std::string parse_args(int argc, char **argv, WatchArgs &a, bool &help) {
                 return "unknown format '" + v + "' (table, json-stream, json-array, json-pretty)";
         } else if (arg == "--interval") {
             if (!parse_int(v, 10, 3600000, a.interval)) return "'" + v + "' is not an interval in ms (10..3600000)";
-        } else if (arg == "--queue") {
+        } else {  // --queue
             if (!parse_int(v, 2, 16777216, a.queue)) return "'" + v + "' is not a queue size (2..16777216)";
-        } else {
-            return "unknown option '" + std::string(argv[i]) + "'";
         }
     }
     return {};
