@@ -1,6 +1,5 @@
 #include "events/engine.hpp"
 
-#include <fnmatch.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -351,10 +350,11 @@ void Engine::handle(const platform::KernelEvent &k) {
         }
         Known n;
         uint32_t flags = 0;
-        if (!read_process(k.pid, n)) {
+        const bool read = read_process(k.pid, n);
+        n.ppid = k.parent_tgid;  // the parent at fork: later reads may show a reparenting
+        if (!read) {
             // Gone already: what fork tells, and the parent's image it copied.
             flags = PROCMON_EVENT_FLAG_PARTIAL;
-            n.ppid = k.parent_tgid;
             n.start_boot_ns = boot;
             n.start_time_ns = wall;
             auto parent = known_->find(k.parent_tgid);
@@ -488,14 +488,8 @@ void Engine::deliver(Pending &p) {
     const char *name = s ? s->name() : "";
     std::lock_guard<std::mutex> lock(subs_mutex_);
     for (auto &sub : subs_) {
-        const Filter &f = sub->filter();
-        bool pass = e.type == PROCMON_EVENT_LOST ||
-                    ((e.type & f.types) && (!(e.flags & PROCMON_EVENT_FLAG_THREAD) || f.threads) &&
-                     // What is unknown never excludes: a process gone before
-                     // it was read passes, flagged PARTIAL, rather than vanish.
-                     (f.uid < 0 || e.uid == static_cast<uint64_t>(f.uid) || e.uid == UINT32_MAX) &&
-                     (!f.has_name || !s || fnmatch(f.name_glob.c_str(), name, 0) == 0) &&
-                     (f.descendants_of == 0 || descends(e.ppid, f.descendants_of)));
+        const bool pass = sub->filter().matches(e, name, s != nullptr,
+                                                [this](int32_t ppid, int32_t ancestor) { return descends(ppid, ancestor); });
         if (!pass) {
             sub->count_filtered();
             ++filtered_;

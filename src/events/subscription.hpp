@@ -4,6 +4,8 @@
 // nothing is lost silently and a slow subscriber never blocks anyone.
 #pragma once
 
+#include <fnmatch.h>
+
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -23,6 +25,19 @@ struct Filter {
     int64_t uid = -1;
     int32_t descendants_of = 0;
     bool threads = false;
+
+    // Whether e passes. `name` is "" and has_strings false when the process
+    // was gone before it was read; what is unknown never excludes (the event
+    // is flagged PARTIAL). descends(ppid, ancestor) walks the process tree.
+    template <class Descends>
+    bool matches(const procmon_event &e, const char *name, bool has_strings, Descends &&descends) const {
+        if (e.type == PROCMON_EVENT_LOST) return true;
+        if (!(e.type & types)) return false;
+        if ((e.flags & PROCMON_EVENT_FLAG_THREAD) && !threads) return false;
+        if (uid >= 0 && e.uid != static_cast<uint64_t>(uid) && e.uid != UINT32_MAX) return false;
+        if (has_name && has_strings && fnmatch(name_glob.c_str(), name, 0) != 0) return false;
+        return descendants_of == 0 || descends(e.ppid, descendants_of);
+    }
 };
 
 struct QueuedEvent {

@@ -187,6 +187,9 @@ public:
         if (r != Read::ok) return r;
         if (len > kStatLimit || !procfs::parse_stat(scratch.data(), len, units_, out)) return Read::failed;
         if (out.pid != pid) return Read::failed;
+        // Read after the task was reaped (opened while it lived): the kernel
+        // then shows state X and ppid 0. The process is gone, not orphaned.
+        if (out.state == 'X' || out.state == 'x') return Read::gone;
         return Read::ok;
     }
 
