@@ -160,7 +160,7 @@ void bus(uint64_t n, int subscribers) {
             f.name_glob = globs[i % 8];
             f.has_name = true;
         }
-        subs.push_back(std::make_unique<procmon::events::Subscription>(arena.get(), f, 65536));
+        subs.push_back(std::make_unique<procmon::events::Subscription>(arena, f, 65536));
     }
     procmon::events::StringsRef strings(
         procmon::events::EventStrings::make(arena.get(), "bash", "/usr/bin/bash", "bash\0-c\0x", 10, 3));

@@ -245,7 +245,7 @@ PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, 
         f.uid = o.uid;
         f.descendants_of = o.descendants_of;
         f.threads = (o.flags & PROCMON_SUBSCRIBE_THREADS) != 0;
-        auto sub = std::make_shared<events::Subscription>(ctx->arena.get(), std::move(f),
+        auto sub = std::make_shared<events::Subscription>(ctx->arena, std::move(f),
                                                           o.queue_capacity == 0 ? 16384 : o.queue_capacity);
         if (sub->fd() < 0) return fail(PROCMON_EIO, errno, "procmon_subscribe: eventfd: %s", std::strerror(errno));
         if (!ctx->engine) ctx->engine = std::make_shared<events::Engine>(ctx->arena, ctx->event_options);

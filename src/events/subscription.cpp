@@ -31,8 +31,8 @@ procmon_event lost_event(uint64_t count, uint64_t seq) {
 
 }  // namespace
 
-Subscription::Subscription(Arena *arena, Filter filter, uint32_t capacity)
-    : arena_(arena), filter_(std::move(filter)), capacity_(capacity) {
+Subscription::Subscription(std::shared_ptr<Arena> arena, Filter filter, uint32_t capacity)
+    : arena_(std::move(arena)), filter_(std::move(filter)), capacity_(capacity) {
     ring_ = static_cast<QueuedEvent *>(arena_->allocate(sizeof(QueuedEvent) * capacity_));
     for (uint32_t i = 0; i < capacity_; ++i) new (&ring_[i]) QueuedEvent{};
     efd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -47,7 +48,8 @@ struct QueuedEvent {
 
 class Subscription {
 public:
-    Subscription(Arena *arena, Filter filter, uint32_t capacity);  // throws ArenaFull
+    // Keeps the arena alive: a subscription may outlive its context.
+    Subscription(std::shared_ptr<Arena> arena, Filter filter, uint32_t capacity);  // throws ArenaFull
     ~Subscription();
     Subscription(const Subscription &) = delete;
     Subscription &operator=(const Subscription &) = delete;
@@ -82,7 +84,7 @@ private:
     void wake_locked();
     void drain_fd_locked();
 
-    Arena *arena_;
+    std::shared_ptr<Arena> arena_;  // first: released after everything below
     Filter filter_;
     uint32_t capacity_;
     int efd_ = -1;
