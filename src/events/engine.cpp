@@ -256,6 +256,16 @@ StringsRef Engine::make_strings(const char *name, const char *exe, const char *a
     }
 }
 
+bool Engine::read_identity(int32_t pid, Known &out) {
+    platform::Stat st;
+    if (proc_->stat(pid, st, scratch_) != Read::ok) return false;
+    out.start_ticks = st.start_ticks;
+    out.start_boot_ns = st.start_boot_ns;
+    out.start_time_ns = st.start_time_ns;
+    out.ppid = st.ppid;
+    return true;
+}
+
 bool Engine::read_process(int32_t pid, Known &out) {
     platform::Stat st;
     if (proc_->stat(pid, st, scratch_) != Read::ok) return false;
@@ -350,14 +360,23 @@ void Engine::handle(const platform::KernelEvent &k) {
         }
         Known n;
         uint32_t flags = 0;
-        const bool read = read_process(k.pid, n);
+        // A forked child is its parent's image: name, exe, argv and uid come
+        // from the parent we know; only its identity needs reading (one stat
+        // instead of four files), and EXEC reads the new image.
+        auto parent = known_->find(k.parent_tgid);
+        const bool from_parent = parent != known_->end() && parent->second.strings && parent->second.has_uid;
+        const bool read = from_parent ? read_identity(k.pid, n) : read_process(k.pid, n);
+        if (read && from_parent) {
+            n.strings = parent->second.strings.share();
+            n.uid = parent->second.uid;
+            n.has_uid = true;
+        }
         n.ppid = k.parent_tgid;  // the parent at fork: later reads may show a reparenting
         if (!read) {
             // Gone already: what fork tells, and the parent's image it copied.
             flags = PROCMON_EVENT_FLAG_PARTIAL;
             n.start_boot_ns = boot;
             n.start_time_ns = wall;
-            auto parent = known_->find(k.parent_tgid);
             if (parent != known_->end()) {
                 n.strings = parent->second.strings.share();
                 n.uid = parent->second.uid;
