@@ -252,11 +252,13 @@ int run_watch(int argc, char **argv) {
     bool write_failed = false;
     std::vector<procmon_event> batch(256);
     while (!interrupted && !write_failed) {
-        int timeout = 200;
+        // Wake once a second at most to notice Ctrl-C (a signal also cuts the
+        // wait short): an idle watch should cost next to nothing.
+        int timeout = 1000;
         if (a.duration > 0) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count();
             if (left <= 0) break;
-            timeout = static_cast<int>(std::min<long long>(left, 200));
+            timeout = static_cast<int>(std::min<long long>(left, 1000));
         }
         size_t n = 0;
         if (procmon_subscription_next(sub, batch.data(), batch.size(), &n, timeout) != PROCMON_OK) break;
