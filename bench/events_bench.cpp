@@ -50,13 +50,21 @@ double percentile(std::vector<double> v, double q) {
     return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
 }
 
-void storm(int n) {
-    procmon_ctx *ctx;
-    check(procmon_open(&ctx, nullptr), "open");
-    procmon_subscription *sub;
+// A context and a subscription to this process's descendants.
+void open_subscribed(procmon_ctx *&ctx, procmon_subscription *&sub, uint32_t events = 0,
+                     const procmon_options *opts = nullptr, uint32_t queue = 0) {
+    check(procmon_open(&ctx, opts), "open");
     procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
     o.descendants_of = getpid();
+    o.events = events;
+    o.queue_capacity = queue;
     check(procmon_subscribe(&sub, ctx, &o), "subscribe");
+}
+
+void storm(int n) {
+    procmon_ctx *ctx;
+    procmon_subscription *sub;
+    open_subscribed(ctx, sub);
     procmon_subscription *all = nullptr;  // STORM_DEBUG: everything, to explain what the filter rejected
     procmon_subscribe_options everything = PROCMON_SUBSCRIBE_OPTIONS_INIT;
     everything.queue_capacity = 1 << 17;
@@ -217,12 +225,8 @@ void bus(uint64_t n, int subscribers) {
 
 void latency(int n) {
     procmon_ctx *ctx;
-    check(procmon_open(&ctx, nullptr), "open");
     procmon_subscription *sub;
-    procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
-    o.descendants_of = getpid();
-    o.events = PROCMON_EVENT_EXEC;
-    check(procmon_subscribe(&sub, ctx, &o), "subscribe");
+    open_subscribed(ctx, sub, PROCMON_EVENT_EXEC);
     // The child writes CLOCK_MONOTONIC here right before execve.
     auto *stamp = static_cast<std::atomic<int64_t> *>(
         mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
@@ -276,12 +280,8 @@ void backpressure() {
     opts.event_source = PROCMON_SOURCE_POLLING;
     opts.poll_interval_ms = 100;
     procmon_ctx *ctx;
-    check(procmon_open(&ctx, &opts), "open");
     procmon_subscription *sub;
-    procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
-    o.descendants_of = getpid();
-    o.queue_capacity = 64;
-    check(procmon_subscribe(&sub, ctx, &o), "subscribe");
+    open_subscribed(ctx, sub, 0, &opts, 64);
     procmon_stats st{};
     st.size = sizeof st;
     {

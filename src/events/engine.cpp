@@ -256,8 +256,7 @@ StringsRef Engine::make_strings(const char *name, const char *exe, const char *a
     }
 }
 
-bool Engine::read_identity(int32_t pid, Known &out) {
-    platform::Stat st;
+bool Engine::read_identity(int32_t pid, Known &out, platform::Stat &st) {
     if (proc_->stat(pid, st, scratch_) != Read::ok) return false;
     out.start_ticks = st.start_ticks;
     out.start_boot_ns = st.start_boot_ns;
@@ -268,11 +267,7 @@ bool Engine::read_identity(int32_t pid, Known &out) {
 
 bool Engine::read_process(int32_t pid, Known &out) {
     platform::Stat st;
-    if (proc_->stat(pid, st, scratch_) != Read::ok) return false;
-    out.start_ticks = st.start_ticks;
-    out.start_boot_ns = st.start_boot_ns;
-    out.start_time_ns = st.start_time_ns;
-    out.ppid = st.ppid;
+    if (!read_identity(pid, out, st)) return false;
     platform::Status status;
     if (proc_->status(pid, false, status, scratch_) == Read::ok && status.has_ids) {
         out.uid = status.euid;
@@ -365,7 +360,8 @@ void Engine::handle(const platform::KernelEvent &k) {
         // instead of four files), and EXEC reads the new image.
         auto parent = known_->find(k.parent_tgid);
         const bool from_parent = parent != known_->end() && parent->second.strings && parent->second.has_uid;
-        const bool read = from_parent ? read_identity(k.pid, n) : read_process(k.pid, n);
+        platform::Stat st;
+        const bool read = from_parent ? read_identity(k.pid, n, st) : read_process(k.pid, n);
         if (read && from_parent) {
             n.strings = parent->second.strings.share();
             n.uid = parent->second.uid;

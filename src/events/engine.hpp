@@ -74,7 +74,7 @@ private:
     // Compares a fresh snapshot with what is known and emits the difference.
     void diff(bool emit_events, uint32_t flags);
     bool read_process(int32_t pid, Known &out);
-    bool read_identity(int32_t pid, Known &out);  // stat only: start time
+    bool read_identity(int32_t pid, Known &out, platform::Stat &st);  // stat only: start time
     StringsRef make_strings(const char *name, const char *exe, const char *argv, std::size_t argv_len, uint32_t argc);
     void emit(uint32_t type, uint32_t flags, int32_t pid, const Known *k, int32_t ppid, uint64_t time_wall_ns);
     void deliver(Pending &p);

@@ -144,12 +144,21 @@ static int wait_event(procmon_subscription *s, pid_t pid, uint32_t type, uint32_
     }
 }
 
-static int need_netlink(procmon_ctx *ctx) {
+/* A context with one subscription to our descendants; false (and nothing
+ * left open) when the connector is not what it runs on. */
+static int open_on_netlink(procmon_ctx **ctx, procmon_subscription **s) {
+    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
     procmon_stats st;
+    assert_int_equal(procmon_open(ctx, NULL), PROCMON_OK);
+    so.descendants_of = getpid();
+    assert_int_equal(procmon_subscribe(s, *ctx, &so), PROCMON_OK);
     memset(&st, 0, sizeof st);
     st.size = sizeof st;
-    procmon_stats_get(&st, ctx);
-    return st.event_source == PROCMON_STATS_SOURCE_NETLINK;
+    procmon_stats_get(&st, *ctx);
+    if (st.event_source == PROCMON_STATS_SOURCE_NETLINK) return 1;
+    procmon_unsubscribe(*s);
+    procmon_close(*ctx);
+    return 0;
 }
 
 /* ------------------------------------------------------------ tests */
@@ -185,19 +194,11 @@ static void enobufs_gives_lost_and_a_resync_synthesises_what_was_missed(void **s
     (void)state;
     procmon_ctx *ctx = NULL;
     procmon_subscription *s = NULL;
-    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
     procmon_event ev;
     procmon_stats st;
     uint64_t lost = 0;
     pid_t old, fresh, nudge;
-    assert_int_equal(procmon_open(&ctx, NULL), PROCMON_OK);
-    so.descendants_of = getpid();
-    assert_int_equal(procmon_subscribe(&s, ctx, &so), PROCMON_OK);
-    if (!need_netlink(ctx)) {
-        procmon_unsubscribe(s);
-        procmon_close(ctx);
-        skip();
-    }
+    if (!open_on_netlink(&ctx, &s)) skip();
     old = spawn_idle();
     assert_true(wait_event(s, old, PROCMON_EVENT_START, 0, 3000, NULL, NULL));
 
@@ -232,16 +233,8 @@ static void malformed_messages_are_skipped_and_the_stream_goes_on(void **state) 
     (void)state;
     procmon_ctx *ctx = NULL;
     procmon_subscription *s = NULL;
-    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
     pid_t kid;
-    assert_int_equal(procmon_open(&ctx, NULL), PROCMON_OK);
-    so.descendants_of = getpid();
-    assert_int_equal(procmon_subscribe(&s, ctx, &so), PROCMON_OK);
-    if (!need_netlink(ctx)) {
-        procmon_unsubscribe(s);
-        procmon_close(ctx);
-        skip();
-    }
+    if (!open_on_netlink(&ctx, &s)) skip();
     mode = MALFORMED_ONCE;
     kid = spawn_idle(); /* its fork message is replaced by garbage */
     while (mode == MALFORMED_ONCE) usleep(1000);
