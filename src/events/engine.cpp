@@ -56,38 +56,46 @@ Engine::~Engine() {
 // ------------------------------------------------------------ subscriptions
 
 int Engine::add(const std::shared_ptr<Subscription> &sub) {
-    std::lock_guard<std::mutex> lock(subs_mutex_);
+    std::lock_guard<std::mutex> life(life_mutex_);
     if (shut_down_) return fail(PROCMON_ECLOSED, 0, "procmon_subscribe: the context is closed");
-    want_threads_ = want_threads_ || sub->filter().threads;
-    if (!thread_.joinable()) {
-        stop_ = false;
-        std::promise<int> ready;
-        auto started = ready.get_future();
+    if (sub->filter().threads) want_threads_ = true;
+    if (thread_.joinable()) {
+        std::lock_guard<std::mutex> lock(subs_mutex_);
         subs_.push_back(sub);
-        thread_ = std::thread([this, &ready] { run(&ready); });
-        int rc = started.get();  // listening, and the known set taken
-        if (rc != PROCMON_OK) {
-            subs_.clear();
-            thread_.join();
-            return rc;
-        }
         return PROCMON_OK;
     }
-    subs_.push_back(sub);
-    return PROCMON_OK;
+    {
+        std::lock_guard<std::mutex> lock(subs_mutex_);
+        subs_.push_back(sub);
+    }
+    stop_ = false;
+    std::promise<int> ready;
+    auto started = ready.get_future();
+    thread_ = std::thread([this, &ready] { run(&ready); });
+    int rc = started.get();  // listening, and the known set taken
+    if (rc != PROCMON_OK) {
+        thread_.join();
+        std::lock_guard<std::mutex> lock(subs_mutex_);
+        subs_.clear();
+    }
+    return rc;
 }
 
 void Engine::remove(Subscription *sub) {
-    std::unique_lock<std::mutex> lock(subs_mutex_);
+    std::lock_guard<std::mutex> life(life_mutex_);
     sub->close();
-    subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [sub](auto &s) { return s.get() == sub; }), subs_.end());
-    if (subs_.empty()) {
-        lock.unlock();
-        stop_thread();
+    bool last;
+    {
+        std::lock_guard<std::mutex> lock(subs_mutex_);
+        subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [sub](auto &s) { return s.get() == sub; }),
+                    subs_.end());
+        last = subs_.empty();
     }
+    if (last) stop_thread();  // a subscribe meanwhile waits on life_mutex_, then restarts it
 }
 
 void Engine::shutdown() {
+    std::lock_guard<std::mutex> life(life_mutex_);
     std::vector<std::shared_ptr<Subscription>> subs;
     {
         std::lock_guard<std::mutex> lock(subs_mutex_);

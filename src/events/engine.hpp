@@ -85,7 +85,10 @@ private:
     std::shared_ptr<Arena> arena_;
     EngineOptions opts_;
 
-    std::mutex subs_mutex_;  // guards subs_ and the thread's start and stop
+    // Lock order: life_mutex_, then subs_mutex_. The collector thread takes
+    // only subs_mutex_, so joining it under life_mutex_ cannot deadlock.
+    std::mutex life_mutex_;  // the thread's start and stop
+    std::mutex subs_mutex_;  // subs_
     std::vector<std::shared_ptr<Subscription>> subs_;
     std::thread thread_;
     int wake_fd_ = -1;
@@ -101,7 +104,7 @@ private:
     uint64_t generation_ = 0;
     uint64_t seq_ = 0;
     int64_t mono_to_wall_ = 0, mono_to_boot_ = 0;
-    bool want_threads_ = false;
+    std::atomic<bool> want_threads_{false};
     std::chrono::steady_clock::time_point crossed_at_{};
     bool crossed_ = false;
 
