@@ -26,9 +26,8 @@ void append_printable(std::string &out, const char *s, std::size_t n) {
     for (std::size_t i = 0; i < n;) {
         unsigned char c = static_cast<unsigned char>(s[i]);
         if (c >= 0x80) {
-            std::size_t len = 1;
-            while (len < 4 && i + len < n && (static_cast<unsigned char>(s[i + len]) & 0xC0) == 0x80) ++len;
-            if (valid_utf8(s + i, len)) {
+            std::size_t len = utf8_sequence(reinterpret_cast<const unsigned char *>(s + i), n - i);
+            if (len > 0) {
                 out.append(s + i, len);
                 i += len;
             } else {

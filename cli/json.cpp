@@ -3,9 +3,6 @@
 #include <cstring>
 
 namespace procmon::cli {
-namespace {
-
-// Length of the valid UTF-8 sequence at s[0..n), or 0 if s[0] starts none.
 std::size_t utf8_sequence(const unsigned char *s, std::size_t n) {
     const unsigned char c = s[0];
     if (c < 0x80) return 1;
@@ -21,8 +18,6 @@ std::size_t utf8_sequence(const unsigned char *s, std::size_t n) {
     if (c == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
     return 0;
 }
-
-}  // namespace
 
 bool valid_utf8(const char *s, std::size_t n) {
     const auto *u = reinterpret_cast<const unsigned char *>(s);

@@ -9,6 +9,10 @@
 
 namespace procmon::cli {
 
+// Length of the valid UTF-8 sequence starting at s[0] (n bytes available),
+// or 0 when s[0] starts none.
+std::size_t utf8_sequence(const unsigned char *s, std::size_t n);
+
 // True if the n bytes are valid UTF-8.
 bool valid_utf8(const char *s, std::size_t n);
 

@@ -48,6 +48,14 @@ check "table header" bash -c "printf '%s\n' \"\$1\" | head -1 | grep -Eq '^ *PID
 check "table shows a control byte as ?" bash -c "printf '%s\n' \"\$1\" | grep -q 'nl'" _ "$table"
 check "table has no raw newline from a name" test "$(printf '%s\n' "$table" | grep -c '^line')" -eq 0
 
+# a valid character followed by a stray continuation byte: the character, then one ?
+tmp=$(mktemp -d)
+cp -a "$root" "$tmp/"
+printf 'prog\0\xc3\xa9\x80\0' > "$tmp/basic/300/cmdline"
+line=$("$procmon" snapshot --proc-root "$tmp/basic" --pid 300 --fields pid,argv | tail -1)
+check "table keeps valid UTF-8 and marks only the stray byte (got '$line')" test "$line" = "300 prog é?"
+rm -rf "$tmp"
+
 summary=$("$procmon" snapshot --proc-root "$root" --format summary)
 check "summary counts" bash -c "printf '%s\n' \"\$1\" | grep -q '^processes: 10 (kernel threads 1, zombies 1)'" _ "$summary"
 check "summary by state" bash -c "printf '%s\n' \"\$1\" | grep -q '^by state:  S 8  T 1  Z 1$'" _ "$summary"
