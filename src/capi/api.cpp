@@ -59,6 +59,13 @@ int init_struct(T *out, unsigned version, unsigned known, const T &defaults, con
     return PROCMON_OK;
 }
 
+// A uid filter: -1 (all) or a 32-bit uid.
+int check_uid_filter(int64_t uid, const char *fn) {
+    if (uid < -1 || uid > int64_t{UINT32_MAX})
+        return fail(PROCMON_EINVAL, 0, "%s: uid %lld is neither -1 nor a valid uid", fn, static_cast<long long>(uid));
+    return PROCMON_OK;
+}
+
 constexpr uint64_t kMinArenaCap = uint64_t{1} << 20;
 constexpr unsigned kMaxThreads = 64;
 
@@ -141,9 +148,7 @@ PROCMON_API int procmon_enumerate(procmon_snapshot **out, procmon_ctx *ctx, cons
     if (q.fields & ~uint64_t{PROCMON_FIELDS_ALL})
         return fail(PROCMON_EINVAL, 0, "procmon_enumerate: fields has unknown bits 0x%llx",
                     static_cast<unsigned long long>(q.fields & ~uint64_t{PROCMON_FIELDS_ALL}));
-    if (q.uid < -1 || q.uid > int64_t{UINT32_MAX})
-        return fail(PROCMON_EINVAL, 0, "procmon_enumerate: uid %lld is neither -1 nor a valid uid",
-                    static_cast<long long>(q.uid));
+    if (int rc = check_uid_filter(q.uid, "procmon_enumerate"); rc != PROCMON_OK) return rc;
     if (q.pids == nullptr && q.pid_count != 0)
         return fail(PROCMON_EINVAL, 0, "procmon_enumerate: pid_count is %zu but pids is NULL", q.pid_count);
     if (q.flags & ~PROCMON_QUERY_REFRESH)
@@ -230,8 +235,7 @@ PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, 
     if (o.events & ~kAllEvents) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: events has unknown bits 0x%x", o.events & ~kAllEvents);
     if (o.flags & ~PROCMON_SUBSCRIBE_THREADS)
         return fail(PROCMON_EINVAL, 0, "procmon_subscribe: flags has unknown bits 0x%x", o.flags & ~PROCMON_SUBSCRIBE_THREADS);
-    if (o.uid < -1 || o.uid > int64_t{UINT32_MAX})
-        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: uid %lld is neither -1 nor a valid uid", static_cast<long long>(o.uid));
+    if (int rc = check_uid_filter(o.uid, "procmon_subscribe"); rc != PROCMON_OK) return rc;
     if (o.descendants_of < 0)
         return fail(PROCMON_EINVAL, 0, "procmon_subscribe: descendants_of %d is not a pid", o.descendants_of);
     if (o.queue_capacity == 1 || o.queue_capacity > (1u << 24))

@@ -164,10 +164,7 @@ void Engine::run(std::promise<int> *ready) {
         if (!stop_) loop_polling();  // forced, refused, or netlink broke
     } catch (const std::exception &) {
         // Cannot go on (memory): say so to every subscriber rather than fall silent.
-        Pending p;
-        p.e.type = PROCMON_EVENT_LOST;
-        p.e.time_ns = static_cast<uint64_t>(clock_ns(CLOCK_REALTIME));
-        deliver(p);
+        deliver_lost(0);
     }
     netlink_.reset();
     known_.reset();
@@ -193,11 +190,7 @@ void Engine::loop_netlink() {
             // The kernel dropped events: say how many, then repair by diffing.
             lost_ += lost;
             ++resyncs_;
-            Pending p;
-            p.e.type = PROCMON_EVENT_LOST;
-            p.e.lost = lost;
-            p.e.time_ns = static_cast<uint64_t>(clock_ns(CLOCK_REALTIME));
-            deliver(p);
+            deliver_lost(lost);
             diff(true, PROCMON_EVENT_FLAG_SYNTHESIZED);
         } else if (r == platform::EventSource::Recv::failed) {
             netlink_.reset();
@@ -441,7 +434,6 @@ void Engine::handle(const platform::KernelEvent &k) {
             }
             return;
         }
-        Pending p;
         auto it = known_->find(k.tgid);
         Known gone;
         uint32_t flags = 0;
@@ -452,20 +444,9 @@ void Engine::handle(const platform::KernelEvent &k) {
             flags = PROCMON_EVENT_FLAG_PARTIAL;
             gone.ppid = k.parent_tgid;
         }
-        procmon_event &e = p.e;
-        e.type = PROCMON_EVENT_EXIT;
-        e.flags = flags | (gone.strings ? 0u : PROCMON_EVENT_FLAG_PARTIAL);
-        e.pid = k.tgid;
-        e.ppid = gone.ppid;
-        e.uid = gone.has_uid ? gone.uid : UINT32_MAX;
-        e.time_ns = wall;
-        e.start_ticks = gone.start_ticks;
-        e.start_time_ns = gone.start_time_ns;
-        e.exit_code = k.exit_code;
-        e.exit_signal = k.exit_signal;
-        e.lifetime_ns = gone.start_boot_ns && boot > gone.start_boot_ns ? boot - gone.start_boot_ns : 0;
-        p.strings = std::move(gone.strings);
-        deliver(p);
+        const ExitStatus status{k.exit_code, k.exit_signal,
+                                gone.start_boot_ns && boot > gone.start_boot_ns ? boot - gone.start_boot_ns : 0};
+        emit(PROCMON_EVENT_EXIT, flags, k.tgid, &gone, gone.ppid, wall, &status);
         return;
     }
     }
@@ -473,7 +454,16 @@ void Engine::handle(const platform::KernelEvent &k) {
 
 // ------------------------------------------------------------ fan-out
 
-void Engine::emit(uint32_t type, uint32_t flags, int32_t pid, const Known *k, int32_t ppid, uint64_t time_wall_ns) {
+void Engine::deliver_lost(uint64_t count) {
+    Pending p;
+    p.e.type = PROCMON_EVENT_LOST;
+    p.e.lost = count;
+    p.e.time_ns = static_cast<uint64_t>(clock_ns(CLOCK_REALTIME));
+    deliver(p);
+}
+
+void Engine::emit(uint32_t type, uint32_t flags, int32_t pid, const Known *k, int32_t ppid, uint64_t time_wall_ns,
+                  const ExitStatus *exit) {
     Pending p;
     procmon_event &e = p.e;
     e.type = type;  // uid: (uint32_t)-1 when unknown, so a uid filter never matches a guess
@@ -485,8 +475,13 @@ void Engine::emit(uint32_t type, uint32_t flags, int32_t pid, const Known *k, in
     e.start_ticks = k->start_ticks;
     e.start_time_ns = k->start_time_ns;
     e.exit_code = -1;
-    if (type == PROCMON_EVENT_EXIT && k->start_time_ns && time_wall_ns > k->start_time_ns)
-        e.lifetime_ns = time_wall_ns - k->start_time_ns;
+    if (exit != nullptr) {
+        e.exit_code = exit->code;
+        e.exit_signal = exit->signal;
+        e.lifetime_ns = exit->lifetime_ns;
+    } else if (type == PROCMON_EVENT_EXIT && k->start_time_ns && time_wall_ns > k->start_time_ns) {
+        e.lifetime_ns = time_wall_ns - k->start_time_ns;  // polling: from the wall clock
+    }
     p.strings = k->strings.share();
     deliver(p);
 }

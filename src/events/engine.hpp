@@ -76,7 +76,14 @@ private:
     bool read_process(int32_t pid, Known &out);
     bool read_identity(int32_t pid, Known &out, platform::Stat &st);  // stat only: start time
     StringsRef make_strings(const char *name, const char *exe, const char *argv, std::size_t argv_len, uint32_t argc);
-    void emit(uint32_t type, uint32_t flags, int32_t pid, const Known *k, int32_t ppid, uint64_t time_wall_ns);
+    // How a process ended, when the source knows (netlink exits).
+    struct ExitStatus {
+        int32_t code, signal;
+        uint64_t lifetime_ns;
+    };
+    void emit(uint32_t type, uint32_t flags, int32_t pid, const Known *k, int32_t ppid, uint64_t time_wall_ns,
+              const ExitStatus *exit = nullptr);
+    void deliver_lost(uint64_t count);
     void deliver(Pending &p);
     bool descends(int32_t ppid, int32_t ancestor) const;
     void ease_backpressure();
