@@ -81,7 +81,7 @@ void storm(int n) {
         auto idle_since = Clock::now();
         while (spawning || seconds_since(idle_since) < 2.0) {
             size_t got = 0;
-            if (procmon_subscription_next(sub, batch.data(), batch.size(), &got, 100) != PROCMON_OK) break;
+            if (procmon_subscription_next(sub, batch.data(), sizeof batch[0], batch.size(), &got, 100) != PROCMON_OK) break;
             if (got) idle_since = Clock::now();
             for (size_t i = 0; i < got; ++i) {
                 const procmon_event &e = batch[i];
@@ -129,7 +129,7 @@ void storm(int n) {
             if (starts[p] != 1) missing[p] = true;
         std::vector<procmon_event> batch(4096);
         size_t got = 0;
-        while (procmon_subscription_next(all, batch.data(), batch.size(), &got, 0) == PROCMON_OK && got > 0)
+        while (procmon_subscription_next(all, batch.data(), sizeof batch[0], batch.size(), &got, 0) == PROCMON_OK && got > 0)
             for (size_t i = 0; i < got; ++i)
                 if (missing.count(batch[i].pid))
                     std::printf("  unfiltered: pid %d type %u flags %x ppid %d name [%s] start %llu\n", batch[i].pid,
@@ -180,7 +180,7 @@ void bus(uint64_t n, int subscribers) {
             std::vector<procmon_event> batch(4096);
             while (true) {
                 size_t got = 0;
-                subs[static_cast<std::size_t>(i)]->pop(batch.data(), batch.size(), got, 10);
+                subs[static_cast<std::size_t>(i)]->pop(batch.data(), sizeof batch[0], batch.size(), got, 10);
                 received[static_cast<std::size_t>(i)] += got;
                 if (got == 0 && done) break;
             }
@@ -249,7 +249,7 @@ void latency(int n) {
         bool seen = false;
         while (!seen) {
             size_t got = 0;
-            if (procmon_subscription_next(sub, ev, 8, &got, 2000) != PROCMON_OK || got == 0) break;
+            if (procmon_subscription_next(sub, ev, sizeof ev[0], 8, &got, 2000) != PROCMON_OK || got == 0) break;
             timespec now, wall;
             clock_gettime(CLOCK_MONOTONIC, &now);
             clock_gettime(CLOCK_REALTIME, &wall);
@@ -297,7 +297,7 @@ void backpressure() {
         procmon_event ev[256];
         size_t got = 0;
         auto t1 = Clock::now();
-        while (procmon_subscription_next(sub, ev, 256, &got, 0) == PROCMON_OK && got > 0) {
+        while (procmon_subscription_next(sub, ev, sizeof ev[0], 256, &got, 0) == PROCMON_OK && got > 0) {
         }
         do {
             procmon_stats_get(&st, ctx);

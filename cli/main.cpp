@@ -1,5 +1,7 @@
 // procmon: the command-line face of libprocmon.
 //   procmon snapshot [options]   list the processes of this machine
+#include <signal.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -171,9 +173,12 @@ int run_snapshot(int argc, char **argv) {
         return kExitFailure;
     }
     procmon_snapshot *snap = nullptr;
-    if (procmon_enumerate(&snap, ctx, &q) != PROCMON_OK) {
-        std::fprintf(stderr, "procmon: %s\n", procmon_error_last()->message);
+    if (int rc = procmon_enumerate(&snap, ctx, &q); rc != PROCMON_OK) {
+        const std::string message = procmon_error_last()->message;
         procmon_close(ctx);
+        // EINVAL here can only come from what the user gave (a malformed --name)
+        if (rc == PROCMON_EINVAL) return usage_error(message);
+        std::fprintf(stderr, "procmon: %s\n", message.c_str());
         return kExitFailure;
     }
 
@@ -215,6 +220,10 @@ int run_snapshot(int argc, char **argv) {
 }  // namespace
 
 int main(int argc, char **argv) {
+    // Every command: a reader that goes away (`procmon snapshot | head`) is
+    // not an error. The write then fails with EPIPE, and the command stops
+    // quietly with status 0, instead of dying of SIGPIPE.
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         std::fputs(kUsage, stderr);
         return kExitUsage;

@@ -221,9 +221,12 @@ int run_watch(int argc, char **argv) {
     so.descendants_of = static_cast<int32_t>(a.descendants_of);
     so.queue_capacity = static_cast<uint32_t>(a.queue);
     procmon_subscription *sub = nullptr;
-    if (procmon_subscribe(&sub, ctx, &so) != PROCMON_OK) {
-        std::fprintf(stderr, "procmon: %s\n", procmon_error_last()->message);
+    if (int rc = procmon_subscribe(&sub, ctx, &so); rc != PROCMON_OK) {
+        const std::string message = procmon_error_last()->message;
         procmon_close(ctx);
+        // EINVAL here can only come from what the user gave (a malformed --name)
+        if (rc == PROCMON_EINVAL) return usage_error("watch", message);
+        std::fprintf(stderr, "procmon: %s\n", message.c_str());
         return kExitFailure;
     }
     procmon_stats st{};
@@ -239,7 +242,6 @@ int run_watch(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
-    signal(SIGPIPE, SIG_IGN);
 
     Env env;
     std::string out;
@@ -261,7 +263,7 @@ int run_watch(int argc, char **argv) {
             timeout = static_cast<int>(std::min<long long>(left, 1000));
         }
         size_t n = 0;
-        if (procmon_subscription_next(sub, batch.data(), batch.size(), &n, timeout) != PROCMON_OK) break;
+        if (procmon_subscription_next(sub, batch.data(), sizeof batch[0], batch.size(), &n, timeout) != PROCMON_OK) break;
         for (size_t i = 0; i < n; ++i) {
             const procmon_event &e = batch[i];
             if (e.type == PROCMON_EVENT_LOST) {

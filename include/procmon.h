@@ -17,8 +17,14 @@
  *    through **out is released with that object's own _free/_close, which
  *    accept NULL. Pointers returned by getters are borrowed from their parent.
  *  - Input structs start with `unsigned int version`; initialise them with
- *    the matching *_INIT macro or *_init() function. Structs the library
- *    fills start with `uint32_t size` and only ever grow at the end.
+ *    the matching *_INIT macro or *_init() function. The library reads only
+ *    the fields of the version the caller declares, so a program built
+ *    against an older header keeps working. Structs the library fills start
+ *    with `uint32_t size` and only ever grow at the end; the caller says how
+ *    large its struct is (out->size, or event_size for arrays of events) and
+ *    the library never writes past it.
+ *  - Constants are plain integer literals (no casts), so binding generators
+ *    (bindgen, ctypes, cffi) can read them.
  *  - Threading is stated per function; the default is that one context is
  *    used by one thread at a time (docs/threading.md).
  */
@@ -51,8 +57,7 @@ extern "C" {
 #define PROCMON_VERSION_MAJOR 0
 #define PROCMON_VERSION_MINOR 1
 #define PROCMON_VERSION_PATCH 0
-#define PROCMON_VERSION_NUMBER \
-    (PROCMON_VERSION_MAJOR * 10000 + PROCMON_VERSION_MINOR * 100 + PROCMON_VERSION_PATCH)
+#define PROCMON_VERSION_NUMBER 100 /* MAJOR * 10000 + MINOR * 100 + PATCH */
 #define PROCMON_VERSION_STRING "0.1.0"
 
 /* The library's PROCMON_VERSION_NUMBER, to compare with the header's.
@@ -76,12 +81,13 @@ PROCMON_API const char *procmon_version_string(void);
     X(EUNSUPPORTED,-9,  "not supported on this platform or build")              \
     X(EVERSION,    -10, "unsupported options struct version")                   \
     X(EUSER,       -11, "reserved for errors returned by user callbacks")       \
-    X(EINTERNAL,   -12, "internal error in procmon (please report it)")
+    X(EINTERNAL,   -12, "internal error in procmon (please report it)")         \
+    X(EBUSY,       -13, "busy: not allowed from inside this object's own callback")
 
 #define PROCMON_STATUS_ENUM_ENTRY_(name, value, text) PROCMON_##name = value,
 typedef enum procmon_status {
     PROCMON_STATUS_MAP(PROCMON_STATUS_ENUM_ENTRY_)
-    PROCMON_STATUS_LAST_ = -12
+    PROCMON_STATUS_LAST_ = -13
 } procmon_status;
 #undef PROCMON_STATUS_ENUM_ENTRY_
 
@@ -108,7 +114,12 @@ typedef struct procmon_subscription procmon_subscription;
 
 /* ---------------------------------------------------------------- context */
 #define PROCMON_OPTIONS_VERSION 1
-#define PROCMON_DEFAULT_ARENA_CAP ((uint64_t)64 * 1024 * 1024)
+#define PROCMON_DEFAULT_ARENA_CAP 67108864 /* 64 MiB */
+#define PROCMON_MIN_ARENA_CAP     1048576  /* 1 MiB */
+#define PROCMON_MAX_THREADS       64       /* procmon_options.threads */
+/* Contexts open at once in one process: each holds one memory arena and
+ * mimalloc allows 64 per process; closed contexts' arenas are reused. */
+#define PROCMON_MAX_CONTEXTS      64
 
 /* Cache policy for per-process facts that rarely change (argv, exe, ids). */
 #define PROCMON_CACHE_STATIC 0 /* default: cache per identity (pid, start
@@ -122,16 +133,21 @@ typedef struct procmon_subscription procmon_subscription;
 
 typedef struct procmon_options {
     unsigned int version;         /* PROCMON_OPTIONS_VERSION */
-    uint64_t     arena_cap_bytes; /* memory cap for snapshots and caches; 0 = 64 MiB */
+    uint64_t     arena_cap_bytes; /* memory cap for snapshots, caches and event
+                                     queues: 0 = PROCMON_DEFAULT_ARENA_CAP, else at
+                                     least PROCMON_MIN_ARENA_CAP */
     const char  *proc_root;       /* where /proc is; NULL = "/proc" (tests use fixture trees) */
-    uint32_t     argv_cap_bytes;  /* max argv bytes kept per process; 0 = whole (kernel limit) */
+    uint32_t     argv_cap_bytes;  /* max argv bytes kept per process; 0 = whole (the
+                                     kernel's ARG_MAX); a cut argv is flagged */
     uint32_t     cache_policy;    /* PROCMON_CACHE_* */
-    uint32_t     threads;         /* reader threads: 0 = automatic, 1 = calling thread only */
+    uint32_t     threads;         /* reader threads: 0 = automatic (CPUs, at most 4),
+                                     1 = calling thread only, at most PROCMON_MAX_THREADS */
     /* events (procmon_subscribe) */
     uint32_t     event_source;    /* PROCMON_SOURCE_* */
-    uint32_t     poll_interval_ms;/* polling source: 0 = 1000 */
-    uint32_t     high_watermark_percent; /* queue fill that slows polling; 0 = 75 */
-    uint32_t     low_watermark_percent;  /* queue fill that restores it; 0 = 25 */
+    uint32_t     poll_interval_ms;/* polling source: 0 = 1000; backpressure may raise
+                                     it up to 16 times this */
+    uint32_t     high_watermark_percent; /* queue fill that slows polling; 0 = 75, at most 100 */
+    uint32_t     low_watermark_percent;  /* queue fill that restores it; 0 = 25, below high */
 } procmon_options;
 
 #define PROCMON_OPTIONS_INIT { PROCMON_OPTIONS_VERSION, 0, NULL, 0, PROCMON_CACHE_STATIC, 0, \
@@ -143,8 +159,10 @@ PROCMON_API int procmon_options_init(procmon_options *o, unsigned int version);
 
 /* Open a context: reserves its memory arena, opens the proc root.
  * opts may be NULL for defaults. On success *out owns the context; release it
- * with procmon_close. Errors: EINVAL, EVERSION, ENOMEM (arena could not be
- * reserved), ENOENT/EPERM (proc root), EUNSUPPORTED. Any thread. */
+ * with procmon_close. Errors: EINVAL (a field outside its documented range),
+ * EVERSION (opts->version newer than this library), ENOMEM (arena could not
+ * be reserved, e.g. PROCMON_MAX_CONTEXTS are open), ENOENT/EPERM (proc
+ * root), EUNSUPPORTED. Any thread. */
 PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts);
 
 /* Close a context; NULL is a no-op. Snapshots taken from it stay valid until
@@ -156,30 +174,26 @@ PROCMON_API void procmon_close(procmon_ctx *ctx);
 /* ------------------------------------------------------------ enumeration */
 
 /* Field groups: a query asks for some, a record's `valid` says which were read. */
-#define PROCMON_FIELD_BASIC    ((uint64_t)1 << 0)  /* pid ppid pgid sid tty state flags name start time: always read */
-#define PROCMON_FIELD_CPU      ((uint64_t)1 << 1)  /* utime stime cpu_percent */
-#define PROCMON_FIELD_MEMORY   ((uint64_t)1 << 2)  /* rss vms */
-#define PROCMON_FIELD_SCHED    ((uint64_t)1 << 3)  /* threads nice priority */
-#define PROCMON_FIELD_IDS      ((uint64_t)1 << 4)  /* real/effective/saved uid and gid */
-#define PROCMON_FIELD_EXE      ((uint64_t)1 << 5)  /* exe */
-#define PROCMON_FIELD_ARGV     ((uint64_t)1 << 6)  /* argv argv_len argc */
-#define PROCMON_FIELD_CWD      ((uint64_t)1 << 7)  /* opt-in: cwd */
-#define PROCMON_FIELD_FDS      ((uint64_t)1 << 8)  /* opt-in: fd_count */
-#define PROCMON_FIELD_IO       ((uint64_t)1 << 9)  /* opt-in: io counters */
-#define PROCMON_FIELD_CTXSW    ((uint64_t)1 << 10) /* opt-in: context switches */
-#define PROCMON_FIELD_CGROUP   ((uint64_t)1 << 11) /* opt-in: cgroup path, container id */
+#define PROCMON_FIELD_BASIC    0x0001 /* pid ppid pgid sid tty state flags name start time: always read */
+#define PROCMON_FIELD_CPU      0x0002 /* utime stime cpu_percent */
+#define PROCMON_FIELD_MEMORY   0x0004 /* rss vms */
+#define PROCMON_FIELD_SCHED    0x0008 /* threads nice priority */
+#define PROCMON_FIELD_IDS      0x0010 /* real/effective/saved uid and gid */
+#define PROCMON_FIELD_EXE      0x0020 /* exe */
+#define PROCMON_FIELD_ARGV     0x0040 /* argv argv_len argc */
+#define PROCMON_FIELD_CWD      0x0080 /* opt-in: cwd */
+#define PROCMON_FIELD_FDS      0x0100 /* opt-in: fd_count */
+#define PROCMON_FIELD_IO       0x0200 /* opt-in: io counters */
+#define PROCMON_FIELD_CTXSW    0x0400 /* opt-in: context switches */
+#define PROCMON_FIELD_CGROUP   0x0800 /* opt-in: cgroup path, container id */
 
-#define PROCMON_FIELDS_DEFAULT                                                    \
-    (PROCMON_FIELD_BASIC | PROCMON_FIELD_CPU | PROCMON_FIELD_MEMORY |             \
-     PROCMON_FIELD_SCHED | PROCMON_FIELD_IDS | PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV)
-#define PROCMON_FIELDS_ALL                                                        \
-    (PROCMON_FIELDS_DEFAULT | PROCMON_FIELD_CWD | PROCMON_FIELD_FDS |             \
-     PROCMON_FIELD_IO | PROCMON_FIELD_CTXSW | PROCMON_FIELD_CGROUP)
+#define PROCMON_FIELDS_DEFAULT 0x007F /* BASIC CPU MEMORY SCHED IDS EXE ARGV */
+#define PROCMON_FIELDS_ALL     0x0FFF /* DEFAULT and every opt-in group */
 
 /* procmon_process.flags */
-#define PROCMON_PROC_KTHREAD        0x1u /* a kernel thread */
-#define PROCMON_PROC_ZOMBIE         0x2u /* exited, not yet reaped */
-#define PROCMON_PROC_ARGV_TRUNCATED 0x4u /* argv was cut at argv_cap_bytes */
+#define PROCMON_PROC_KTHREAD        0x1 /* a kernel thread */
+#define PROCMON_PROC_ZOMBIE         0x2 /* exited, not yet reaped */
+#define PROCMON_PROC_ARGV_TRUNCATED 0x4 /* argv was cut at argv_cap_bytes */
 
 /* One process. A plain struct, read it directly. Strings are NUL-terminated,
  * are never NULL (empty when not valid) and live as long as the snapshot. */
@@ -228,15 +242,18 @@ typedef struct procmon_process {
 
 #define PROCMON_QUERY_VERSION 1
 /* procmon_query.flags */
-#define PROCMON_QUERY_REFRESH 0x1u /* ignore cached argv/exe/ids, re-read them */
+#define PROCMON_QUERY_REFRESH 0x1 /* ignore cached argv/exe/ids, re-read them */
 
 typedef struct procmon_query {
     unsigned int   version;    /* PROCMON_QUERY_VERSION */
-    uint64_t       fields;     /* PROCMON_FIELD_* bits; 0 = PROCMON_FIELDS_DEFAULT */
-    const char    *name_glob;  /* fnmatch(3) pattern on name; NULL = all */
-    int64_t        uid;        /* effective uid to keep; -1 = all */
-    const int32_t *pids;       /* keep only these pids; NULL = all */
-    size_t         pid_count;
+    uint64_t       fields;     /* PROCMON_FIELD_* bits (others: EINVAL); 0 = PROCMON_FIELDS_DEFAULT */
+    const char    *name_glob;  /* fnmatch(3) pattern on name; NULL = all. A malformed
+                                  pattern (an unclosed '[', an unknown [:class:], a
+                                  trailing '\\') is EINVAL, never "no match" */
+    int64_t        uid;        /* effective uid to keep: -1 = all, else 0..4294967295 */
+    const int32_t *pids;       /* keep only these pids (each > 0, any order, repeats
+                                  allowed); NULL = all */
+    size_t         pid_count;  /* entries in pids; 0 with pids non-NULL keeps none */
     uint32_t       flags;      /* PROCMON_QUERY_* */
 } procmon_query;
 
@@ -297,26 +314,28 @@ typedef struct procmon_stats {
 #define PROCMON_STATS_SOURCE_NETLINK 1
 #define PROCMON_STATS_SOURCE_POLLING 2
 
-/* Fill *out (out->size must be set; a smaller, older struct is filled up to
- * its size). Errors: EINVAL. One thread at a time per context. */
+/* Fill *out (out->size must be set, at least 8; a smaller, older struct is
+ * filled up to its size, and out->size then says how much was written).
+ * Errors: EINVAL. One thread at a time per context. */
 PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx);
 
 /* ------------------------------------------------------------ lifecycle events */
 
 /* procmon_event.type, and bits of procmon_subscribe_options.events */
-#define PROCMON_EVENT_START 0x01u /* a process started (fork) */
-#define PROCMON_EVENT_EXEC  0x02u /* a process executed a new program */
-#define PROCMON_EVENT_EXIT  0x04u /* a process exited */
-#define PROCMON_EVENT_UID   0x08u /* a process changed its uid or gid (netlink only) */
-#define PROCMON_EVENT_COMM  0x10u /* a process renamed itself (netlink only) */
-#define PROCMON_EVENT_LOST  0x20u /* events were lost; `lost` says how many. Always delivered */
-#define PROCMON_EVENTS_DEFAULT (PROCMON_EVENT_START | PROCMON_EVENT_EXEC | PROCMON_EVENT_EXIT)
+#define PROCMON_EVENT_START 0x01 /* a process started (fork) */
+#define PROCMON_EVENT_EXEC  0x02 /* a process executed a new program */
+#define PROCMON_EVENT_EXIT  0x04 /* a process exited */
+#define PROCMON_EVENT_UID   0x08 /* a process changed its uid or gid (netlink only) */
+#define PROCMON_EVENT_COMM  0x10 /* a process renamed itself (netlink only) */
+#define PROCMON_EVENT_LOST  0x20 /* events were lost; `lost` says how many. Always delivered */
+#define PROCMON_EVENTS_DEFAULT 0x07 /* START EXEC EXIT */
+#define PROCMON_EVENTS_ALL     0x3F /* every type above */
 
 /* procmon_event.flags */
-#define PROCMON_EVENT_FLAG_SYNTHESIZED 0x1u /* recovered by a resync, not seen as it happened */
-#define PROCMON_EVENT_FLAG_PARTIAL     0x2u /* the process was gone before all of it could be read */
-#define PROCMON_EVENT_FLAG_NO_STATUS   0x4u /* EXIT: exit code and signal are unknown (polling, resync) */
-#define PROCMON_EVENT_FLAG_THREAD      0x8u /* a thread, not a process (PROCMON_SUBSCRIBE_THREADS) */
+#define PROCMON_EVENT_FLAG_SYNTHESIZED 0x1 /* recovered by a resync, not seen as it happened */
+#define PROCMON_EVENT_FLAG_PARTIAL     0x2 /* the process was gone before all of it could be read */
+#define PROCMON_EVENT_FLAG_NO_STATUS   0x4 /* EXIT: exit code and signal are unknown (polling, resync) */
+#define PROCMON_EVENT_FLAG_THREAD      0x8 /* a thread, not a process (PROCMON_SUBSCRIBE_THREADS) */
 
 typedef struct procmon_event {
     uint32_t    size;          /* sizeof(procmon_event) of the library */
@@ -333,7 +352,8 @@ typedef struct procmon_event {
     int32_t     exit_signal;   /* EXIT: the signal that ended it, 0 if none */
     uint64_t    lifetime_ns;   /* EXIT: how long it lived */
     uint64_t    lost;          /* LOST: how many events were lost (0 = unknown) */
-    const char *name;          /* strings: valid until the next call on the subscription */
+    const char *name;          /* strings: valid until the next procmon_subscription_next
+                                  or procmon_dispatch on the subscription, or its release */
     const char *exe;
     const char *argv;          /* as procmon_process.argv */
     size_t      argv_len;
@@ -343,18 +363,26 @@ typedef struct procmon_event {
 } procmon_event;
 
 #define PROCMON_SUBSCRIBE_VERSION 1
-#define PROCMON_SUBSCRIBE_THREADS 0x1u /* also thread starts and exits (netlink only) */
+#define PROCMON_SUBSCRIBE_THREADS 0x1 /* also thread starts and exits (netlink only) */
 
 /* Filters run before events are queued. A field that is unknown (the
  * process was gone before it could be read: PROCMON_EVENT_FLAG_PARTIAL)
  * never excludes an event: it passes, so nothing vanishes unseen. */
+#define PROCMON_QUEUE_DEFAULT 16384    /* procmon_subscribe_options.queue_capacity */
+#define PROCMON_QUEUE_MIN     2        /* room for one event and the LOST after it */
+#define PROCMON_QUEUE_MAX     16777216
+
 typedef struct procmon_subscribe_options {
     unsigned int version;        /* PROCMON_SUBSCRIBE_VERSION */
-    uint32_t     events;         /* PROCMON_EVENT_* bits; 0 = PROCMON_EVENTS_DEFAULT */
-    const char  *name_glob;      /* fnmatch(3) on the name; NULL = all */
-    int64_t      uid;            /* effective uid; -1 = all */
-    int32_t      descendants_of; /* only this pid's descendants (not itself); 0 = all */
-    uint32_t     queue_capacity; /* events the queue holds; 0 = 16384 */
+    uint32_t     events;         /* PROCMON_EVENT_* bits (others: EINVAL); 0 = PROCMON_EVENTS_DEFAULT */
+    const char  *name_glob;      /* fnmatch(3) on the name; NULL = all; malformed: EINVAL
+                                    (as procmon_query.name_glob) */
+    int64_t      uid;            /* effective uid: -1 = all, else 0..4294967295 */
+    int32_t      descendants_of; /* only this pid's descendants (not itself); 0 = all, < 0: EINVAL */
+    uint32_t     queue_capacity; /* events the queue holds: 0 = PROCMON_QUEUE_DEFAULT, else
+                                    PROCMON_QUEUE_MIN..PROCMON_QUEUE_MAX; each slot takes
+                                    about 140 bytes of the context's arena
+                                    (ENOMEM past its cap) */
     uint32_t     flags;          /* PROCMON_SUBSCRIBE_* */
 } procmon_subscribe_options;
 
@@ -374,13 +402,19 @@ PROCMON_API int procmon_subscribe_options_init(procmon_subscribe_options *o, uns
 PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx,
                                   const procmon_subscribe_options *o);
 
-/* Take up to max waiting events into events[0..*n_out). Waits up to
- * timeout_ms for the first (0 = do not wait, -1 = forever); *n_out = 0 and
- * PROCMON_OK when the time ran out. The strings in returned events stay valid
- * until the next call on this subscription. Errors: EINVAL, ECLOSED (the
- * subscription or its context was closed, also while waiting here).
+/* Take up to max waiting events into events[0..*n_out). event_size is
+ * sizeof(procmon_event) as the caller was compiled: each event is written
+ * at that stride and up to that many bytes, and its `size` says how many,
+ * so a program built against an older (smaller) procmon_event keeps working
+ * with a newer library. At least 8 (the size and type fields).
+ * Waits up to timeout_ms for the first: 0 = do not wait, -1 = forever, any
+ * other negative value is EINVAL; *n_out = 0 and PROCMON_OK when the time
+ * ran out. The strings in returned events stay valid until the next call on
+ * this subscription. Errors: EINVAL, ECLOSED (the subscription or its
+ * context was closed, also while waiting here), EBUSY (called from a
+ * procmon_dispatch callback of the same subscription).
  * One thread at a time per subscription. */
-PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event *events,
+PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event *events, size_t event_size,
                                           size_t max, size_t *n_out, int timeout_ms);
 
 /* A file descriptor that is readable while events wait (for epoll, asyncio,
@@ -393,8 +427,13 @@ typedef int (*procmon_event_cb)(const procmon_event *event, void *payload);
 
 /* Take up to max waiting events without waiting and call cb for each, on
  * this thread, in order. *n_out (may be NULL) says how many were passed.
- * Errors: EINVAL, ECLOSED, EUSER (cb returned non-zero: the events after
- * it stay queued). When it fails with EINVAL or ECLOSED, cb is never called.
+ * The event passed to cb, and its strings, are valid only during that call.
+ * Inside cb, procmon_subscription_next and procmon_dispatch on the same
+ * subscription fail with EBUSY; procmon_unsubscribe of it is allowed, and
+ * dispatch then returns ECLOSED without calling cb again.
+ * Errors: EINVAL, ECLOSED, EBUSY, EUSER (cb returned non-zero: the events
+ * after it stay queued). When it fails with EINVAL, EBUSY or ECLOSED before
+ * the first event, cb is never called.
  * One thread at a time per subscription. */
 PROCMON_API int procmon_dispatch(procmon_subscription *s, procmon_event_cb cb, void *payload,
                                  size_t max, size_t *n_out);

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Install what is needed, build, and run every suite twice: in the dev build,
-# then under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Usage: scripts/test.sh [--no-asan]
+# Install what is needed, build, and run every suite three times: in the dev
+# build, under AddressSanitizer + UndefinedBehaviorSanitizer, and under
+# ThreadSanitizer (the cmocka suites, the concurrency test and the CLI:
+# Criterion cannot start under TSan, see tests/CMakeLists.txt).
+# Usage: scripts/test.sh [--no-sanitizers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
-presets=(dev asan)
-[ "${1:-}" = "--no-asan" ] && presets=(dev)
+presets=(dev asan tsan)
+[ "${1:-}" = "--no-sanitizers" ] && presets=(dev)
 for preset in "${presets[@]}"; do
     echo "=== $preset: configure and build"
     cmake --preset "$preset" >/dev/null

@@ -5,14 +5,17 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <iterator>
+#include <string>
 #include <new>
 #include <thread>
 #include <vector>
 
+#include "capi/context.hpp"
 #include "collect/collector.hpp"
 #include "core/arena.hpp"
-#include "core/context.hpp"
 #include "core/error.hpp"
+#include "core/glob.hpp"
 #include "procmon.h"
 
 using namespace procmon;
@@ -37,25 +40,82 @@ int guarded(const char *fn, F &&body) noexcept {
     }
 }
 
-// Input structs carry a version: copy *in (or keep *out's defaults when in is
-// NULL) after checking it. `fn` and `what` name the call and the struct.
+// The input structs by version: how many bytes each version of a struct has.
+// A caller built against an older header hands in (or asks to fill) only
+// that many, so the library reads and writes exactly those and keeps its
+// defaults for the rest. When a field is appended, add the new version's
+// size here: the static_asserts fail until then.
 template <class T>
-int versioned_input(const T *in, unsigned known, T &out, const char *fn, const char *what) {
-    if (in == nullptr) return PROCMON_OK;
-    if (in->version != known)
-        return fail(PROCMON_EVERSION, 0, "%s: %s version %u unknown (this library knows %u)", fn, what, in->version,
-                    known);
-    out = *in;
+struct Versions;
+template <>
+struct Versions<procmon_options> {
+    static constexpr const char *what = "options";
+    static constexpr unsigned latest = PROCMON_OPTIONS_VERSION;
+    static constexpr size_t size[] = {0, offsetof(procmon_options, low_watermark_percent) + sizeof(uint32_t)};
+};
+template <>
+struct Versions<procmon_query> {
+    static constexpr const char *what = "query";
+    static constexpr unsigned latest = PROCMON_QUERY_VERSION;
+    static constexpr size_t size[] = {0, offsetof(procmon_query, flags) + sizeof(uint32_t)};
+};
+template <>
+struct Versions<procmon_subscribe_options> {
+    static constexpr const char *what = "options";
+    static constexpr unsigned latest = PROCMON_SUBSCRIBE_VERSION;
+    static constexpr size_t size[] = {0, offsetof(procmon_subscribe_options, flags) + sizeof(uint32_t)};
+};
+template <class T>
+constexpr bool latest_is_whole_struct() {
+    using V = Versions<T>;
+    return std::size(V::size) == V::latest + 1 && (V::size[V::latest] + alignof(T) - 1) / alignof(T) * alignof(T) == sizeof(T);
+}
+static_assert(latest_is_whole_struct<procmon_options>(), "procmon_options grew: add its new version to Versions");
+static_assert(latest_is_whole_struct<procmon_query>(), "procmon_query grew: add its new version to Versions");
+static_assert(latest_is_whole_struct<procmon_subscribe_options>(), "procmon_subscribe_options grew: add its new version to Versions");
+
+static_assert(PROCMON_VERSION_NUMBER == PROCMON_VERSION_MAJOR * 10000 + PROCMON_VERSION_MINOR * 100 + PROCMON_VERSION_PATCH,
+              "PROCMON_VERSION_NUMBER must follow the MAJOR/MINOR/PATCH macros");
+static_assert(PROCMON_FIELDS_DEFAULT == (PROCMON_FIELD_BASIC | PROCMON_FIELD_CPU | PROCMON_FIELD_MEMORY | PROCMON_FIELD_SCHED |
+                                         PROCMON_FIELD_IDS | PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV));
+static_assert(PROCMON_FIELDS_ALL == (PROCMON_FIELDS_DEFAULT | PROCMON_FIELD_CWD | PROCMON_FIELD_FDS | PROCMON_FIELD_IO |
+                                     PROCMON_FIELD_CTXSW | PROCMON_FIELD_CGROUP));
+static_assert(PROCMON_EVENTS_ALL == (PROCMON_EVENTS_DEFAULT | PROCMON_EVENT_UID | PROCMON_EVENT_COMM | PROCMON_EVENT_LOST));
+
+template <class T>
+int check_version(unsigned version, const char *fn) {
+    if (version == 0 || version > Versions<T>::latest)
+        return fail(PROCMON_EVERSION, 0, "%s: %s version %u unknown (this library knows 1 to %u)", fn, Versions<T>::what,
+                    version, Versions<T>::latest);
     return PROCMON_OK;
 }
 
-// The *_init functions: fill *out with `defaults` for a known version.
+// Copies the caller's *in, as far as its version goes, over `out` (which
+// holds the defaults); NULL keeps the defaults. `fn` names the call.
 template <class T>
-int init_struct(T *out, unsigned version, unsigned known, const T &defaults, const char *fn, const char *what) {
-    if (out == nullptr) return fail(PROCMON_EINVAL, 0, "%s: %s is NULL", fn, what);
-    if (version != known)
-        return fail(PROCMON_EVERSION, 0, "%s: version %u unknown (this library knows %u)", fn, version, known);
-    *out = defaults;
+int versioned_input(const T *in, T &out, const char *fn) {
+    if (in == nullptr) return PROCMON_OK;
+    if (int rc = check_version<T>(in->version, fn); rc != PROCMON_OK) return rc;
+    std::memcpy(static_cast<void *>(&out), in, Versions<T>::size[in->version]);
+    return PROCMON_OK;
+}
+
+// The *_init functions: fill the caller's struct of `version` with defaults.
+template <class T>
+int init_struct(T *out, unsigned version, const T &defaults, const char *fn) {
+    if (out == nullptr) return fail(PROCMON_EINVAL, 0, "%s: %s is NULL", fn, Versions<T>::what);
+    if (int rc = check_version<T>(version, fn); rc != PROCMON_OK) return rc;
+    T filled = defaults;
+    filled.version = version;
+    std::memcpy(static_cast<void *>(out), &filled, Versions<T>::size[version]);
+    return PROCMON_OK;
+}
+
+// A name filter: NULL, or a pattern fnmatch(3) can use.
+int check_glob(const char *glob, const char *fn) {
+    if (glob == nullptr) return PROCMON_OK;
+    std::string why;
+    if (!glob_is_valid(glob, why)) return fail(PROCMON_EINVAL, 0, "%s: name_glob '%s': %s", fn, glob, why.c_str());
     return PROCMON_OK;
 }
 
@@ -66,8 +126,7 @@ int check_uid_filter(int64_t uid, const char *fn) {
     return PROCMON_OK;
 }
 
-constexpr uint64_t kMinArenaCap = uint64_t{1} << 20;
-constexpr unsigned kMaxThreads = 64;
+constexpr size_t kEventSizeMin = offsetof(procmon_event, flags);  // size and type
 
 }  // namespace
 
@@ -79,29 +138,27 @@ PROCMON_API const char *procmon_strerror(int code) { return status_text(code); }
 PROCMON_API const procmon_error *procmon_error_last(void) { return last_error(); }
 
 PROCMON_API int procmon_options_init(procmon_options *o, unsigned int version) {
-    return init_struct(o, version, PROCMON_OPTIONS_VERSION, procmon_options PROCMON_OPTIONS_INIT,
-                       "procmon_options_init", "options");
+    return init_struct(o, version, procmon_options PROCMON_OPTIONS_INIT, "procmon_options_init");
 }
 
 PROCMON_API int procmon_query_init(procmon_query *q, unsigned int version) {
-    return init_struct(q, version, PROCMON_QUERY_VERSION, procmon_query PROCMON_QUERY_INIT, "procmon_query_init",
-                       "query");
+    return init_struct(q, version, procmon_query PROCMON_QUERY_INIT, "procmon_query_init");
 }
 
 PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts) {
     if (out == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_open: out is NULL");
     *out = nullptr;
     procmon_options o = PROCMON_OPTIONS_INIT;
-    if (int rc = versioned_input(opts, PROCMON_OPTIONS_VERSION, o, "procmon_open", "options"); rc != PROCMON_OK)
+    if (int rc = versioned_input(opts, o, "procmon_open"); rc != PROCMON_OK)
         return rc;
     if (o.arena_cap_bytes == 0) o.arena_cap_bytes = PROCMON_DEFAULT_ARENA_CAP;
-    if (o.arena_cap_bytes < kMinArenaCap)
-        return fail(PROCMON_EINVAL, 0, "procmon_open: arena_cap_bytes %llu is below the minimum of %llu",
-                    static_cast<unsigned long long>(o.arena_cap_bytes), static_cast<unsigned long long>(kMinArenaCap));
+    if (o.arena_cap_bytes < PROCMON_MIN_ARENA_CAP)
+        return fail(PROCMON_EINVAL, 0, "procmon_open: arena_cap_bytes %llu is below the minimum of %d",
+                    static_cast<unsigned long long>(o.arena_cap_bytes), PROCMON_MIN_ARENA_CAP);
     if (o.cache_policy != PROCMON_CACHE_STATIC && o.cache_policy != PROCMON_CACHE_NONE)
         return fail(PROCMON_EINVAL, 0, "procmon_open: cache_policy %u unknown", o.cache_policy);
-    if (o.threads > kMaxThreads)
-        return fail(PROCMON_EINVAL, 0, "procmon_open: threads %u is above the maximum of %u", o.threads, kMaxThreads);
+    if (o.threads > PROCMON_MAX_THREADS)
+        return fail(PROCMON_EINVAL, 0, "procmon_open: threads %u is above the maximum of %d", o.threads, PROCMON_MAX_THREADS);
     if (o.event_source != PROCMON_SOURCE_AUTO && o.event_source != PROCMON_SOURCE_POLLING)
         return fail(PROCMON_EINVAL, 0, "procmon_open: event_source %u unknown", o.event_source);
     if (o.poll_interval_ms == 0) o.poll_interval_ms = 1000;
@@ -143,12 +200,13 @@ PROCMON_API int procmon_enumerate(procmon_snapshot **out, procmon_ctx *ctx, cons
     *out = nullptr;
     if (ctx == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_enumerate: ctx is NULL");
     procmon_query q = PROCMON_QUERY_INIT;
-    if (int rc = versioned_input(query, PROCMON_QUERY_VERSION, q, "procmon_enumerate", "query"); rc != PROCMON_OK)
+    if (int rc = versioned_input(query, q, "procmon_enumerate"); rc != PROCMON_OK)
         return rc;
     if (q.fields & ~uint64_t{PROCMON_FIELDS_ALL})
         return fail(PROCMON_EINVAL, 0, "procmon_enumerate: fields has unknown bits 0x%llx",
                     static_cast<unsigned long long>(q.fields & ~uint64_t{PROCMON_FIELDS_ALL}));
     if (int rc = check_uid_filter(q.uid, "procmon_enumerate"); rc != PROCMON_OK) return rc;
+    if (int rc = check_glob(q.name_glob, "procmon_enumerate"); rc != PROCMON_OK) return rc;
     if (q.pids == nullptr && q.pid_count != 0)
         return fail(PROCMON_EINVAL, 0, "procmon_enumerate: pid_count is %zu but pids is NULL", q.pid_count);
     if (q.flags & ~PROCMON_QUERY_REFRESH)
@@ -220,8 +278,8 @@ PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx) {
 // ------------------------------------------------------------ events
 
 PROCMON_API int procmon_subscribe_options_init(procmon_subscribe_options *o, unsigned int version) {
-    return init_struct(o, version, PROCMON_SUBSCRIBE_VERSION, procmon_subscribe_options PROCMON_SUBSCRIBE_OPTIONS_INIT,
-                       "procmon_subscribe_options_init", "options");
+    return init_struct(o, version, procmon_subscribe_options PROCMON_SUBSCRIBE_OPTIONS_INIT,
+                       "procmon_subscribe_options_init");
 }
 
 PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, const procmon_subscribe_options *opts) {
@@ -229,17 +287,19 @@ PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, 
     *out = nullptr;
     if (ctx == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: ctx is NULL");
     procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
-    if (int rc = versioned_input(opts, PROCMON_SUBSCRIBE_VERSION, o, "procmon_subscribe", "options"); rc != PROCMON_OK)
+    if (int rc = versioned_input(opts, o, "procmon_subscribe"); rc != PROCMON_OK)
         return rc;
-    constexpr uint32_t kAllEvents = PROCMON_EVENTS_DEFAULT | PROCMON_EVENT_UID | PROCMON_EVENT_COMM | PROCMON_EVENT_LOST;
+    constexpr uint32_t kAllEvents = PROCMON_EVENTS_ALL;
     if (o.events & ~kAllEvents) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: events has unknown bits 0x%x", o.events & ~kAllEvents);
     if (o.flags & ~PROCMON_SUBSCRIBE_THREADS)
         return fail(PROCMON_EINVAL, 0, "procmon_subscribe: flags has unknown bits 0x%x", o.flags & ~PROCMON_SUBSCRIBE_THREADS);
     if (int rc = check_uid_filter(o.uid, "procmon_subscribe"); rc != PROCMON_OK) return rc;
+    if (int rc = check_glob(o.name_glob, "procmon_subscribe"); rc != PROCMON_OK) return rc;
     if (o.descendants_of < 0)
         return fail(PROCMON_EINVAL, 0, "procmon_subscribe: descendants_of %d is not a pid", o.descendants_of);
-    if (o.queue_capacity == 1 || o.queue_capacity > (1u << 24))
-        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: queue_capacity %u is outside 2..16777216", o.queue_capacity);
+    if (o.queue_capacity != 0 && (o.queue_capacity < PROCMON_QUEUE_MIN || o.queue_capacity > PROCMON_QUEUE_MAX))
+        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: queue_capacity %u is outside %d..%d (0 = %d)", o.queue_capacity,
+                    PROCMON_QUEUE_MIN, PROCMON_QUEUE_MAX, PROCMON_QUEUE_DEFAULT);
 
     return guarded("procmon_subscribe", [&]() -> int {
         events::Filter f;
@@ -250,8 +310,8 @@ PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, 
         f.descendants_of = o.descendants_of;
         f.threads = (o.flags & PROCMON_SUBSCRIBE_THREADS) != 0;
         auto sub = std::make_shared<events::Subscription>(ctx->arena, std::move(f),
-                                                          o.queue_capacity == 0 ? 16384 : o.queue_capacity);
-        if (sub->fd() < 0) return fail(PROCMON_EIO, errno, "procmon_subscribe: eventfd: %s", std::strerror(errno));
+                                                          o.queue_capacity == 0 ? PROCMON_QUEUE_DEFAULT : o.queue_capacity);
+        if (!sub->ok()) return fail(PROCMON_EIO, errno, "procmon_subscribe: eventfd: %s", std::strerror(errno));
         if (!ctx->engine) ctx->engine = std::make_shared<events::Engine>(ctx->arena, ctx->event_options);
         int rc = ctx->engine->add(sub);
         if (rc != PROCMON_OK) return rc;
@@ -260,18 +320,24 @@ PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, 
     });
 }
 
-PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event *events, size_t max, size_t *n_out,
-                                          int timeout_ms) {
+PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event *events, size_t event_size, size_t max,
+                                          size_t *n_out, int timeout_ms) {
+    constexpr const char *fn = "procmon_subscription_next";
     if (n_out != nullptr) *n_out = 0;
     if (s == nullptr || n_out == nullptr || (events == nullptr && max > 0))
-        return fail(PROCMON_EINVAL, 0, "procmon_subscription_next: %s is NULL",
+        return fail(PROCMON_EINVAL, 0, "%s: %s is NULL", fn,
                     s == nullptr ? "subscription" : n_out == nullptr ? "n_out" : "events");
+    if (event_size < kEventSizeMin && max > 0)
+        return fail(PROCMON_EINVAL, 0, "%s: event_size %zu is below the minimum of %zu; pass sizeof(procmon_event)", fn,
+                    event_size, kEventSizeMin);
+    if (timeout_ms < -1)
+        return fail(PROCMON_EINVAL, 0, "%s: timeout_ms %d is invalid (-1 waits forever, 0 not at all)", fn, timeout_ms);
     auto sub = s->sub;  // our own reference: unsubscribe may free `s` while we wait
-    auto engine = s->engine;
-    return guarded("procmon_subscription_next", [&]() -> int {
-        int rc = sub->pop(events, max, *n_out, timeout_ms);
-        if (rc == PROCMON_ECLOSED) return fail(PROCMON_ECLOSED, 0, "procmon_subscription_next: the subscription is closed");
-        engine->nudge();
+    if (sub->dispatching())
+        return fail(PROCMON_EBUSY, 0, "%s: called from inside a procmon_dispatch callback on the same subscription", fn);
+    return guarded(fn, [&]() -> int {
+        int rc = sub->pop(events, event_size, max, *n_out, timeout_ms);
+        if (rc == PROCMON_ECLOSED) return fail(PROCMON_ECLOSED, 0, "%s: the subscription is closed", fn);
         return rc;
     });
 }
@@ -279,22 +345,30 @@ PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event
 PROCMON_API int procmon_subscription_fd(const procmon_subscription *s) { return s ? s->sub->fd() : -1; }
 
 PROCMON_API int procmon_dispatch(procmon_subscription *s, procmon_event_cb cb, void *payload, size_t max, size_t *n_out) {
+    constexpr const char *fn = "procmon_dispatch";
     if (n_out != nullptr) *n_out = 0;
     if (s == nullptr || cb == nullptr)
-        return fail(PROCMON_EINVAL, 0, "procmon_dispatch: %s is NULL", s == nullptr ? "subscription" : "callback");
-    auto sub = s->sub;
-    auto engine = s->engine;
-    return guarded("procmon_dispatch", [&]() -> int {
+        return fail(PROCMON_EINVAL, 0, "%s: %s is NULL", fn, s == nullptr ? "subscription" : "callback");
+    auto sub = s->sub;  // the callback may unsubscribe, which frees `s`
+    if (!sub->begin_dispatch())
+        return fail(PROCMON_EBUSY, 0, "%s: called from inside a procmon_dispatch callback on the same subscription", fn);
+    struct EndDispatch {
+        events::Subscription *sub;
+        ~EndDispatch() { sub->end_dispatch(); }
+    } end{sub.get()};
+    return guarded(fn, [&]() -> int {
         std::vector<procmon_event> batch(std::min<size_t>(max, 4096));
         size_t n = 0;
-        int rc = sub->pop(batch.data(), batch.size(), n, 0);
-        if (rc == PROCMON_ECLOSED) return fail(PROCMON_ECLOSED, 0, "procmon_dispatch: the subscription is closed");
-        engine->nudge();
+        int rc = sub->pop(batch.data(), sizeof(procmon_event), batch.size(), n, 0);
+        if (rc == PROCMON_ECLOSED) return fail(PROCMON_ECLOSED, 0, "%s: the subscription is closed", fn);
         for (size_t i = 0; i < n; ++i) {
             if (n_out != nullptr) *n_out = i + 1;
-            if (cb(&batch[i], payload) != 0) {
-                sub->unpop(batch.data(), i + 1, n);
-                return fail(PROCMON_EUSER, 0, "procmon_dispatch: the callback stopped at event %zu", i);
+            const int stop = cb(&batch[i], payload);
+            if (sub->closed())  // the callback unsubscribed (or the context closed): nothing more to hand out
+                return fail(PROCMON_ECLOSED, 0, "%s: the subscription was closed by the callback at event %zu", fn, i);
+            if (stop != 0) {
+                sub->unpop(i + 1);
+                return fail(PROCMON_EUSER, 0, "%s: the callback stopped at event %zu", fn, i);
             }
         }
         return PROCMON_OK;

@@ -219,7 +219,7 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
             rec.io_rchar = io.rchar, rec.io_wchar = io.wchar, rec.io_syscr = io.syscr, rec.io_syscw = io.syscw;
             rec.io_read_bytes = io.read_bytes, rec.io_write_bytes = io.write_bytes;
         }
-        if ((fields & PROCMON_FIELD_CGROUP) && source_->cgroup(pid, r.extra, r.extra2) == Read::ok) {
+        if ((fields & PROCMON_FIELD_CGROUP) && source_->cgroup(pid, r.extra, r.extra2, r.scratch) == Read::ok) {
             rec.valid |= PROCMON_FIELD_CGROUP;
             rec.cgroup = pool.add(r.extra.data(), r.extra.size());
             rec.container_id = pool.add(r.extra2.data(), r.extra2.size());

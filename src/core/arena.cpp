@@ -1,8 +1,10 @@
 #include "core/arena.hpp"
 
+#include <malloc.h>
 #include <mimalloc.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -27,7 +29,7 @@ constexpr std::size_t kArenaBlock = std::size_t{32} << 20;  // mimalloc's arena 
 // One heap per (thread, arena), created on first use by that thread: a heap
 // may only allocate on the thread that created it. Heaps live as long as the
 // thread; the arena ids they belong to are never released (see pool above).
-mi_heap_t *heap_for(int arena_id) {
+[[maybe_unused]] mi_heap_t *heap_for(int arena_id) {
     thread_local std::vector<std::pair<int, mi_heap_t *>> heaps;
     for (auto &[id, heap] : heaps)
         if (id == arena_id) return heap;
@@ -36,6 +38,26 @@ mi_heap_t *heap_for(int arena_id) {
     heaps.emplace_back(arena_id, heap);
     return heap;
 }
+
+// Where the blocks come from. Sanitizer builds take them from the system
+// allocator, which ASan and TSan intercept: inside a mimalloc arena ASan sees
+// no use-after-free, and TSan takes mimalloc's (uninstrumented) hand-over of
+// a finished thread's pages for a race. The arena is still reserved, so the
+// limits (contexts, cap) behave as in a normal build.
+#if defined(PROCMON_ARENA_SYSTEM_MALLOC)
+std::size_t block_good_size(std::size_t n) { return n; }
+void *block_alloc(int, std::size_t n) { return std::malloc(n); }
+std::size_t block_size(void *p) { return malloc_usable_size(p); }
+void block_free(void *p) { std::free(p); }
+#else
+std::size_t block_good_size(std::size_t n) { return mi_good_size(n); }
+void *block_alloc(int arena_id, std::size_t n) {
+    mi_heap_t *heap = heap_for(arena_id);
+    return heap ? mi_heap_malloc(heap, n) : nullptr;
+}
+std::size_t block_size(void *p) { return mi_usable_size(p); }
+void block_free(void *p) { mi_free(p); }
+#endif
 
 }  // namespace
 
@@ -86,20 +108,19 @@ Arena::~Arena() {
 
 void *Arena::allocate(std::size_t n) {
     if (n == 0) n = 1;
-    const uint64_t size = mi_good_size(n);
+    const uint64_t size = block_good_size(n);
     uint64_t used = used_.load(std::memory_order_relaxed);
     do {
         if (used + size > cap_) throw ArenaFull(n, used, cap_);
     } while (!used_.compare_exchange_weak(used, used + size, std::memory_order_relaxed));
 
-    mi_heap_t *heap = heap_for(id_);
-    void *p = heap ? mi_heap_malloc(heap, n) : nullptr;
+    void *p = block_alloc(id_, n);
     if (p == nullptr) {
         used_.fetch_sub(size, std::memory_order_relaxed);
         throw ArenaFull(n, used_.load(std::memory_order_relaxed), cap_);
     }
     // mi_good_size and mi_usable_size agree; keep the exact figure anyway.
-    const uint64_t usable = mi_usable_size(p);
+    const uint64_t usable = block_size(p);
     if (usable != size) used_.fetch_add(usable - size, std::memory_order_relaxed);
     uint64_t now = used + usable, peak = peak_.load(std::memory_order_relaxed);
     while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
@@ -109,8 +130,8 @@ void *Arena::allocate(std::size_t n) {
 
 void Arena::deallocate(void *p) noexcept {
     if (p == nullptr) return;
-    used_.fetch_sub(mi_usable_size(p), std::memory_order_relaxed);
-    mi_free(p);
+    used_.fetch_sub(block_size(p), std::memory_order_relaxed);
+    block_free(p);
 }
 
 }  // namespace procmon

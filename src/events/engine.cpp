@@ -1,14 +1,9 @@
 #include "events/engine.hpp"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 
 #include "core/error.hpp"
 
@@ -16,22 +11,6 @@ namespace procmon::events {
 namespace {
 
 using platform::Read;
-
-int64_t clock_ns(clockid_t id) {
-    timespec ts;
-    clock_gettime(id, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-uint64_t process_rss_bytes() {
-    FILE *f = std::fopen("/proc/self/statm", "re");
-    unsigned long long size = 0, resident = 0;
-    if (f != nullptr) {
-        if (std::fscanf(f, "%llu %llu", &size, &resident) != 2) resident = 0;
-        std::fclose(f);
-    }
-    return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
 
 constexpr const char *kReasonNetlink = "netlink proc connector";
 constexpr const char *kReasonForced = "polling: forced by the event_source option";
@@ -44,13 +23,11 @@ constexpr const char *kReasonBroken = "polling: the netlink proc connector faile
 Engine::Engine(std::shared_ptr<Arena> arena, EngineOptions opts)
     : arena_(std::move(arena)), opts_(std::move(opts)), scratch_(ArenaAllocator<char>(arena_.get())),
       exe_(ArenaAllocator<char>(arena_.get())), argv_(ArenaAllocator<char>(arena_.get())) {
-    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     interval_ms_ = opts_.poll_interval_ms;
 }
 
 Engine::~Engine() {
     shutdown();
-    if (wake_fd_ >= 0) close(wake_fd_);
 }
 
 // ------------------------------------------------------------ subscriptions
@@ -59,6 +36,10 @@ int Engine::add(const std::shared_ptr<Subscription> &sub) {
     std::lock_guard<std::mutex> life(life_mutex_);
     if (shut_down_) return fail(PROCMON_ECLOSED, 0, "procmon_subscribe: the context is closed");
     if (sub->filter().threads) want_threads_ = true;
+    // The subscriber may still pop after this engine is gone (close, then unsubscribe).
+    sub->set_on_drained([weak = weak_from_this()] {
+        if (auto engine = weak.lock()) engine->nudge();
+    });
     if (thread_.joinable()) {
         std::lock_guard<std::mutex> lock(subs_mutex_);
         subs_.push_back(sub);
@@ -108,17 +89,13 @@ void Engine::shutdown() {
 
 void Engine::stop_thread() {
     stop_ = true;
-    uint64_t one = 1;
-    if (write(wake_fd_, &one, sizeof one) < 0) {
-    }
+    waker_.wake();
     if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
 void Engine::nudge() {
     if (!backpressure_.load(std::memory_order_relaxed)) return;
-    uint64_t one = 1;
-    if (write(wake_fd_, &one, sizeof one) < 0) {
-    }
+    waker_.wake();
 }
 
 // ------------------------------------------------------------ the thread
@@ -131,9 +108,9 @@ int Engine::start_source() {
     collector_ = std::make_unique<Collector>(arena_, proc_.get(), co);
     known_ = std::make_unique<KnownMap>(ArenaAllocator<std::pair<const int32_t, Known>>(arena_.get()));
 
-    const int64_t mono = clock_ns(CLOCK_MONOTONIC);
-    mono_to_wall_ = clock_ns(CLOCK_REALTIME) - mono;
-    mono_to_boot_ = clock_ns(CLOCK_BOOTTIME) - mono;
+    const int64_t mono = platform::now_ns(platform::Clock::monotonic);
+    mono_to_wall_ = platform::now_ns(platform::Clock::realtime) - mono;
+    mono_to_boot_ = platform::now_ns(platform::Clock::boottime) - mono;
 
     const bool real_root = opts_.proc_root.empty() || opts_.proc_root == "/proc";
     if (opts_.force_polling || !real_root) {
@@ -175,12 +152,10 @@ void Engine::run(std::promise<int> *ready) {
 
 void Engine::loop_netlink() {
     platform::KernelEvents events{ArenaAllocator<platform::KernelEvent>(arena_.get())};
-    pollfd fds[2] = {{netlink_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    const int fds[2] = {netlink_->fd(), waker_.fd()};
     while (!stop_) {
-        poll(fds, 2, 1000);
-        uint64_t v;
-        while (read(wake_fd_, &v, sizeof v) > 0) {
-        }
+        platform::wait_readable(fds, 2, 1000);
+        waker_.drain();
         if (stop_) break;
         events.clear();
         uint64_t lost = 0;
@@ -198,20 +173,18 @@ void Engine::loop_netlink() {
             source_ = PROCMON_STATS_SOURCE_POLLING;
             return;
         }
-        cpu_ns_ = static_cast<uint64_t>(clock_ns(CLOCK_THREAD_CPUTIME_ID));
+        cpu_ns_ = static_cast<uint64_t>(platform::now_ns(platform::Clock::thread_cpu));
     }
 }
 
 void Engine::loop_polling() {
     interval_ms_ = opts_.poll_interval_ms;
-    pollfd wake{wake_fd_, POLLIN, 0};
+    const int wake = waker_.fd();
     auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms_.load());
     while (!stop_) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
-        if (left.count() > 0) poll(&wake, 1, static_cast<int>(left.count()));
-        uint64_t v;
-        while (read(wake_fd_, &v, sizeof v) > 0) {
-        }
+        if (left.count() > 0) platform::wait_readable(&wake, 1, static_cast<int>(left.count()));
+        waker_.drain();
         if (stop_) break;
         ease_backpressure();
         if (std::chrono::steady_clock::now() < next) continue;  // woken early: only to ease
@@ -229,7 +202,7 @@ void Engine::loop_polling() {
             backpressure_ = true;
         }
         next = std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms_.load());
-        cpu_ns_ = static_cast<uint64_t>(clock_ns(CLOCK_THREAD_CPUTIME_ID));
+        cpu_ns_ = static_cast<uint64_t>(platform::now_ns(platform::Clock::thread_cpu));
     }
 }
 
@@ -293,7 +266,7 @@ void Engine::diff(bool emit_events, uint32_t flags) {
     SnapshotPtr snap;
     if (collector_->enumerate(q, snap) != PROCMON_OK) return;
     const uint64_t gen = ++generation_;
-    const uint64_t now = static_cast<uint64_t>(clock_ns(CLOCK_REALTIME));
+    const uint64_t now = static_cast<uint64_t>(platform::now_ns(platform::Clock::realtime));
     auto same_strings = [](const Known &k, const procmon_process &p) {
         EventStrings *s = k.strings.get();
         return s && std::strcmp(s->name(), p.name) == 0 && std::strcmp(s->exe(), p.exe) == 0 &&
@@ -458,7 +431,7 @@ void Engine::deliver_lost(uint64_t count) {
     Pending p;
     p.e.type = PROCMON_EVENT_LOST;
     p.e.lost = count;
-    p.e.time_ns = static_cast<uint64_t>(clock_ns(CLOCK_REALTIME));
+    p.e.time_ns = static_cast<uint64_t>(platform::now_ns(platform::Clock::realtime));
     deliver(p);
 }
 
@@ -535,7 +508,7 @@ void Engine::stats(procmon_stats &out) const {
     out.backpressure_activations = activations_;
     out.backpressure_delay_ns = delay_ns_;
     out.collector_cpu_ns = cpu_ns_;
-    out.process_rss_bytes = process_rss_bytes();
+    out.process_rss_bytes = platform::self_rss_bytes();
 }
 
 }  // namespace procmon::events

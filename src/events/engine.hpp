@@ -30,7 +30,7 @@ struct EngineOptions {
     unsigned high_watermark = 75, low_watermark = 25;  // percent of a queue
 };
 
-class Engine {
+class Engine : public std::enable_shared_from_this<Engine> {
 public:
     Engine(std::shared_ptr<Arena> arena, EngineOptions opts);
     ~Engine();
@@ -44,8 +44,6 @@ public:
     void remove(Subscription *sub);
     // Stops the thread and closes every subscription (procmon_close).
     void shutdown();
-    // A subscriber drained its queue: let backpressure ease at once.
-    void nudge();
 
     void stats(procmon_stats &out) const;
 
@@ -87,6 +85,7 @@ private:
     void deliver(Pending &p);
     bool descends(int32_t ppid, int32_t ancestor) const;
     void ease_backpressure();
+    void nudge();  // a subscriber drained its queue: let backpressure ease at once
     void stop_thread();
 
     std::shared_ptr<Arena> arena_;
@@ -98,7 +97,7 @@ private:
     std::mutex subs_mutex_;  // subs_
     std::vector<std::shared_ptr<Subscription>> subs_;
     std::thread thread_;
-    int wake_fd_ = -1;
+    platform::Waker waker_;  // stop, or ease backpressure now
     std::atomic<bool> stop_{false};
     bool shut_down_ = false;
 

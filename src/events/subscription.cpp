@@ -1,29 +1,19 @@
 #include "events/subscription.hpp"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <ctime>
 
 namespace procmon::events {
 namespace {
-
-uint64_t wall_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 procmon_event lost_event(uint64_t count, uint64_t seq) {
     procmon_event e{};
     e.size = sizeof e;
     e.type = PROCMON_EVENT_LOST;
     e.seq = seq;
-    e.time_ns = wall_ns();
+    e.time_ns = static_cast<uint64_t>(platform::now_ns(platform::Clock::realtime));
     e.lost = count;
     e.name = e.exe = e.argv = "";
     return e;
@@ -35,27 +25,12 @@ Subscription::Subscription(std::shared_ptr<Arena> arena, Filter filter, uint32_t
     : arena_(std::move(arena)), filter_(std::move(filter)), capacity_(capacity) {
     ring_ = static_cast<QueuedEvent *>(arena_->allocate(sizeof(QueuedEvent) * capacity_));
     for (uint32_t i = 0; i < capacity_; ++i) new (&ring_[i]) QueuedEvent{};
-    efd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 Subscription::~Subscription() {
     handed_out_.clear();
     for (uint32_t i = 0; i < capacity_; ++i) ring_[i].~QueuedEvent();
     arena_->deallocate(ring_);
-    if (efd_ >= 0) ::close(efd_);
-}
-
-void Subscription::wake_locked() {
-    uint64_t one = 1;
-    if (write(efd_, &one, sizeof one) < 0) {
-        // EAGAIN: the counter is saturated, so the fd is readable anyway.
-    }
-}
-
-void Subscription::drain_fd_locked() {
-    uint64_t v;
-    while (read(efd_, &v, sizeof v) > 0) {
-    }
 }
 
 Subscription::Pushed Subscription::push(const procmon_event &e, const StringsRef &strings) {
@@ -81,7 +56,7 @@ Subscription::Pushed Subscription::push(const procmon_event &e, const StringsRef
     slot.strings = strings.share();
     last_seq_ = e.seq;
     ++count_;
-    if (was_empty) wake_locked();
+    if (was_empty) waker_.wake();
     delivered_.fetch_add(1, std::memory_order_relaxed);
     return {true, static_cast<unsigned>(uint64_t{count_} * 100 / capacity_)};
 }
@@ -93,7 +68,7 @@ unsigned Subscription::fill_percent() {
 
 void Subscription::release_handed_out() { handed_out_.clear(); }
 
-int Subscription::pop(procmon_event *out, std::size_t max, std::size_t &n, int timeout_ms) {
+int Subscription::pop(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms) {
     n = 0;
     release_handed_out();
     using clock = std::chrono::steady_clock;
@@ -109,15 +84,14 @@ int Subscription::pop(procmon_event *out, std::size_t max, std::size_t &n, int t
             wait_ms = static_cast<int>(left);
         }
         lock.unlock();
-        pollfd p{efd_, POLLIN, 0};
-        int rc = poll(&p, 1, wait_ms);
+        const int fd = waker_.fd();
+        int rc = platform::wait_readable(&fd, 1, wait_ms);
         lock.lock();
-        if (rc < 0 && errno != EINTR) break;
+        if (rc < 0) break;
     }
     handed_out_.reserve(max);
     while (n < max && count_ > 0) {
         QueuedEvent &slot = ring_[head_];
-        out[n] = slot.event;
         handed_out_.push_back(QueuedEvent{slot.event, std::move(slot.strings)});
         head_ = (head_ + 1) % capacity_;
         --count_;
@@ -125,46 +99,51 @@ int Subscription::pop(procmon_event *out, std::size_t max, std::size_t &n, int t
     }
     // Drops the queue could not yet report: say so now that it has room.
     if (n < max && count_ == 0 && pending_lost_ > 0) {
-        out[n] = lost_event(pending_lost_, last_seq_);
-        handed_out_.push_back(QueuedEvent{out[n], StringsRef()});
+        handed_out_.push_back(QueuedEvent{lost_event(pending_lost_, last_seq_), StringsRef()});
         lost_.fetch_add(pending_lost_, std::memory_order_relaxed);
         pending_lost_ = 0;
         ++n;
     }
-    if (count_ == 0 && pending_lost_ == 0) drain_fd_locked();
+    if (count_ == 0 && pending_lost_ == 0) waker_.drain();
     lock.unlock();
-    // Point the strings at the shared copies this subscription now holds.
+    if (n > 0 && on_drained_) on_drained_();
+    // Point the strings at the shared copies this subscription now holds,
+    // and write each event at the caller's stride and size.
+    const std::size_t written = std::min(stride, sizeof(procmon_event));
     for (std::size_t i = 0; i < n; ++i) {
+        procmon_event e = handed_out_[i].event;
         EventStrings *s = handed_out_[i].strings.get();
-        out[i].name = s ? s->name() : "";
-        out[i].exe = s ? s->exe() : "";
-        out[i].argv = s ? s->argv() : "";
-        out[i].argv_len = s ? s->argv_len() : 0;
-        out[i].argc = s ? s->argc() : 0;
+        e.size = static_cast<uint32_t>(written);
+        e.name = s ? s->name() : "";
+        e.exe = s ? s->exe() : "";
+        e.argv = s ? s->argv() : "";
+        e.argv_len = s ? s->argv_len() : 0;
+        e.argc = s ? s->argc() : 0;
+        std::memcpy(static_cast<char *>(out) + i * stride, &e, written);
     }
     return PROCMON_OK;
 }
 
-void Subscription::unpop(const procmon_event *events, std::size_t from, std::size_t n) {
-    if (from >= n) return;
+void Subscription::unpop(std::size_t from) {
+    if (from >= handed_out_.size()) return;
     std::lock_guard<std::mutex> lock(mutex_);
-    // Put [from, n) back at the head, last first, keeping their strings. The
+    // Put them back at the head, last first, keeping their strings. The
     // queue has room: these slots were just freed by the pop.
-    for (std::size_t i = n; i-- > from;) {
+    for (std::size_t i = handed_out_.size(); i-- > from;) {
         head_ = (head_ + capacity_ - 1) % capacity_;
         QueuedEvent &slot = ring_[head_];
-        slot.event = events[i];
+        slot.event = handed_out_[i].event;
         slot.strings = std::move(handed_out_[i].strings);
         ++count_;
     }
     handed_out_.resize(from);
-    wake_locked();
+    waker_.wake();
 }
 
 void Subscription::close() {
     std::lock_guard<std::mutex> lock(mutex_);
     closed_.store(true, std::memory_order_release);
-    wake_locked();
+    waker_.wake();
 }
 
 void Subscription::stats(procmon_subscription_stats &out) {

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "core/arena.hpp"
 #include "events/event_strings.hpp"
+#include "platform/platform.hpp"
 #include "procmon.h"
 
 namespace procmon::events {
@@ -55,7 +57,8 @@ public:
     Subscription &operator=(const Subscription &) = delete;
 
     const Filter &filter() const { return filter_; }
-    int fd() const { return efd_; }
+    int fd() const { return waker_.fd(); }
+    bool ok() const { return waker_.ok(); }
     uint32_t capacity() const { return capacity_; }
 
     // Collector side: whether the event was queued, and the fill in percent.
@@ -67,12 +70,26 @@ public:
     void count_filtered() { filtered_.fetch_add(1, std::memory_order_relaxed); received_.fetch_add(1, std::memory_order_relaxed); }
 
     // Subscriber side: waits up to timeout_ms (-1 forever) for events, then
-    // moves up to max into out. Returns PROCMON_OK, or ECLOSED when closed.
-    int pop(procmon_event *out, std::size_t max, std::size_t &n, int timeout_ms);
+    // moves up to max into out, one every `stride` bytes: each event is
+    // written up to min(stride, sizeof(procmon_event)) bytes, its `size`
+    // saying how many (a caller built against an older, smaller struct).
+    // Returns PROCMON_OK, or ECLOSED when closed.
+    int pop(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms);
     // Strings of what the last pop returned stay valid until the next pop.
     void release_handed_out();
-    // Puts back the events [from, n) of the last pop (dispatch stopped early).
-    void unpop(const procmon_event *events, std::size_t from, std::size_t n);
+    // Puts back the events [from, end) of the last pop (dispatch stopped early).
+    void unpop(std::size_t from);
+
+    // procmon_dispatch is calling back: the events it handed out must stay
+    // put until it returns, so next and dispatch refuse (EBUSY) meanwhile.
+    bool begin_dispatch() { return !dispatching_.exchange(true, std::memory_order_acq_rel); }
+    void end_dispatch() { dispatching_.store(false, std::memory_order_release); }
+    bool dispatching() const { return dispatching_.load(std::memory_order_acquire); }
+
+    // Called after a pop took events (subscriber's thread): lets the
+    // collector ease backpressure at once. Set before the subscription is
+    // shared, never changed after.
+    void set_on_drained(std::function<void()> hook) { on_drained_ = std::move(hook); }
 
     void close();  // wakes a waiting pop, which then returns ECLOSED
     bool closed() const { return closed_.load(std::memory_order_acquire); }
@@ -81,13 +98,11 @@ public:
     void stats(procmon_subscription_stats &out);
 
 private:
-    void wake_locked();
-    void drain_fd_locked();
 
     std::shared_ptr<Arena> arena_;  // first: released after everything below
     Filter filter_;
     uint32_t capacity_;
-    int efd_ = -1;
+    platform::Waker waker_;  // readable while events wait
 
     std::mutex mutex_;
     QueuedEvent *ring_ = nullptr;  // capacity_ slots, in the arena
@@ -95,8 +110,10 @@ private:
     uint64_t pending_lost_ = 0;    // dropped, not yet reported by a LOST event
     uint64_t last_seq_ = 0;
     std::atomic<bool> closed_{false};
+    std::atomic<bool> dispatching_{false};
 
     std::vector<QueuedEvent> handed_out_;  // subscriber thread only
+    std::function<void()> on_drained_;
 
     std::atomic<uint64_t> received_{0}, filtered_{0}, delivered_{0}, dropped_{0}, lost_{0};
 };

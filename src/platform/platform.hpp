@@ -63,7 +63,10 @@ public:
     // Now, in ns since boot, on the clock start times are measured against.
     virtual uint64_t boot_clock_ns() = 0;
 
-    // `scratch` is the caller's buffer, reused between calls.
+    // The per-process reads below run on several reader threads at once
+    // (one slice of the pids each): they may touch only what the caller
+    // passes and what never changes after open. `scratch` is the caller's
+    // buffer, reused between calls.
     virtual Read stat(int32_t pid, Stat &out, Bytes &scratch) = 0;
     // Ids always; the context switch counters when want_ctxsw.
     virtual Read status(int32_t pid, bool want_ctxsw, Status &out, Bytes &scratch) = 0;
@@ -76,7 +79,7 @@ public:
     virtual Read fd_count(int32_t pid, uint32_t &out, Bytes &scratch) = 0;
     virtual Read io(int32_t pid, Io &out, Bytes &scratch) = 0;
     // The cgroup path, and the container id found in it ("" when none).
-    virtual Read cgroup(int32_t pid, Bytes &path, Bytes &container_id) = 0;
+    virtual Read cgroup(int32_t pid, Bytes &path, Bytes &container_id, Bytes &scratch) = 0;
 };
 
 // ------------------------------------------------------------ kernel events
@@ -112,8 +115,39 @@ public:
     virtual Recv receive(KernelEvents &out, uint64_t &lost) = 0;
 };
 
-// Decodes a buffer of connector messages into events; returns how many
-// messages were malformed or cut short (and skipped).
-std::size_t parse_connector_messages(const char *buf, std::size_t n, KernelEvents &out);
+// ------------------------------------------------------- the event thread's needs
+
+enum class Clock {
+    monotonic,   // kernel event timestamps
+    realtime,    // wall clock, what events report
+    boottime,    // what process start times count from
+    thread_cpu,  // CPU time of the calling thread
+};
+int64_t now_ns(Clock c);
+
+// This process's resident memory in bytes, 0 when unknown.
+uint64_t self_rss_bytes();
+
+// A wake-up one thread gives another: fd() is readable from the first wake()
+// until drain() (Linux: an eventfd). Any thread may wake.
+class Waker {
+public:
+    Waker();
+    ~Waker();
+    Waker(const Waker &) = delete;
+    Waker &operator=(const Waker &) = delete;
+    bool ok() const { return fd_ >= 0; }
+    int fd() const { return fd_; }
+    void wake();
+    void drain();
+
+private:
+    int fd_;
+};
+
+// Waits until one of the n (at most 4) fds is readable or timeout_ms pass
+// (-1: forever). Returns how many are readable, 0 on time-out or a signal,
+// -1 on error (errno set).
+int wait_readable(const int *fds, std::size_t n, int timeout_ms);
 
 }  // namespace procmon::platform

@@ -13,7 +13,8 @@ check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
 check "--help exits 0" bash -c "'$procmon' snapshot --help | grep -q 'usage: procmon snapshot'"
 check "no command exits 2" bash -c "'$procmon' >/dev/null 2>&1; [ \$? -eq 2 ]"
 for args in "snapshot --bogus" "snapshot --format xml" "snapshot --pid" "snapshot --pid 0" "snapshot --pid x1" \
-            "snapshot --user no-such-user-here" "snapshot --fields pid,nope" "snapshot --sort nope" "frobnicate"; do
+            "snapshot --user no-such-user-here" "snapshot --fields pid,nope" "snapshot --sort nope" "frobnicate" \
+            "snapshot --name [unclosed"; do
     err=$("$procmon" $args 2>&1 >/dev/null); rc=$?
     check "'$args' exits 2 (got $rc)" test "$rc" -eq 2
     check "'$args' says one line" test "$(printf '%s\n' "$err" | wc -l)" -eq 1
@@ -80,23 +81,49 @@ check "--fields limits the keys (got $keys)" test "$keys" = '["pid","rss_bytes"]
 live=$("$procmon" snapshot --format json-stream --fields all)
 check "live snapshot is valid JSON" bash -c "printf '%s\n' \"\$1\" | jq -s . >/dev/null" _ "$live"
 check "live snapshot lists itself" bash -c "printf '%s\n' \"\$1\" | jq -e -s 'map(select(.name==\"procmon\")) | length >= 1' >/dev/null" _ "$live"
-"$procmon" snapshot --format json-stream | head -1 >/dev/null
-check "a closed pipe is not an error" test "${PIPESTATUS[0]}" -eq 0
+
+# --- a reader that goes away: far more output than a pipe holds (64 KiB), so
+# procmon is still writing when head exits. 2,000 synthetic processes.
+many=$(mktemp -d)
+cp "$root/stat" "$root/uptime" "$many/"
+for pid in $(seq 1000 2999); do
+    mkdir "$many/$pid"
+    sed "s/^301 /$pid /" "$root/301/stat" > "$many/$pid/stat"
+    cp "$root/301/status" "$root/301/cmdline" "$many/$pid/"
+done
+for fmt in table json-stream json-array json-pretty; do
+    bytes=$("$procmon" snapshot --proc-root "$many" --format "$fmt" --fields all | wc -c)
+    "$procmon" snapshot --proc-root "$many" --format "$fmt" --fields all 2>/tmp/procmon-pipe-err.$$ | head -1 >/dev/null
+    rc=${PIPESTATUS[0]}
+    check "snapshot $fmt into a closed pipe exits 0 (got $rc, $bytes bytes of output)" test "$rc" -eq 0 -a "$bytes" -gt 131072
+    check "snapshot $fmt into a closed pipe says nothing" test ! -s /tmp/procmon-pipe-err.$$
+done
+rm -rf "$many" /tmp/procmon-pipe-err.$$
 
 # --- watch
 check "watch --help exits 0" bash -c "'$procmon' watch --help | grep -q 'usage: procmon watch'"
 for args in "watch --bogus" "watch --duration x" "watch --events start,nope" "watch --format summary" \
-            "watch --descendants-of 0" "watch --interval 1" "watch --poll=1"; do
+            "watch --descendants-of 0" "watch --interval 1" "watch --poll=1" "watch --name [unclosed"; do
     err=$("$procmon" $args 2>&1 >/dev/null); rc=$?
     check "'$args' exits 2 (got $rc)" test "$rc" -eq 2
     check "'$args' says one line" test "$(printf '%s\n' "$err" | wc -l)" -eq 1
 done
 watch_json() {  # format, extra args...: a child exits 3 while watching our descendants
+    # The child starts once watch says it is watching (-v), not after a guessed
+    # delay: a slow start (a sanitizer build) must not make the test miss it.
     local fmt=$1; shift
-    ( sleep 0.4; sh -c 'sleep 0.2; exit 3' ) &
-    local kid=$!
-    "$procmon" watch --duration 1.5 --format "$fmt" --descendants-of $$ "$@" 2>/tmp/procmon-watch-err.$$
-    wait "$kid"
+    local out=/tmp/procmon-watch-out.$$ err=/tmp/procmon-watch-err.$$
+    : >"$err"
+    "$procmon" watch -v --duration 2 --format "$fmt" --descendants-of $$ "$@" >"$out" 2>"$err" &
+    local watcher=$! i
+    for i in $(seq 200); do
+        grep -Eq '^procmon: (watching through|.*polling every)' "$err" && break
+        sleep 0.05
+    done
+    sh -c 'sleep 0.2; exit 3'
+    wait "$watcher"
+    cat "$out"
+    rm -f "$out"
 }
 for fmt in json-stream json-array json-pretty; do
     out=$(watch_json "$fmt")
@@ -105,6 +132,12 @@ for fmt in json-stream json-array json-pretty; do
     check "watch $fmt reports exit code 3 (got $code)" test "$code" = 3
 done
 check "watch ends with a statistics line" grep -Eq '^procmon: processed [0-9]+, filtered [0-9]+, output [0-9]+, dropped 0, lost 0, rate' /tmp/procmon-watch-err.$$
+# watch into a closed pipe: a child exits while head has already gone
+( sleep 0.3; sh -c 'exit 0' ) & kid=$!
+"$procmon" watch --duration 1.5 --descendants-of $$ --format json-stream 2>/dev/null | true
+rc=${PIPESTATUS[0]}
+wait "$kid"
+check "watch into a closed pipe exits 0 (got $rc)" test "$rc" -eq 0
 out=$(watch_json json-stream --poll --interval 100)
 check "watch --poll says it polls and how often" grep -q 'polling every 100 ms' /tmp/procmon-watch-err.$$
 check "watch --poll still sees the exit" bash -c "printf '%s\n' \"\$1\" | jq -e -s 'map(select(.type==\"exit\" and .name==\"sh\")) | length == 1' >/dev/null" _ "$out"

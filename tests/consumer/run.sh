@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the build into a temporary prefix, then builds tests/consumer
 # against it with find_package(procmon CONFIG) and with pkg-config, and runs
-# each. Usage: run.sh BUILD_DIR SOURCE_DIR
+# each; then embeds the source tree with add_subdirectory, as a project that
+# vendors procmon would, with pkg-config hidden: tests and benchmarks must be
+# off there, so Criterion, cmocka and libproc2 are not needed.
+# Usage: run.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 src=$2
 prefix=$(mktemp -d)
@@ -26,4 +29,22 @@ cc -std=c89 -Wall -Werror "$src/tests/consumer/main.c" $(pkg-config --cflags --l
 cc "$src/tests/consumer/main.c" $(pkg-config --cflags procmon) "$(dirname "$libdir")/libprocmon.a" \
    $(pkg-config --libs-only-l --static procmon | sed 's/-lprocmon//') -o "$prefix/consumer_pc_static"
 "$prefix/consumer_pc_static" | grep -q '^ok '
-echo "consumer: 4 passed, 0 failed"
+
+echo "== add_subdirectory(procmon)"
+mkdir -p "$prefix/sub"
+cat > "$prefix/sub/CMakeLists.txt" <<EOF
+cmake_minimum_required(VERSION 3.22)
+project(embeds_procmon C CXX)
+add_subdirectory("$src" procmon)
+add_executable(consumer_sub "$src/tests/consumer/main.c")
+target_link_libraries(consumer_sub PRIVATE procmon::procmon_static)
+EOF
+cmake -S "$prefix/sub" -B "$prefix/sub/build" -G Ninja -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON \
+      >"$prefix/sub.log" 2>&1 || { cat "$prefix/sub.log"; exit 1; }
+targets=$(cmake --build "$prefix/sub/build" --target help)
+for t in api_test concurrency_test enumerate_bench procmon_cli list_processes; do
+    if grep -q "^$t:" <<<"$targets"; then echo "FAIL: a subproject build has $t"; exit 1; fi
+done
+cmake --build "$prefix/sub/build" --target consumer_sub >"$prefix/sub.log" 2>&1 || { cat "$prefix/sub.log"; exit 1; }
+"$prefix/sub/build/consumer_sub" | grep -q '^ok '
+echo "consumer: 5 passed, 0 failed"

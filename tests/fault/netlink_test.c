@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,15 +33,16 @@
 /* ------------------------------------------------------------ injection */
 
 enum recv_mode { PASS, SWALLOW, ENOBUFS_ONCE, MALFORMED_ONCE };
-static volatile int mode = PASS;
-static volatile int bind_errno = 0;
-static volatile int swallowed = 0;
+/* Set by the test thread, read by the collector thread inside recvmsg. */
+static atomic_int mode = PASS;
+static atomic_int bind_errno = 0;
+static atomic_int swallowed = 0;
 
 static ssize_t fake_recvmsg(int fd, struct msghdr *msg, int flags) {
     const struct pm_sys_ops *real = pm_sys_default();
     for (;;) {
-        if (mode == ENOBUFS_ONCE) {
-            mode = PASS;
+        int once = ENOBUFS_ONCE;
+        if (atomic_compare_exchange_strong(&mode, &once, PASS)) {
             errno = ENOBUFS;
             return -1;
         }
@@ -57,7 +59,7 @@ static ssize_t fake_recvmsg(int fd, struct msghdr *msg, int flags) {
             bad.nlmsg_len = 4096;
             bad.nlmsg_type = NLMSG_DONE;
             memcpy(msg->msg_iov[0].iov_base, &bad, sizeof bad);
-            mode = PASS;
+            atomic_store(&mode, PASS);
             return (ssize_t)sizeof bad;
         }
         return n;
@@ -131,7 +133,7 @@ static int wait_event(procmon_subscription *s, pid_t pid, uint32_t type, uint32_
     for (;;) {
         procmon_event ev[1];
         size_t n = 0, i;
-        if (procmon_subscription_next(s, ev, 1, &n, 50) != PROCMON_OK) return 0;
+        if (procmon_subscription_next(s, ev, sizeof ev[0], 1, &n, 50) != PROCMON_OK) return 0;
         for (i = 0; i < n; i++) {
             if (ev[i].type == PROCMON_EVENT_LOST && lost) *lost += ev[i].lost + 1;
             if (ev[i].pid == pid && ev[i].type == type && (ev[i].flags & flags) == flags) {

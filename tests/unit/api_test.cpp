@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "children.hpp"
 #include "procmon_raii.hpp"
@@ -151,6 +152,72 @@ Test(api, many_contexts_open_and_close) {
         Snap s(c.ctx);
         cr_assert_eq(s.rc, PROCMON_OK);
     }
+}
+
+// PROCMON_MAX_CONTEXTS open at once work; one more is ENOMEM with a reason.
+Test(api, max_contexts_open_at_once_then_enomem) {
+    std::vector<procmon_ctx *> open(PROCMON_MAX_CONTEXTS, nullptr);
+    for (int i = 0; i < PROCMON_MAX_CONTEXTS; ++i)
+        cr_assert_eq(procmon_open(&open[static_cast<std::size_t>(i)], nullptr), PROCMON_OK, "open #%d: %s", i,
+                     procmon_error_last()->message);
+    procmon_ctx *extra = nullptr;
+    cr_expect_eq(procmon_open(&extra, nullptr), PROCMON_ENOMEM);
+    cr_expect_neq(std::strstr(procmon_error_last()->message, "64 arenas"), nullptr, "%s", procmon_error_last()->message);
+    procmon_close(open.back());
+    cr_expect_eq(procmon_open(&open.back(), nullptr), PROCMON_OK, "a closed context's arena is reused");
+    for (procmon_ctx *c : open) procmon_close(c);
+}
+
+// A malformed glob is an error with a message, never "no process matches";
+// valid but unusual patterns still work.
+Test(api, name_globs_are_checked) {
+    Ctx c;
+    struct {
+        const char *glob, *why;
+    } bad[] = {
+        {"[unclosed", "'[' at offset 0 has no closing ']'"},
+        {"ab[!x", "'[' at offset 2 has no closing ']'"},
+        {"x[[:alpha:]", "'[' at offset 1 has no closing ']'"},
+        {"[[:nope:]]", "unknown character class '[:nope:]' at offset 1"},
+        {"[[:alpha]", "'[:' at offset 1 has no closing ':]'"},
+        {"trailing\\", "a trailing '\\' at offset 8 escapes nothing"},
+    };
+    for (const auto &b : bad) {
+        procmon_query q = PROCMON_QUERY_INIT;
+        q.name_glob = b.glob;
+        procmon_snapshot *s = nullptr;
+        cr_expect_eq(procmon_enumerate(&s, c.ctx, &q), PROCMON_EINVAL, "%s", b.glob);
+        std::string want = std::string("procmon_enumerate: name_glob '") + b.glob + "': " + b.why;
+        cr_expect_str_eq(procmon_error_last()->message, want.c_str());
+    }
+    for (const char *good : {"*", "[]a]*", "[!]]*", "[[:alpha:]]*", "\\[x", "[a-z]?", "a[\\]]b", "[^0-9]*"}) {
+        procmon_query q = PROCMON_QUERY_INIT;
+        q.name_glob = good;
+        Snap s(c.ctx, &q);
+        cr_expect_eq(s.rc, PROCMON_OK, "%s: %s", good, procmon_error_last()->message);
+    }
+    procmon_query q = PROCMON_QUERY_INIT;
+    q.name_glob = "[[:alpha:]]*";
+    Snap s(c.ctx, &q);
+    cr_expect_gt(s.count(), 0u, "a class pattern matches processes");
+}
+
+// The plain constants agree with the groups they name.
+Test(api, composite_constants_are_their_parts) {
+    cr_expect_eq(PROCMON_FIELDS_DEFAULT, PROCMON_FIELD_BASIC | PROCMON_FIELD_CPU | PROCMON_FIELD_MEMORY |
+                                             PROCMON_FIELD_SCHED | PROCMON_FIELD_IDS | PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV);
+    cr_expect_eq(PROCMON_FIELDS_ALL, PROCMON_FIELDS_DEFAULT | PROCMON_FIELD_CWD | PROCMON_FIELD_FDS | PROCMON_FIELD_IO |
+                                         PROCMON_FIELD_CTXSW | PROCMON_FIELD_CGROUP);
+    cr_expect_eq(PROCMON_EVENTS_DEFAULT, PROCMON_EVENT_START | PROCMON_EVENT_EXEC | PROCMON_EVENT_EXIT);
+    cr_expect_eq(PROCMON_EVENTS_ALL, PROCMON_EVENTS_DEFAULT | PROCMON_EVENT_UID | PROCMON_EVENT_COMM | PROCMON_EVENT_LOST);
+    cr_expect_eq(PROCMON_DEFAULT_ARENA_CAP, 64 * 1024 * 1024);
+    procmon_options o = PROCMON_OPTIONS_INIT;
+    o.threads = PROCMON_MAX_THREADS + 1;
+    procmon_ctx *ctx = nullptr;
+    cr_expect_eq(procmon_open(&ctx, &o), PROCMON_EINVAL);
+    o.threads = 0;
+    o.arena_cap_bytes = PROCMON_MIN_ARENA_CAP - 1;
+    cr_expect_eq(procmon_open(&ctx, &o), PROCMON_EINVAL);
 }
 
 Test(memory, cap_reached_gives_enomem_and_the_context_recovers, .timeout = 30) {

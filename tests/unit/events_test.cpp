@@ -42,7 +42,7 @@ struct Sub {
         procmon_event batch[64];
         while (std::chrono::steady_clock::now() < until && !done(out)) {
             size_t n = 0;
-            if (procmon_subscription_next(s, batch, 64, &n, 50) != PROCMON_OK) break;
+            if (procmon_subscription_next(s, batch, sizeof batch[0], 64, &n, 50) != PROCMON_OK) break;
             for (size_t i = 0; i < n; ++i) {
                 Event ev{batch[i], batch[i].name, batch[i].exe, {}};
                 procmon_process p{};
@@ -278,7 +278,7 @@ Test(events, unsubscribe_while_another_thread_waits_returns_eclosed) {
     std::thread waiter([&] {
         procmon_event ev[4];
         size_t n = 0;
-        rc = procmon_subscription_next(s, ev, 4, &n, -1);  // forever
+        rc = procmon_subscription_next(s, ev, sizeof ev[0], 4, &n, -1);  // forever
     });
     usleep(100000);
     auto t0 = std::chrono::steady_clock::now();
@@ -310,7 +310,7 @@ Test(events, subscribing_while_the_last_subscription_goes_still_delivers, .timeo
         for (int i = 0; i < 60 && !seen; ++i) {
             procmon_event ev[16];
             size_t n = 0;
-            cr_assert_eq(procmon_subscription_next(fresh, ev, 16, &n, 50), PROCMON_OK, "round %d", round);
+            cr_assert_eq(procmon_subscription_next(fresh, ev, sizeof ev[0], 16, &n, 50), PROCMON_OK, "round %d", round);
             for (size_t k = 0; k < n; ++k) seen = seen || (ev[k].pid == pid && ev[k].type == PROCMON_EVENT_EXIT);
         }
         cr_expect(seen, "round %d: the new subscription got nothing", round);
@@ -328,7 +328,7 @@ Test(events, closing_the_context_wakes_waiters_and_unsubscribe_still_works) {
     std::thread waiter([&] {
         procmon_event ev[4];
         size_t n = 0;
-        rc = procmon_subscription_next(s, ev, 4, &n, 5000);
+        rc = procmon_subscription_next(s, ev, sizeof ev[0], 4, &n, 5000);
     });
     usleep(50000);
     procmon_close(ctx);
@@ -336,7 +336,7 @@ Test(events, closing_the_context_wakes_waiters_and_unsubscribe_still_works) {
     cr_expect_eq(rc.load(), PROCMON_ECLOSED);
     procmon_event ev[1];
     size_t n = 7;
-    cr_expect_eq(procmon_subscription_next(s, ev, 1, &n, 0), PROCMON_ECLOSED);
+    cr_expect_eq(procmon_subscription_next(s, ev, sizeof ev[0], 1, &n, 0), PROCMON_ECLOSED);
     cr_expect_eq(n, 0u);
     procmon_unsubscribe(s);
 }
@@ -402,7 +402,7 @@ Test(events, unprivileged_subscriber_gets_events_from_a_source_that_says_why) {
         for (int i = 0; i < 100 && !(start && exit); ++i) {
             procmon_event ev[16];
             size_t n = 0;
-            procmon_subscription_next(s, ev, 16, &n, 50);
+            procmon_subscription_next(s, ev, sizeof ev[0], 16, &n, 50);
             for (size_t k = 0; k < n; ++k) {
                 start = start || (ev[k].pid == kid && ev[k].type == PROCMON_EVENT_START);
                 exit = exit || (ev[k].pid == kid && ev[k].type == PROCMON_EVENT_EXIT);
@@ -482,7 +482,7 @@ Test(events, fd_is_readable_while_events_wait) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     procmon_event ev[8];
     size_t n;
-    while (procmon_subscription_next(sub.s, ev, 8, &n, 0) == PROCMON_OK && n > 0) {
+    while (procmon_subscription_next(sub.s, ev, sizeof ev[0], 8, &n, 0) == PROCMON_OK && n > 0) {
     }
     cr_expect_eq(poll(&p, 1, 0), 0, "still readable once drained");
 }
@@ -535,9 +535,105 @@ Test(events, bad_arguments) {
     cr_expect_eq(procmon_subscribe(&s, nullptr, nullptr), PROCMON_EINVAL);
     cr_expect_null(s);
     size_t n;
-    cr_expect_eq(procmon_subscription_next(nullptr, nullptr, 0, &n, 0), PROCMON_EINVAL);
+    cr_expect_eq(procmon_subscription_next(nullptr, nullptr, sizeof(procmon_event), 0, &n, 0), PROCMON_EINVAL);
     cr_expect_eq(procmon_subscription_fd(nullptr), -1);
     procmon_unsubscribe(nullptr);
+}
+
+// Every documented limit of the event calls is enforced, with a message.
+Test(events, limits_and_malformed_inputs_are_einval) {
+    Ctx c;
+    procmon_subscription *s = nullptr;
+    procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    for (uint32_t cap : {uint32_t{1}, uint32_t{PROCMON_QUEUE_MAX} + 1}) {
+        o.queue_capacity = cap;
+        cr_expect_eq(procmon_subscribe(&s, c.ctx, &o), PROCMON_EINVAL, "queue_capacity %u", cap);
+        cr_expect_neq(std::strstr(procmon_error_last()->message, "queue_capacity"), nullptr);
+    }
+    o.queue_capacity = PROCMON_QUEUE_MIN;
+    Sub smallest(c.ctx, o);
+    cr_expect_eq(smallest.rc, PROCMON_OK, "%s", procmon_error_last()->message);
+    // The largest queue is valid, but its slots must fit the arena cap
+    o.queue_capacity = PROCMON_QUEUE_MAX;
+    cr_expect_eq(procmon_subscribe(&s, c.ctx, &o), PROCMON_ENOMEM);
+    cr_expect_neq(std::strstr(procmon_error_last()->message, "memory cap"), nullptr);
+    o = procmon_subscribe_options PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    o.name_glob = "[unclosed";
+    cr_expect_eq(procmon_subscribe(&s, c.ctx, &o), PROCMON_EINVAL);
+    cr_expect_str_eq(procmon_error_last()->message,
+                     "procmon_subscribe: name_glob '[unclosed': '[' at offset 0 has no closing ']'");
+    o.name_glob = "sh*";
+    Sub sub(c.ctx, o);
+    cr_assert_eq(sub.rc, PROCMON_OK);
+    procmon_event ev[2];
+    size_t n = 7;
+    cr_expect_eq(procmon_subscription_next(sub.s, ev, sizeof ev[0], 2, &n, -5), PROCMON_EINVAL);
+    cr_expect_neq(std::strstr(procmon_error_last()->message, "timeout_ms -5"), nullptr);
+    cr_expect_eq(n, 0u);
+    cr_expect_eq(procmon_subscription_next(sub.s, ev, sizeof ev[0], 2, &n, INT32_MIN), PROCMON_EINVAL);
+    cr_expect_eq(procmon_subscription_next(sub.s, ev, 4, 2, &n, 0), PROCMON_EINVAL);  // below size + type
+    cr_expect_eq(procmon_subscription_next(sub.s, ev, sizeof ev[0], 2, &n, 0), PROCMON_OK);
+}
+
+namespace {
+struct Reentry {
+    procmon_subscription *sub;
+    int next_rc = 1, dispatch_rc = 1, calls = 0;
+    bool unsubscribe = false;
+};
+int call_back_in(const procmon_event *, void *payload) {
+    auto *r = static_cast<Reentry *>(payload);
+    ++r->calls;
+    if (r->unsubscribe) {
+        procmon_unsubscribe(r->sub);
+        return 0;
+    }
+    procmon_event ev[4];
+    size_t n = 0;
+    r->next_rc = procmon_subscription_next(r->sub, ev, sizeof ev[0], 4, &n, 0);
+    r->dispatch_rc = procmon_dispatch(r->sub, call_back_in, payload, 4, &n);
+    return 0;
+}
+// Waits until the subscription holds at least `depth` events.
+void wait_depth(procmon_subscription *s, uint64_t depth) {
+    procmon_subscription_stats st{};
+    st.size = sizeof st;
+    for (int i = 0; i < 300; ++i) {
+        procmon_subscription_stats_get(&st, s);
+        if (st.queue_depth >= depth) return;
+        usleep(10000);
+    }
+    cr_assert_geq(st.queue_depth, depth);
+}
+}  // namespace
+
+// Inside a dispatch callback the batch being handed out must stay put:
+// next and dispatch on the same subscription say EBUSY; unsubscribing is
+// allowed and ends the dispatch with ECLOSED.
+Test(events, dispatch_callbacks_cannot_reenter_but_may_unsubscribe) {
+    Ctx c;
+    procmon_subscription *s = nullptr;
+    procmon_subscribe_options o = mine();
+    cr_assert_eq(procmon_subscribe(&s, c.ctx, &o), PROCMON_OK);
+    reap(spawn_sh("exit 0"));
+    wait_depth(s, 2);
+    Reentry r{s};
+    size_t n = 0;
+    cr_expect_eq(procmon_dispatch(s, call_back_in, &r, 1, &n), PROCMON_OK);
+    cr_expect_eq(r.calls, 1);
+    cr_expect_eq(r.next_rc, PROCMON_EBUSY);
+    cr_expect_eq(r.dispatch_rc, PROCMON_EBUSY);
+    // after the dispatch, both work again
+    procmon_event ev[4];
+    cr_expect_eq(procmon_subscription_next(s, ev, sizeof ev[0], 1, &n, 0), PROCMON_OK);
+    cr_expect_eq(n, 1u);
+
+    reap(spawn_sh("exit 0"));
+    wait_depth(s, 2);
+    Reentry u{s};
+    u.unsubscribe = true;
+    cr_expect_eq(procmon_dispatch(s, call_back_in, &u, 16, &n), PROCMON_ECLOSED);
+    cr_expect_eq(u.calls, 1, "no callback after the subscription went");
 }
 
 // Every one of 2,000 short-lived processes has its START and its EXIT.

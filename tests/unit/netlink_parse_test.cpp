@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "platform/platform.hpp"
+#include "platform/linux/connector.hpp"
 
 using procmon::platform::KernelEvent;
 using procmon::platform::KernelEvents;

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "platform/linux/connector.hpp"
 #include "platform/linux/sys_ops.h"
 #include "platform/platform.hpp"
 
@@ -46,7 +47,7 @@ uint64_t socket_drops(int fd) {
 class NetlinkSource final : public EventSource {
 public:
     explicit NetlinkSource(int fd) : fd_(fd) {}
-    ~NetlinkSource() override { close(fd_); }
+    ~NetlinkSource() override { pm_sys()->close(fd_); }
     int fd() const override { return fd_; }
 
     Recv receive(KernelEvents &out, uint64_t &lost) override {
@@ -182,7 +183,7 @@ int EventSource::open(std::unique_ptr<EventSource> &out) {
     // Kernels before 6.6 refuse listeners without CAP_NET_ADMIN here.
     if (pm_sys()->bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
         int err = errno;
-        close(fd);
+        pm_sys()->close(fd);
         return fail(err == EPERM || err == EACCES ? PROCMON_EPERM : PROCMON_EIO, err,
                     "netlink proc connector needs CAP_NET_ADMIN (bind: %s)", std::strerror(err));
     }
@@ -201,7 +202,7 @@ int EventSource::open(std::unique_ptr<EventSource> &out) {
     std::memcpy(static_cast<char *>(NLMSG_DATA(h)) + sizeof cn, &op, sizeof op);
     if (send(fd, req, h->nlmsg_len, 0) != static_cast<ssize_t>(h->nlmsg_len)) {
         int err = errno;
-        close(fd);
+        pm_sys()->close(fd);
         return fail(err == EPERM ? PROCMON_EPERM : PROCMON_EIO, err, "netlink proc connector: listen: %s",
                     std::strerror(err));
     }

@@ -147,9 +147,8 @@ Read read_link(int dirfd, const char *path, Bytes &out) {
 class LinuxProcSource final : public ProcSource {
 public:
     LinuxProcSource(int rootfd, bool real_root, procfs::Units units, Arena *arena)
-        : rootfd_(rootfd), real_root_(real_root), units_(units), scratch_(ArenaAllocator<char>(arena)) {
-        arg_max_ = static_cast<std::size_t>(std::max(sysconf(_SC_ARG_MAX), 4096L));
-    }
+        : rootfd_(rootfd), real_root_(real_root), units_(units),
+          arg_max_(static_cast<std::size_t>(std::max(sysconf(_SC_ARG_MAX), 4096L))), scratch_(ArenaAllocator<char>(arena)) {}
     ~LinuxProcSource() override { pm_sys()->close(rootfd_); }
 
     int list_pids(PidList &out) override {
@@ -245,19 +244,21 @@ public:
         return procfs::parse_io(scratch.data(), std::min(len, kTextLimit), out) ? Read::ok : Read::failed;
     }
 
-    Read cgroup(int32_t pid, Bytes &path, Bytes &container_id) override {
+    Read cgroup(int32_t pid, Bytes &path, Bytes &container_id, Bytes &scratch) override {
         std::size_t len = 0;
-        Read r = read_file(rootfd_, PidPath(pid, "cgroup").text, scratch_, len, kTextLimit);
+        Read r = read_file(rootfd_, PidPath(pid, "cgroup").text, scratch, len, kTextLimit);
         if (r != Read::ok) return r;
-        procfs::parse_cgroup(scratch_.data(), std::min(len, kTextLimit), path, container_id);
+        procfs::parse_cgroup(scratch.data(), std::min(len, kTextLimit), path, container_id);
         return Read::ok;
     }
 
-    int rootfd_;
-    bool real_root_;
-    procfs::Units units_;
-    Bytes scratch_;  // list_pids, uptime, cgroup: calling thread only
-    std::size_t arg_max_;
+    // Set at open, read-only after: safe from the reader threads.
+    const int rootfd_;
+    const bool real_root_;
+    const procfs::Units units_;
+    const std::size_t arg_max_;
+    // list_pids and boot_clock_ns only: the enumerating thread, never a reader.
+    Bytes scratch_;
     uint64_t last_uptime_ns_ = 0;
 };
 

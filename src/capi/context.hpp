@@ -1,6 +1,7 @@
-// The object behind procmon_ctx: its arena, its process source and the
-// collector with its cache. Destroyed in reverse order of declaration, so
-// the arena goes last.
+// The objects behind procmon_ctx and procmon_subscription: they tie the
+// arena, the process source, the collector and the event engine together,
+// so they live here, above every layer they use. A context is destroyed in
+// reverse order of declaration, so the arena goes last.
 #pragma once
 
 #include <memory>

@@ -1,0 +1,14 @@
+// Checks a name filter before it is used: fnmatch(3) has no error return,
+// so a malformed pattern would silently match nothing (or something else).
+#pragma once
+
+#include <string>
+
+namespace procmon {
+
+// True when fnmatch(3) (no flags) reads `pattern` as intended. Else false,
+// with `why` naming the fault and its offset: a '[' with no closing ']', an
+// unknown or unclosed [:class:], [=x=] or [.x.], or a trailing '\'.
+bool glob_is_valid(const char *pattern, std::string &why);
+
+}  // namespace procmon

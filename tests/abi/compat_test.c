@@ -1,0 +1,177 @@
+/*
+ * Callers built against another version of procmon.h. The structs below are
+ * frozen copies of the version 1 layouts, as an old program has them
+ * compiled in; when procmon.h grows, they stay as they are, so this test
+ * keeps proving that the library reads and writes no byte past what the
+ * caller declared:
+ *  - an input struct of version 1 sits at the very end of a readable page,
+ *    with an inaccessible page after it: a read or write past it crashes;
+ *  - an older, smaller procmon_event is taken in an array at its own
+ *    stride, with a canary after it; a newer, larger one keeps its tail.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "procmon.h"
+
+/* ------------------------------------------------ version 1, frozen */
+struct options_v1 {
+    unsigned int version;
+    uint64_t arena_cap_bytes;
+    const char *proc_root;
+    uint32_t argv_cap_bytes, cache_policy, threads, event_source, poll_interval_ms;
+    uint32_t high_watermark_percent, low_watermark_percent;
+};
+struct query_v1 {
+    unsigned int version;
+    uint64_t fields;
+    const char *name_glob;
+    int64_t uid;
+    const int32_t *pids;
+    size_t pid_count;
+    uint32_t flags;
+};
+struct subscribe_v1 {
+    unsigned int version;
+    uint32_t events;
+    const char *name_glob;
+    int64_t uid;
+    int32_t descendants_of;
+    uint32_t queue_capacity, flags;
+};
+/* An event struct older than the library's: its first fields only. */
+struct old_event {
+    uint32_t size, type, flags;
+    int32_t pid, ppid;
+    uint32_t uid;
+    uint64_t seq, time_ns;
+};
+
+/* A struct of n bytes whose last byte is the last readable one. */
+static void *at_page_end(size_t n) {
+    long page = sysconf(_SC_PAGESIZE);
+    char *mem = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(mem != MAP_FAILED);
+    assert_int_equal(mprotect(mem + page, (size_t)page, PROT_NONE), 0);
+    return mem + page - n;
+}
+static void free_page_end(void *p, size_t n) {
+    long page = sysconf(_SC_PAGESIZE);
+    munmap((char *)p + n - page, (size_t)page * 2);
+}
+
+static void v1_input_structs_are_read_and_filled_no_further(void **state) {
+    struct options_v1 *o = at_page_end(sizeof *o);
+    struct query_v1 *q = at_page_end(sizeof *q);
+    struct subscribe_v1 *so = at_page_end(sizeof *so);
+    procmon_ctx *ctx = NULL;
+    procmon_snapshot *snap = NULL;
+    procmon_subscription *sub = NULL;
+    int32_t self = getpid();
+    (void)state;
+
+    assert_int_equal(procmon_options_init((procmon_options *)o, 1), PROCMON_OK);
+    assert_int_equal(o->version, 1);
+    assert_int_equal(o->cache_policy, PROCMON_CACHE_STATIC);
+    o->threads = 1;
+    assert_int_equal(procmon_open(&ctx, (procmon_options *)o), PROCMON_OK);
+
+    assert_int_equal(procmon_query_init((procmon_query *)q, 1), PROCMON_OK);
+    assert_int_equal(q->uid, -1);
+    q->pids = &self;
+    q->pid_count = 1;
+    assert_int_equal(procmon_enumerate(&snap, ctx, (procmon_query *)q), PROCMON_OK);
+    assert_int_equal(procmon_snapshot_count(snap), 1);
+    assert_int_equal(procmon_snapshot_at(snap, 0)->pid, self);
+
+    assert_int_equal(procmon_subscribe_options_init((procmon_subscribe_options *)so, 1), PROCMON_OK);
+    assert_int_equal(so->uid, -1);
+    so->descendants_of = self;
+    assert_int_equal(procmon_subscribe(&sub, ctx, (procmon_subscribe_options *)so), PROCMON_OK);
+
+    procmon_unsubscribe(sub);
+    procmon_snapshot_free(snap);
+    procmon_close(ctx);
+    free_page_end(o, sizeof *o);
+    free_page_end(q, sizeof *q);
+    free_page_end(so, sizeof *so);
+}
+
+/* Waits for n events of our children into `out` at the caller's stride. */
+static size_t take(procmon_subscription *s, void *out, size_t stride, size_t n) {
+    size_t got = 0;
+    int tries;
+    for (tries = 0; tries < 100 && got < n; tries++) {
+        size_t k = 0;
+        assert_int_equal(procmon_subscription_next(s, (procmon_event *)((char *)out + got * stride), stride, n - got, &k, 50),
+                         PROCMON_OK);
+        got += k;
+    }
+    return got;
+}
+
+static void older_and_newer_event_structs_get_their_own_size(void **state) {
+    procmon_ctx *ctx = NULL;
+    procmon_subscription *sub = NULL;
+    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    struct {
+        struct old_event ev[2];
+        unsigned char canary[64];
+    } old;
+    struct newer_event {
+        procmon_event e;
+        uint64_t added_later[4];
+    } newer[2];
+    size_t i;
+    pid_t kid;
+    (void)state;
+    assert_int_equal(procmon_open(&ctx, NULL), PROCMON_OK);
+    so.descendants_of = getpid();
+    so.events = PROCMON_EVENT_START | PROCMON_EVENT_EXIT;
+    assert_int_equal(procmon_subscribe(&sub, ctx, &so), PROCMON_OK);
+
+    memset(&old, 0xA5, sizeof old);
+    kid = fork();
+    if (kid == 0) _exit(0);
+    waitpid(kid, NULL, 0);
+    assert_int_equal(take(sub, old.ev, sizeof old.ev[0], 2), 2);
+    for (i = 0; i < sizeof old.canary; i++) assert_int_equal(old.canary[i], 0xA5);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(old.ev[i].size, sizeof(struct old_event));
+        assert_int_equal(old.ev[i].pid, kid);
+        assert_int_equal(old.ev[i].ppid, getpid());
+    }
+    assert_int_equal(old.ev[0].type, PROCMON_EVENT_START);
+    assert_int_equal(old.ev[1].type, PROCMON_EVENT_EXIT);
+    assert_true(old.ev[0].seq < old.ev[1].seq);
+
+    memset(newer, 0xA5, sizeof newer);
+    kid = fork();
+    if (kid == 0) _exit(0);
+    waitpid(kid, NULL, 0);
+    assert_int_equal(take(sub, newer, sizeof newer[0], 2), 2);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(newer[i].e.size, sizeof(procmon_event)); /* what this library has */
+        assert_int_equal(newer[i].e.pid, kid);
+        assert_int_equal(newer[i].added_later[0], 0xA5A5A5A5A5A5A5A5ull); /* not written */
+    }
+    procmon_unsubscribe(sub);
+    procmon_close(ctx);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(v1_input_structs_are_read_and_filled_no_further),
+        cmocka_unit_test(older_and_newer_event_structs_get_their_own_size),
+    };
+    return cmocka_run_group_tests_name("abi_compat", tests, NULL, NULL);
+}
