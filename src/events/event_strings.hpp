@@ -26,7 +26,7 @@ public:
         s->exe_at_ = name_len + 1;
         std::memcpy(p + s->exe_at_, exe, exe_len + 1);
         s->argv_at_ = s->exe_at_ + exe_len + 1;
-        std::memcpy(p + s->argv_at_, argv, argv_len);
+        if (argv_len > 0) std::memcpy(p + s->argv_at_, argv, argv_len);  // an empty argv may be NULL
         p[s->argv_at_ + argv_len] = '\0';
         return s;
     }
