@@ -6,8 +6,8 @@
 #include <cstring>
 #include <exception>
 #include <iterator>
-#include <string>
 #include <new>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -289,8 +289,8 @@ PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, 
     procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
     if (int rc = versioned_input(opts, o, "procmon_subscribe"); rc != PROCMON_OK)
         return rc;
-    constexpr uint32_t kAllEvents = PROCMON_EVENTS_ALL;
-    if (o.events & ~kAllEvents) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: events has unknown bits 0x%x", o.events & ~kAllEvents);
+    if (o.events & ~uint32_t{PROCMON_EVENTS_ALL})
+        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: events has unknown bits 0x%x", o.events & ~uint32_t{PROCMON_EVENTS_ALL});
     if (o.flags & ~PROCMON_SUBSCRIBE_THREADS)
         return fail(PROCMON_EINVAL, 0, "procmon_subscribe: flags has unknown bits 0x%x", o.flags & ~PROCMON_SUBSCRIBE_THREADS);
     if (int rc = check_uid_filter(o.uid, "procmon_subscribe"); rc != PROCMON_OK) return rc;

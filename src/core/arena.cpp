@@ -26,19 +26,6 @@ std::vector<PooledArena> pool;
 
 constexpr std::size_t kArenaBlock = std::size_t{32} << 20;  // mimalloc's arena granularity
 
-// One heap per (thread, arena), created on first use by that thread: a heap
-// may only allocate on the thread that created it. Heaps live as long as the
-// thread; the arena ids they belong to are never released (see pool above).
-[[maybe_unused]] mi_heap_t *heap_for(int arena_id) {
-    thread_local std::vector<std::pair<int, mi_heap_t *>> heaps;
-    for (auto &[id, heap] : heaps)
-        if (id == arena_id) return heap;
-    mi_heap_t *heap = mi_heap_new_in_arena(arena_id);
-    if (heap == nullptr) return nullptr;
-    heaps.emplace_back(arena_id, heap);
-    return heap;
-}
-
 // Where the blocks come from. Sanitizer builds take them from the system
 // allocator, which ASan and TSan intercept: inside a mimalloc arena ASan sees
 // no use-after-free, and TSan takes mimalloc's (uninstrumented) hand-over of
@@ -50,6 +37,19 @@ void *block_alloc(int, std::size_t n) { return std::malloc(n); }
 std::size_t block_size(void *p) { return malloc_usable_size(p); }
 void block_free(void *p) { std::free(p); }
 #else
+// One heap per (thread, arena), created on first use by that thread: a heap
+// may only allocate on the thread that created it. Heaps live as long as the
+// thread; the arena ids they belong to are never released (see pool above).
+mi_heap_t *heap_for(int arena_id) {
+    thread_local std::vector<std::pair<int, mi_heap_t *>> heaps;
+    for (auto &[id, heap] : heaps)
+        if (id == arena_id) return heap;
+    mi_heap_t *heap = mi_heap_new_in_arena(arena_id);
+    if (heap == nullptr) return nullptr;
+    heaps.emplace_back(arena_id, heap);
+    return heap;
+}
+
 std::size_t block_good_size(std::size_t n) { return mi_good_size(n); }
 void *block_alloc(int arena_id, std::size_t n) {
     mi_heap_t *heap = heap_for(arena_id);

@@ -1,7 +1,6 @@
 #include "events/subscription.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 

@@ -98,7 +98,6 @@ public:
     void stats(procmon_subscription_stats &out);
 
 private:
-
     std::shared_ptr<Arena> arena_;  // first: released after everything below
     Filter filter_;
     uint32_t capacity_;

@@ -90,6 +90,18 @@ int reap(pid_t pid) {
     return status;
 }
 
+// Waits until the subscription holds at least `depth` events.
+void wait_depth(procmon_subscription *s, uint64_t depth) {
+    procmon_subscription_stats st{};
+    st.size = sizeof st;
+    for (int i = 0; i < 300; ++i) {
+        procmon_subscription_stats_get(&st, s);
+        if (st.queue_depth >= depth) return;
+        usleep(10000);
+    }
+    cr_assert_geq(st.queue_depth, depth);
+}
+
 }  // namespace
 
 Test(events, exec_then_exit_7_gives_start_exec_exit_with_identity_argv_and_status) {
@@ -498,14 +510,9 @@ Test(events, dispatch_calls_back_on_this_thread_and_stops_when_asked) {
     Sub sub(c.ctx, mine());
     pid_t pid = spawn_sh("exit 0");
     reap(pid);
+    wait_depth(sub.s, 3);  // all three queued
     procmon_subscription_stats st{};
     st.size = sizeof st;
-    for (int i = 0; i < 300; ++i) {  // wait until all three are queued
-        procmon_subscription_stats_get(&st, sub.s);
-        if (st.queue_depth >= 3) break;
-        usleep(10000);
-    }
-    cr_assert_geq(st.queue_depth, 3u);
     std::vector<uint32_t> seen;
     size_t n = 0;
     cr_expect_eq(procmon_dispatch(sub.s, count_until_exit, &seen, 16, &n), PROCMON_EUSER);
@@ -593,17 +600,6 @@ int call_back_in(const procmon_event *, void *payload) {
     r->next_rc = procmon_subscription_next(r->sub, ev, sizeof ev[0], 4, &n, 0);
     r->dispatch_rc = procmon_dispatch(r->sub, call_back_in, payload, 4, &n);
     return 0;
-}
-// Waits until the subscription holds at least `depth` events.
-void wait_depth(procmon_subscription *s, uint64_t depth) {
-    procmon_subscription_stats st{};
-    st.size = sizeof st;
-    for (int i = 0; i < 300; ++i) {
-        procmon_subscription_stats_get(&st, s);
-        if (st.queue_depth >= depth) return;
-        usleep(10000);
-    }
-    cr_assert_geq(st.queue_depth, depth);
 }
 }  // namespace
 

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <string>
 
 #include "core/error.hpp"
@@ -167,11 +166,7 @@ public:
     }
 
     uint64_t boot_clock_ns() override {
-        if (real_root_) {
-            timespec ts;
-            clock_gettime(CLOCK_BOOTTIME, &ts);
-            return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-        }
+        if (real_root_) return static_cast<uint64_t>(now_ns(Clock::boottime));
         std::size_t len = 0;
         uint64_t ns;
         if (read_file(rootfd_, "uptime", scratch_, len, 4096) == Read::ok &&
@@ -280,10 +275,7 @@ int ProcSource::open(const char *root, Arena *arena, std::unique_ptr<ProcSource>
 
     if (real_root) {
         // ns precision, where btime has whole seconds
-        timespec real, boot;
-        clock_gettime(CLOCK_REALTIME, &real);
-        clock_gettime(CLOCK_BOOTTIME, &boot);
-        int64_t diff = (real.tv_sec - boot.tv_sec) * int64_t{1000000000} + (real.tv_nsec - boot.tv_nsec);
+        const int64_t diff = now_ns(Clock::realtime) - now_ns(Clock::boottime);
         units.boot_time_ns = diff > 0 ? static_cast<uint64_t>(diff) : 0;
     } else {
         Bytes buf{ArenaAllocator<char>(arena)};
