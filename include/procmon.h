@@ -118,7 +118,8 @@ typedef struct procmon_subscription procmon_subscription;
 #define PROCMON_MIN_ARENA_CAP     1048576  /* 1 MiB */
 #define PROCMON_MAX_THREADS       64       /* procmon_options.threads */
 /* Contexts open at once in one process: each holds one memory arena and
- * mimalloc allows 64 per process; closed contexts' arenas are reused. */
+ * mimalloc allows 64 per process; closed contexts' arenas are reused. The
+ * limit holds with either allocator (procmon_stats.allocator). */
 #define PROCMON_MAX_CONTEXTS      64
 
 /* Cache policy for per-process facts that rarely change (argv, exe, ids). */
@@ -307,6 +308,10 @@ typedef struct procmon_stats {
     uint64_t backpressure_delay_ns;    /* last activation: high watermark crossed -> interval changed */
     uint64_t collector_cpu_ns;   /* CPU time of the event collector thread */
     uint64_t process_rss_bytes;  /* this process's resident memory */
+    const char *allocator;       /* where arena blocks come from, static text:
+                                    "mimalloc arena", or "system malloc: <why>"
+                                    (libmimalloc.so.2 not loadable, a sanitizer
+                                    build, or PROCMON_ALLOCATOR=system) */
     /* append only */
 } procmon_stats;
 

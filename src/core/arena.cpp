@@ -1,7 +1,6 @@
 #include "core/arena.hpp"
 
 #include <malloc.h>
-#include <mimalloc.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -10,88 +9,99 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/mimalloc_api.hpp"
 #include "procmon.h"
 
 namespace procmon {
 namespace {
 
 // mimalloc 2.0 cannot release an arena and allows at most 64 per process, so
-// closed contexts hand theirs back here and the next open reuses one.
+// closed contexts hand theirs back here and the next open reuses one. `live`
+// counts arenas in use, with either allocator, so PROCMON_MAX_CONTEXTS holds
+// the same way whichever one is behind them.
 struct PooledArena {
     int id;
     std::size_t reserved;
 };
 std::mutex pool_mutex;
 std::vector<PooledArena> pool;
+unsigned live = 0;
 
 constexpr std::size_t kArenaBlock = std::size_t{32} << 20;  // mimalloc's arena granularity
 
-// Where the blocks come from. Sanitizer builds take them from the system
-// allocator, which ASan and TSan intercept: inside a mimalloc arena ASan sees
-// no use-after-free, and TSan takes mimalloc's (uninstrumented) hand-over of
-// a finished thread's pages for a race. The arena is still reserved, so the
-// limits (contexts, cap) behave as in a normal build.
+// Where the blocks come from: mimalloc when it can be loaded, else the
+// system allocator. Sanitizer builds always take the system allocator, which
+// ASan and TSan intercept: inside a mimalloc arena ASan sees no
+// use-after-free, and TSan takes mimalloc's (uninstrumented) hand-over of a
+// finished thread's pages for a race.
+const mimalloc::Api *block_source(const char **why_not) {
 #if defined(PROCMON_ARENA_SYSTEM_MALLOC)
-std::size_t block_good_size(std::size_t n) { return n; }
-void *block_alloc(int, std::size_t n) { return std::malloc(n); }
-std::size_t block_size(void *p) { return malloc_usable_size(p); }
-void block_free(void *p) { std::free(p); }
+    *why_not = "system malloc: sanitizer build";
+    return nullptr;
 #else
+    return mimalloc::load(why_not);
+#endif
+}
+
 // One heap per (thread, arena), created on first use by that thread: a heap
 // may only allocate on the thread that created it. Heaps live as long as the
 // thread; the arena ids they belong to are never released (see pool above).
-mi_heap_t *heap_for(int arena_id) {
+mi_heap_t *heap_for(const mimalloc::Api &mi, int arena_id) {
     thread_local std::vector<std::pair<int, mi_heap_t *>> heaps;
     for (auto &[id, heap] : heaps)
         if (id == arena_id) return heap;
-    mi_heap_t *heap = mi_heap_new_in_arena(arena_id);
+    mi_heap_t *heap = mi.heap_new_in_arena(arena_id);
     if (heap == nullptr) return nullptr;
     heaps.emplace_back(arena_id, heap);
     return heap;
 }
 
-std::size_t block_good_size(std::size_t n) { return mi_good_size(n); }
-void *block_alloc(int arena_id, std::size_t n) {
-    mi_heap_t *heap = heap_for(arena_id);
-    return heap ? mi_heap_malloc(heap, n) : nullptr;
-}
-std::size_t block_size(void *p) { return mi_usable_size(p); }
-void block_free(void *p) { mi_free(p); }
-#endif
-
 }  // namespace
 
+const char *Arena::allocator() {
+    const char *why_not = nullptr;
+    return block_source(&why_not) ? "mimalloc arena" : why_not;
+}
+
 int Arena::create(uint64_t cap, unsigned threads, std::shared_ptr<Arena> &out) {
+    const char *why_not = nullptr;
+    const mimalloc::Api *mi = block_source(&why_not);
     std::size_t want = (cap + kArenaBlock - 1) / kArenaBlock * kArenaBlock + (threads > 1 ? threads - 1 : 0) * kArenaBlock;
     PooledArena chosen{-1, 0};
     {
         std::lock_guard<std::mutex> lock(pool_mutex);
-        // smallest pooled arena that is large enough
-        std::size_t best = pool.size();
-        for (std::size_t i = 0; i < pool.size(); ++i)
-            if (pool[i].reserved >= want && (best == pool.size() || pool[i].reserved < pool[best].reserved))
-                best = i;
-        if (best != pool.size()) {
-            chosen = pool[best];
-            pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(best));
+        if (live >= PROCMON_MAX_CONTEXTS)
+            return fail(PROCMON_ENOMEM, 0,
+                        "open a context: %d are open, the most one process may hold (PROCMON_MAX_CONTEXTS); "
+                        "close one first",
+                        PROCMON_MAX_CONTEXTS);
+        if (mi != nullptr) {
+            // smallest pooled arena that is large enough
+            std::size_t best = pool.size();
+            for (std::size_t i = 0; i < pool.size(); ++i)
+                if (pool[i].reserved >= want && (best == pool.size() || pool[i].reserved < pool[best].reserved))
+                    best = i;
+            if (best != pool.size()) {
+                chosen = pool[best];
+                pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(best));
+            } else {
+                mi_arena_id_t id = 0;
+                int rc = mi->reserve_os_memory_ex(want, /*commit=*/false, /*allow_large=*/false,
+                                                  /*exclusive=*/true, &id);
+                if (rc != 0)
+                    return fail(PROCMON_ENOMEM, rc, "reserve a %zu byte memory arena: mimalloc refused (error %d)",
+                                want, rc);
+                chosen = {id, want};
+            }
         }
-    }
-    if (chosen.id < 0) {
-        mi_arena_id_t id = 0;
-        int rc = mi_reserve_os_memory_ex(want, /*commit=*/false, /*allow_large=*/false,
-                                         /*exclusive=*/true, &id);
-        if (rc != 0)
-            return fail(PROCMON_ENOMEM, rc,
-                        "reserve a %zu byte memory arena: mimalloc refused (error %d; at most "
-                        "64 arenas exist per process, one per open context)",
-                        want, rc);
-        chosen = {id, want};
+        ++live;
     }
     try {
-        out = std::make_shared<Arena>(chosen.id, chosen.reserved, cap);
+        out = std::make_shared<Arena>(mi, chosen.id, chosen.reserved, cap);
     } catch (const std::bad_alloc &) {
         std::lock_guard<std::mutex> lock(pool_mutex);
-        pool.push_back(chosen);
+        --live;
+        if (mi != nullptr) pool.push_back(chosen);
         return fail(PROCMON_ENOMEM, ENOMEM, "allocate the arena bookkeeping");
     }
     return PROCMON_OK;
@@ -99,6 +109,8 @@ int Arena::create(uint64_t cap, unsigned threads, std::shared_ptr<Arena> &out) {
 
 Arena::~Arena() {
     std::lock_guard<std::mutex> lock(pool_mutex);
+    --live;
+    if (mi_ == nullptr) return;
     try {
         pool.push_back({id_, reserved_});
     } catch (...) {
@@ -108,18 +120,24 @@ Arena::~Arena() {
 
 void *Arena::allocate(std::size_t n) {
     if (n == 0) n = 1;
-    const uint64_t size = block_good_size(n);
+    const uint64_t size = mi_ ? mi_->good_size(n) : n;
     uint64_t used = used_.load(std::memory_order_relaxed);
     do {
         if (used + size > cap_) throw ArenaFull(n, used, cap_);
     } while (!used_.compare_exchange_weak(used, used + size, std::memory_order_relaxed));
 
-    void *p = block_alloc(id_, n);
+    void *p = nullptr;
+    if (mi_ == nullptr) {
+        p = std::malloc(n);
+    } else if (mi_heap_t *heap = heap_for(*mi_, id_)) {
+        p = mi_->heap_malloc(heap, n);
+    }
     if (p == nullptr) {
         used_.fetch_sub(size, std::memory_order_relaxed);
         throw ArenaFull(n, used_.load(std::memory_order_relaxed), cap_);
     }
-    // mi_good_size and mi_usable_size agree; keep the exact figure anyway.
+    // Count what the block really holds (mi_good_size and mi_usable_size
+    // agree; malloc may round up).
     const uint64_t usable = block_size(p);
     if (usable != size) used_.fetch_add(usable - size, std::memory_order_relaxed);
     uint64_t now = used + usable, peak = peak_.load(std::memory_order_relaxed);
@@ -131,7 +149,14 @@ void *Arena::allocate(std::size_t n) {
 void Arena::deallocate(void *p) noexcept {
     if (p == nullptr) return;
     used_.fetch_sub(block_size(p), std::memory_order_relaxed);
-    block_free(p);
+    if (mi_ != nullptr)
+        mi_->free(p);
+    else
+        std::free(p);
+}
+
+std::size_t Arena::block_size(void *p) const noexcept {
+    return mi_ != nullptr ? mi_->usable_size(p) : malloc_usable_size(p);
 }
 
 }  // namespace procmon

@@ -6,6 +6,8 @@
 // and the arena guarantees nothing of ours lands in the process heap.
 // mimalloc heaps allocate only on the thread that created them, so each
 // thread gets its own heap in the arena on first use (see arena.cpp).
+// mimalloc is loaded at run time (mimalloc_api.hpp); without it, or in a
+// sanitizer build, blocks come from the system allocator, counted the same.
 #pragma once
 
 #include <atomic>
@@ -13,6 +15,8 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+
+#include "core/mimalloc_api.hpp"
 
 namespace procmon {
 
@@ -30,9 +34,16 @@ public:
     // 32 MiB segments, so each thread beyond the first adds one segment of
     // address space (not memory: the accounting still enforces `cap`).
     // Returns a status code and sets the thread's error on failure.
+    // At most PROCMON_MAX_CONTEXTS exist at once.
     static int create(uint64_t cap, unsigned threads, std::shared_ptr<Arena> &out);
 
-    Arena(int id, std::size_t reserved, uint64_t cap) : id_(id), reserved_(reserved), cap_(cap) {}
+    // What the blocks come from, for procmon_stats: "mimalloc arena", or
+    // "system malloc: <why>". Static text.
+    static const char *allocator();
+
+    // `mi` null: blocks from the system allocator, `id` and `reserved` unused.
+    Arena(const mimalloc::Api *mi, int id, std::size_t reserved, uint64_t cap)
+        : mi_(mi), id_(id), reserved_(reserved), cap_(cap) {}
     ~Arena();  // gives the mimalloc arena back to the pool for the next context
     Arena(const Arena &) = delete;
     Arena &operator=(const Arena &) = delete;
@@ -45,6 +56,9 @@ public:
     uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
 
 private:
+    std::size_t block_size(void *p) const noexcept;
+
+    const mimalloc::Api *mi_;
     int id_;
     std::size_t reserved_;
     uint64_t cap_;

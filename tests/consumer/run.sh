@@ -3,7 +3,8 @@
 # against it with find_package(procmon CONFIG) and with pkg-config, and runs
 # each; then embeds the source tree with add_subdirectory, as a project that
 # vendors procmon would, with pkg-config hidden: tests and benchmarks must be
-# off there, so Criterion, cmocka and libproc2 are not needed.
+# off there, so Criterion, cmocka and libproc2 are not needed. A host with
+# its own malloc keeps it (own_malloc.c).
 # Usage: run.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 src=$2
@@ -19,6 +20,11 @@ cmake --build "$prefix/consumer" >"$prefix/build.log" 2>&1 || { cat "$prefix/bui
 "$prefix/consumer/consumer_static" | grep -q '^ok '
 ldd "$prefix/consumer/consumer_shared" | grep -q 'libprocmon.so.0 '
 ! ldd "$prefix/consumer/consumer_static" | grep -q libprocmon
+# mimalloc is loaded at run time, never linked: it must not become the host's malloc
+for bin in "$prefix/consumer/consumer_shared" "$prefix/consumer/consumer_static"; do
+    if ldd "$bin" | grep -q mimalloc; then echo "FAIL: $bin links mimalloc"; exit 1; fi
+done
+"$prefix/consumer/consumer_own_malloc" | grep -qx 'ok mimalloc arena'
 
 echo "== pkg-config procmon"
 libdir=$(find "$prefix" -name procmon.pc -printf '%h\n' | head -1)
@@ -47,4 +53,4 @@ for t in api_test concurrency_test enumerate_bench procmon_cli list_processes; d
 done
 cmake --build "$prefix/sub/build" --target consumer_sub >"$prefix/sub.log" 2>&1 || { cat "$prefix/sub.log"; exit 1; }
 "$prefix/sub/build/consumer_sub" | grep -q '^ok '
-echo "consumer: 5 passed, 0 failed"
+echo "consumer: 6 passed, 0 failed"

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -162,7 +163,7 @@ Test(api, max_contexts_open_at_once_then_enomem) {
                      procmon_error_last()->message);
     procmon_ctx *extra = nullptr;
     cr_expect_eq(procmon_open(&extra, nullptr), PROCMON_ENOMEM);
-    cr_expect_neq(std::strstr(procmon_error_last()->message, "64 arenas"), nullptr, "%s", procmon_error_last()->message);
+    cr_expect_neq(std::strstr(procmon_error_last()->message, "PROCMON_MAX_CONTEXTS"), nullptr, "%s", procmon_error_last()->message);
     procmon_close(open.back());
     cr_expect_eq(procmon_open(&open.back(), nullptr), PROCMON_OK, "a closed context's arena is reused");
     for (procmon_ctx *c : open) procmon_close(c);
@@ -281,6 +282,34 @@ Test(memory, freeing_snapshots_returns_their_bytes) {
                  static_cast<unsigned long long>(before.arena_used_bytes), static_cast<unsigned long long>(after.arena_used_bytes));
     cr_expect_geq(after.arena_peak_bytes, during.arena_used_bytes);
     cr_expect_eq(after.arena_cap_bytes, PROCMON_DEFAULT_ARENA_CAP);
+}
+
+// The allocator behind the arena is the one this run expects: ctest sets
+// PROCMON_TEST_ALLOCATOR to "mimalloc arena" in a normal build (mimalloc is
+// installed wherever procmon builds), and to the fallback's reason when the
+// build is sanitized or PROCMON_ALLOCATOR=system; the cap holds either way.
+Test(memory, allocator_is_the_expected_one_and_capped) {
+    const char *expected = std::getenv("PROCMON_TEST_ALLOCATOR");
+    cr_assert_not_null(expected, "run through ctest, which says which allocator to expect");
+    procmon_options o = PROCMON_OPTIONS_INIT;
+    o.arena_cap_bytes = PROCMON_MIN_ARENA_CAP;
+    Ctx c(&o);
+    cr_assert_eq(c.rc, PROCMON_OK, "%s", procmon_error_last()->message);
+    procmon_stats st{};
+    st.size = sizeof st;
+    cr_assert_eq(procmon_stats_get(&st, c.ctx), PROCMON_OK);
+    cr_expect_str_eq(st.allocator, expected);
+    // 1 MiB holds no full snapshot with argv of a live system: ENOMEM, never more than the cap
+    procmon_query q = PROCMON_QUERY_INIT;
+    q.fields = PROCMON_FIELDS_ALL;
+    procmon_snapshot *s = nullptr;
+    int rc = PROCMON_OK;
+    for (int i = 0; i < 3 && rc == PROCMON_OK; ++i) {
+        rc = procmon_enumerate(&s, c.ctx, &q);
+        procmon_snapshot_free(s);
+    }
+    procmon_stats_get(&st, c.ctx);
+    cr_expect_leq(st.arena_peak_bytes, st.arena_cap_bytes, "%s", st.allocator);
 }
 
 Test(memory, older_smaller_stats_struct_is_filled_up_to_its_size) {

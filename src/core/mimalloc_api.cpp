@@ -1,0 +1,58 @@
+#include "core/mimalloc_api.hpp"
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#ifndef PROCMON_MIMALLOC_SONAME
+#define PROCMON_MIMALLOC_SONAME "libmimalloc.so.2"
+#endif
+
+namespace procmon::mimalloc {
+namespace {
+
+Api api;
+const Api *loaded = nullptr;
+char reason[320];
+
+template <class F>
+bool resolve(void *lib, const char *name, F &fn) {
+    fn = reinterpret_cast<F>(dlsym(lib, name));
+    if (fn != nullptr) return true;
+    std::snprintf(reason, sizeof reason, "system malloc: %s has no %s", PROCMON_MIMALLOC_SONAME, name);
+    return false;
+}
+
+void load_once() {
+    if (const char *choice = std::getenv("PROCMON_ALLOCATOR"); choice != nullptr && std::strcmp(choice, "system") == 0) {
+        std::snprintf(reason, sizeof reason, "system malloc: PROCMON_ALLOCATOR=system");
+        return;
+    }
+    // RTLD_LOCAL keeps its malloc out of the global symbol scope. The handle
+    // is never closed: arenas and per-thread heaps live as long as the process.
+    void *lib = dlopen(PROCMON_MIMALLOC_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+        const char *err = dlerror();
+        std::snprintf(reason, sizeof reason, "system malloc: %s", err ? err : PROCMON_MIMALLOC_SONAME " not loadable");
+        return;
+    }
+    if (resolve(lib, "mi_reserve_os_memory_ex", api.reserve_os_memory_ex) &&
+        resolve(lib, "mi_heap_new_in_arena", api.heap_new_in_arena) &&
+        resolve(lib, "mi_heap_malloc", api.heap_malloc) && resolve(lib, "mi_free", api.free) &&
+        resolve(lib, "mi_usable_size", api.usable_size) && resolve(lib, "mi_good_size", api.good_size))
+        loaded = &api;
+}
+
+}  // namespace
+
+const Api *load(const char **why_not) {
+    static std::once_flag once;
+    std::call_once(once, load_once);
+    if (loaded == nullptr && why_not != nullptr) *why_not = reason;
+    return loaded;
+}
+
+}  // namespace procmon::mimalloc
