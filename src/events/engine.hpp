@@ -1,6 +1,7 @@
-// The event collector of one context: a thread that turns the OS's process
-// events (netlink) or snapshot differences (polling) into enriched events and
-// hands each to the subscriptions whose filters it passes.
+// The event collector of one context: a thread that takes the OS's process
+// events (netlink) or the time to poll, lets the tracker turn them into
+// enriched events, and hands each to the subscriptions whose filters it
+// passes, with backpressure on polling.
 #pragma once
 
 #include <atomic>
@@ -11,13 +12,11 @@
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
-#include "collect/collector.hpp"
 #include "core/arena.hpp"
-#include "events/event_strings.hpp"
 #include "events/subscription.hpp"
+#include "events/tracker.hpp"
 #include "platform/platform.hpp"
 #include "procmon.h"
 
@@ -48,42 +47,14 @@ public:
     void stats(procmon_stats &out) const;
 
 private:
-    struct Known {
-        uint64_t start_ticks = 0, start_boot_ns = 0, start_time_ns = 0;
-        int32_t ppid = 0;
-        uint32_t uid = 0;
-        bool has_uid = false;
-        uint64_t seen = 0;  // diff generation
-        StringsRef strings;
-    };
-    using KnownMap = std::unordered_map<int32_t, Known, std::hash<int32_t>, std::equal_to<int32_t>,
-                                        ArenaAllocator<std::pair<const int32_t, Known>>>;
-
-    struct Pending {  // one event on its way out
-        procmon_event e{};
-        StringsRef strings;
-    };
-
     void run(std::promise<int> *ready);
     int start_source();
     void loop_netlink();
     void loop_polling();
-    void handle(const platform::KernelEvent &k);
-    // Compares a fresh snapshot with what is known and emits the difference.
-    void diff(bool emit_events, uint32_t flags);
-    bool read_process(int32_t pid, Known &out);
-    bool read_identity(int32_t pid, Known &out, platform::Stat &st);  // stat only: start time
-    StringsRef make_strings(const char *name, const char *exe, const char *argv, std::size_t argv_len, uint32_t argc);
-    // How a process ended, when the source knows (netlink exits).
-    struct ExitStatus {
-        int32_t code, signal;
-        uint64_t lifetime_ns;
-    };
-    void emit(uint32_t type, uint32_t flags, int32_t pid, const Known *k, int32_t ppid, uint64_t time_wall_ns,
-              const ExitStatus *exit = nullptr);
     void deliver_lost(uint64_t count);
+    // Numbers each event of the batch and hands it to the subscriptions.
+    void deliver(Batch &batch);
     void deliver(Pending &p);
-    bool descends(int32_t ppid, int32_t ancestor) const;
     void ease_backpressure();
     void nudge();  // a subscriber drained its queue: let backpressure ease at once
     void stop_thread();
@@ -102,14 +73,9 @@ private:
     bool shut_down_ = false;
 
     // collector thread only
-    std::unique_ptr<platform::ProcSource> proc_;
-    std::unique_ptr<Collector> collector_;
+    std::unique_ptr<Tracker> tracker_;
     std::unique_ptr<platform::EventSource> netlink_;
-    std::unique_ptr<KnownMap> known_;
-    platform::Bytes scratch_, exe_, argv_;
-    uint64_t generation_ = 0;
     uint64_t seq_ = 0;
-    int64_t mono_to_wall_ = 0, mono_to_boot_ = 0;
     std::atomic<bool> want_threads_{false};
     std::chrono::steady_clock::time_point crossed_at_{};
     bool crossed_ = false;
