@@ -4,10 +4,13 @@
 # missing. Usage: scripts/install-deps.sh
 #   build and tests: compiler, CMake, Ninja, pkgconf, mimalloc, Criterion,
 #     cmocka, jq (the CLI test checks JSON with it)
+#   Python binding: pybind11-dev, python3-dev, python3-venv, python3-pip (pip
+#     builds the wheel), python3-pytest, python3-numpy (its to_numpy tests)
 #   benchmarks: hyperfine, procps (ps), libproc2-dev, python3-psutil, time
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkgconf libmimalloc-dev libcriterion-dev libcmocka-dev jq
+          pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-numpy
           hyperfine procps libproc2-dev python3 python3-psutil time)
 
 missing=()

@@ -2,7 +2,8 @@
 # Install what is needed, build, and run every suite three times: in the dev
 # build, under AddressSanitizer + UndefinedBehaviorSanitizer, and under
 # ThreadSanitizer (the cmocka suites, the concurrency test and the CLI:
-# Criterion cannot start under TSan, see tests/CMakeLists.txt).
+# Criterion cannot start under TSan, see tests/CMakeLists.txt); then the
+# Python binding, built and installed as a user would (scripts/test-python.sh).
 # Usage: scripts/test.sh [--no-sanitizers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +18,6 @@ for preset in "${presets[@]}"; do
     echo "=== $preset: test"
     ctest --preset "$preset"
 done
+
+echo "=== python binding"
+scripts/test-python.sh

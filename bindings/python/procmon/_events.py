@@ -1,0 +1,142 @@
+"""Subscription: lifecycle events as an iterator, a context manager, a
+selectable file descriptor and an async iterator."""
+
+import collections
+
+from . import _procmon
+
+_BATCH = 256  # events taken from the library per call
+
+
+def event_mask(events):
+    """None -> default (start, exec, exit); a name; or an iterable of names."""
+    if events is None:
+        return 0
+    if isinstance(events, str):
+        events = [events]
+    mask = 0
+    for e in events:
+        if e not in _procmon.EVENTS:
+            raise _procmon.InvalidArgument(f"unknown event type {e!r}; the types are {', '.join(_procmon.EVENTS)}")
+        mask |= _procmon.EVENTS[e]
+    return mask
+
+
+class Subscription:
+    """Lifecycle events of one Monitor that pass this subscription's filters.
+
+    Iterate it (``for event in sub``) to wait for events; iteration ends
+    when the subscription or its Monitor is closed. Waiting releases the GIL
+    and is interrupted by signals (Ctrl-C). Events come in order; when the
+    queue overflowed, an Event of type 'lost' says how many were lost,
+    never silently.
+
+    Use it as a context manager to unsubscribe on exit; ``fileno()`` for
+    selectors; ``async for`` under asyncio. One thread at a time should read
+    it; ``close()`` may be called from any thread, and wakes a reader.
+    """
+
+    def __init__(self, handle):
+        self._h = handle
+        self._buf = collections.deque()
+
+    # ------------------------------------------------------------ reading
+
+    def get(self, timeout=None):
+        """The next event, waiting up to timeout seconds (None: forever);
+        None when the time ran out. Raises Closed once closed."""
+        if not self._buf:
+            self._buf.extend(self._h.next(_BATCH, timeout))
+            if not self._buf:
+                return None
+        return self._buf.popleft()
+
+    def get_batch(self, max=_BATCH, timeout=None):
+        """Up to max events (at least one unless the time ran out: then [])."""
+        out = []
+        while self._buf and len(out) < max:
+            out.append(self._buf.popleft())
+        if not out:
+            out = self._h.next(max, timeout)
+        return out
+
+    def dispatch(self, callback, max=_BATCH):
+        """Call callback(event) for each waiting event (up to max), without
+        waiting; returns how many. A true return value stops early; an
+        exception raised by callback stops it and propagates."""
+        n = 0
+        while self._buf and n < max:
+            n += 1
+            if callback(self._buf.popleft()):
+                return n
+        return n + self._h.dispatch(callback, max - n) if n < max else n
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            event = self.get()
+        except _procmon.Closed:
+            raise StopIteration from None
+        return event
+
+    # ------------------------------------------------------------ asyncio
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._buf:
+                return self._buf.popleft()
+            try:
+                self._buf.extend(self._h.next(_BATCH, 0))
+                if self._buf:
+                    continue
+                fds = (self._h.fileno(), self._h._wake_fd)
+            except _procmon.Closed:
+                raise StopAsyncIteration from None
+            ready = loop.create_future()
+
+            def wake():
+                if not ready.done():
+                    ready.set_result(None)
+
+            for fd in fds:
+                loop.add_reader(fd, wake)
+            try:
+                await ready
+            finally:
+                for fd in fds:
+                    loop.remove_reader(fd)
+
+    # ------------------------------------------------------------ the rest
+
+    def fileno(self):
+        """A descriptor that is readable while events wait (do not read or
+        close it). Raises Closed once closed."""
+        return self._h.fileno()
+
+    def stats(self):
+        """Queue capacity and depth, and counts: received, filtered,
+        delivered, dropped, lost."""
+        return self._h.stats()
+
+    def close(self):
+        """Unsubscribe. Any thread; a reader waiting in get() raises Closed,
+        one iterating stops. Closing twice is fine."""
+        self._h.close()
+
+    @property
+    def closed(self):
+        return self._h.closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

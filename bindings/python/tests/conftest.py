@@ -1,0 +1,63 @@
+"""Helpers for procmon's Python tests: children that are always reaped."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+
+class Children:
+    def __init__(self):
+        self.procs = []
+
+    def spawn(self, argv, **kw):
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, **kw)
+        self.procs.append(p)
+        return p
+
+    def sleeper(self, *extra, seconds=60):
+        return self.spawn(["/bin/sleep", str(seconds), *extra]) if not extra else self.spawn(list(extra))
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+
+
+@pytest.fixture
+def children():
+    c = Children()
+    yield c
+    c.close()
+
+
+def wait_until(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def wait_exec(pid, exe_tail, timeout=10.0):
+    """Until pid runs the program whose path ends in exe_tail (after fork, before exec, it is python)."""
+    def done():
+        try:
+            return os.readlink(f"/proc/{pid}/exe").endswith(exe_tail)
+        except OSError:
+            return False
+    wait_until(done, timeout, f"pid {pid} to exec {exe_tail}")
+
+
+def wait_sleeping(pid, timeout=10.0):
+    """Until pid is asleep (state S): a fresh sleep(1) may still be running
+    its start-up, and values read at two moments would differ."""
+    def asleep():
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return data[data.rindex(b")") + 2:data.rindex(b")") + 3] == b"S"
+    wait_until(asleep, timeout, f"pid {pid} to sleep")

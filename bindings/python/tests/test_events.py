@@ -1,0 +1,233 @@
+"""Lifecycle events: exec and exit status, LOST, asyncio, selectors, closing."""
+
+import asyncio
+import os
+import selectors
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import procmon
+from conftest import wait_until
+
+
+def collect(sub, pid, until, timeout=10.0):
+    """Events of pid until one of type `until`."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        e = sub.get(timeout=0.2)
+        if e is not None and e.pid == pid:
+            got.append(e)
+            if e.type == until:
+                return got
+    raise AssertionError(f"no {until} event for {pid}; got {got}")
+
+
+def test_child_that_execs_and_exits_with_3():
+    with procmon.Monitor() as m, m.subscribe(descendants_of=os.getpid()) as sub:
+        p = subprocess.Popen(["/bin/sh", "-c", "exit 3"])
+        p.wait()
+        events = collect(sub, p.pid, "exit")
+        assert m.stats()["event_source"] in ("netlink", "polling")
+    types = [e.type for e in events]
+    assert types == ["start", "exec", "exit"], types
+    start, exe, exit_ = events
+    assert start.ppid == os.getpid()
+    assert exe.exe == os.path.realpath("/bin/sh") or exe.partial
+    assert exit_.exit_code == 3 and exit_.exit_signal == 0 and exit_.lifetime >= 0
+    assert start.seq < exe.seq < exit_.seq
+
+
+def test_killed_child_reports_the_signal():
+    with procmon.subscribe(descendants_of=os.getpid()) as sub:
+        if procmon.default_monitor().stats()["event_source"] != "netlink":
+            pytest.skip("exit status needs the netlink source (root)")
+        p = subprocess.Popen(["/bin/sleep", "60"])
+        time.sleep(0.05)
+        p.kill()
+        p.wait()
+        exit_ = collect(sub, p.pid, "exit")[-1]
+    assert exit_.exit_code is None and exit_.exit_signal == 9
+
+
+def test_polling_source_sees_start_and_exit():
+    with procmon.Monitor(event_source="polling", poll_interval=0.05) as m, \
+            m.subscribe(descendants_of=os.getpid()) as sub:
+        p = subprocess.Popen(["/bin/sleep", "0.4"])
+        events = collect(sub, p.pid, "start")
+        p.wait()  # a zombie is still a process: reap it before waiting for its exit
+        events += collect(sub, p.pid, "exit")
+        assert m.stats()["event_source"] == "polling"
+        assert "forced" in m.stats()["source_reason"]
+    assert events[0].type == "start" and events[-1].type == "exit"
+    assert events[-1].exit_code is None  # polling cannot know it
+
+
+def test_stalled_subscription_reports_lost_with_a_count():
+    with procmon.Monitor() as m, m.subscribe(descendants_of=os.getpid(), queue=procmon.QUEUE_MIN) as sub:
+        for _ in range(10):
+            subprocess.run(["/bin/true"], check=True)
+        wait_until(lambda: sub.stats()["dropped"] > 0, what="drops")
+        time.sleep(0.2)
+        events = sub.get_batch(100, timeout=1)
+        while True:
+            more = sub.get_batch(100, timeout=0.2)
+            if not more:
+                break
+            events += more
+        lost = [e for e in events if e.type == "lost"]
+        assert lost, [e.type for e in events]
+        assert all(e.lost is not None for e in lost)
+        assert sum(e.lost for e in lost) == sub.stats()["dropped"] > 0
+        assert sub.stats()["lost"] == sub.stats()["dropped"]
+
+
+def test_asyncio_subscription():
+    async def main():
+        with procmon.subscribe(descendants_of=os.getpid()) as sub:
+            child = await asyncio.create_subprocess_exec("/bin/sh", "-c", "exit 7")
+            seen = []
+
+            async def read():
+                async for e in sub:
+                    if e.pid == child.pid:
+                        seen.append(e)
+                        if e.type == "exit":
+                            return
+
+            await asyncio.wait_for(read(), 10)
+            await child.wait()
+            return seen
+
+    seen = asyncio.run(main())
+    assert [e.type for e in seen] == ["start", "exec", "exit"]
+    if procmon.default_monitor().stats()["event_source"] == "netlink":
+        assert seen[-1].exit_code == 7
+
+
+def test_async_iteration_ends_when_closed():
+    async def main():
+        sub = procmon.subscribe(descendants_of=os.getpid())
+        asyncio.get_running_loop().call_later(0.2, sub.close)
+        return [e async for e in sub]
+
+    assert asyncio.run(asyncio.wait_for(main(), 5)) == []
+
+
+def test_selector_on_fileno():
+    with procmon.subscribe(descendants_of=os.getpid()) as sub:
+        sel = selectors.DefaultSelector()
+        sel.register(sub.fileno(), selectors.EVENT_READ)
+        assert sel.select(timeout=0) == []
+        subprocess.run(["/bin/true"])
+        assert sel.select(timeout=5)
+        assert sub.get(timeout=0) is not None
+        sel.close()
+
+
+def test_close_from_another_thread_wakes_the_reader():
+    sub = procmon.subscribe(descendants_of=os.getpid())
+    raised = []
+
+    def reader():
+        try:
+            sub.get()
+        except procmon.Closed as e:
+            raised.append(e)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    time.sleep(0.2)
+    assert t.is_alive()  # waiting, without holding the GIL (we are running)
+    sub.close()
+    t.join(5)
+    assert not t.is_alive() and len(raised) == 1
+    assert list(sub) == []  # iteration of a closed subscription ends
+    with pytest.raises(procmon.Closed):
+        sub.get(timeout=0)
+
+
+def test_closing_the_monitor_closes_its_subscriptions():
+    m = procmon.Monitor()
+    sub = m.subscribe()
+    m.close()
+    with pytest.raises(procmon.Closed):
+        sub.get(timeout=1)
+    with pytest.raises(procmon.Closed):
+        m.snapshot()
+    sub.close()
+
+
+def test_dispatch_calls_back_and_propagates_exceptions():
+    with procmon.subscribe(descendants_of=os.getpid()) as sub:
+        for _ in range(3):
+            subprocess.run(["/bin/true"])
+        wait_until(lambda: sub.stats()["queue_depth"] >= 9, what="nine events")
+        seen = []
+        assert sub.dispatch(seen.append, max=2) == 2
+        assert len(seen) == 2
+
+        def boom(e):
+            raise KeyError("from the callback")
+
+        with pytest.raises(KeyError, match="from the callback"):
+            sub.dispatch(boom)
+
+        def reenter(e):
+            sub.get(timeout=0)
+
+        with pytest.raises(procmon.Busy):
+            sub.dispatch(reenter)
+        rest = sub.get_batch(100, timeout=0)
+        assert len(rest) >= 5  # the events after the failing ones stay queued
+
+
+def test_filters_and_bad_arguments():
+    with pytest.raises(procmon.InvalidArgument):
+        procmon.subscribe(events={"start", "nonsense"})
+    with pytest.raises(procmon.InvalidArgument):
+        procmon.subscribe(queue=1)
+    with pytest.raises(procmon.InvalidArgument):
+        procmon.subscribe(name="[unclosed")
+    # Each child lives long enough to be read after its exec: one that is
+    # gone first has no name to filter on, and passes (nothing vanishes unseen).
+    with procmon.subscribe(events="exit", name="slee?", descendants_of=os.getpid()) as sub:
+        subprocess.run([sys.executable, "-c", "import time; time.sleep(0.1)"])
+        subprocess.run(["/bin/sleep", "0.1"])
+        e = sub.get(timeout=5)
+        assert e.type == "exit" and e.name == "sleep" and not e.partial
+        assert sub.get(timeout=0.3) is None
+
+
+def test_ctrl_c_interrupts_a_waiting_reader():
+    code = "import procmon, sys\nprint('waiting', flush=True)\nfor e in procmon.subscribe(name='no-such-name'): pass\n"
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "waiting\n"
+        time.sleep(0.3)
+        p.send_signal(2)  # SIGINT
+        _, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "KeyboardInterrupt" in err, err
+
+
+def test_stats_and_close_from_inside_dispatch():
+    with procmon.subscribe(descendants_of=os.getpid()) as sub:
+        subprocess.run(["/bin/true"])
+        wait_until(lambda: sub.stats()["queue_depth"] >= 3, what="three events")
+        depths = []
+
+        def cb(e):
+            depths.append(sub.stats()["queue_depth"])
+            sub.close()  # allowed from the callback: no more calls after it
+
+        assert sub.dispatch(cb) == 1
+        assert len(depths) == 1 and sub.closed
+
