@@ -50,6 +50,7 @@ mi_heap_t *heap_for(const mimalloc::Api &mi, int arena_id) {
     thread_local std::vector<std::pair<int, mi_heap_t *>> heaps;
     for (auto &[id, heap] : heaps)
         if (id == arena_id) return heap;
+    mimalloc::enter_thread(mi);
     mi_heap_t *heap = mi.heap_new_in_arena(arena_id);
     if (heap == nullptr) return nullptr;
     heaps.emplace_back(arena_id, heap);
@@ -149,10 +150,12 @@ void *Arena::allocate(std::size_t n) {
 void Arena::deallocate(void *p) noexcept {
     if (p == nullptr) return;
     used_.fetch_sub(block_size(p), std::memory_order_relaxed);
-    if (mi_ != nullptr)
+    if (mi_ != nullptr) {
+        mimalloc::enter_thread(*mi_);
         mi_->free(p);
-    else
+    } else {
         std::free(p);
+    }
 }
 
 std::size_t Arena::block_size(void *p) const noexcept {

@@ -39,11 +39,15 @@ void load_once() {
         std::snprintf(reason, sizeof reason, "system malloc: %s", err ? err : PROCMON_MIMALLOC_SONAME " not loadable");
         return;
     }
-    if (resolve(lib, "mi_reserve_os_memory_ex", api.reserve_os_memory_ex) &&
+    decltype(&::mi_process_init) process_init = nullptr;
+    if (resolve(lib, "mi_process_init", process_init) && resolve(lib, "mi_thread_init", api.thread_init) &&
+        resolve(lib, "mi_reserve_os_memory_ex", api.reserve_os_memory_ex) &&
         resolve(lib, "mi_heap_new_in_arena", api.heap_new_in_arena) &&
         resolve(lib, "mi_heap_malloc", api.heap_malloc) && resolve(lib, "mi_free", api.free) &&
-        resolve(lib, "mi_usable_size", api.usable_size) && resolve(lib, "mi_good_size", api.good_size))
+        resolve(lib, "mi_usable_size", api.usable_size) && resolve(lib, "mi_good_size", api.good_size)) {
+        process_init();  // idempotent; its constructor may already have run it
         loaded = &api;
+    }
 }
 
 }  // namespace
@@ -51,7 +55,11 @@ void load_once() {
 const Api *load(const char **why_not) {
     static std::once_flag once;
     std::call_once(once, load_once);
-    if (loaded == nullptr && why_not != nullptr) *why_not = reason;
+    if (loaded == nullptr) {
+        if (why_not != nullptr) *why_not = reason;
+        return nullptr;
+    }
+    enter_thread(*loaded);
     return loaded;
 }
 
