@@ -6,11 +6,14 @@
 #     cmocka, jq (the CLI test checks JSON with it)
 #   Python binding: pybind11-dev, python3-dev, python3-venv, python3-pip (pip
 #     builds the wheel), python3-pytest, python3-numpy (its to_numpy tests)
+#   Rust crates: bindgen (the ABI drift test), cargo (Debian's: rustc 1.63,
+#     the crates' MSRV; a newer cargo on PATH, e.g. rustup's, is used first)
 #   benchmarks: hyperfine, procps (ps), libproc2-dev, python3-psutil, time
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkgconf libmimalloc-dev libcriterion-dev libcmocka-dev jq
           pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-numpy
+          bindgen cargo
           hyperfine procps libproc2-dev python3 python3-psutil time)
 
 missing=()

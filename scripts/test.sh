@@ -3,7 +3,8 @@
 # build, under AddressSanitizer + UndefinedBehaviorSanitizer, and under
 # ThreadSanitizer (the cmocka suites, the concurrency test and the CLI:
 # Criterion cannot start under TSan, see tests/CMakeLists.txt); then the
-# Python binding, built and installed as a user would (scripts/test-python.sh).
+# Python binding, built and installed as a user would (scripts/test-python.sh),
+# and the Rust crates, offline (scripts/test-rust.sh).
 # Usage: scripts/test.sh [--no-sanitizers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,3 +22,6 @@ done
 
 echo "=== python binding"
 scripts/test-python.sh
+
+echo "=== rust crates"
+scripts/test-rust.sh

@@ -1,0 +1,228 @@
+//! Context: one procmon context (cache, memory cap, event collector).
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::ptr::NonNull;
+
+use procmon_sys as sys;
+
+use crate::error::{check, Error, Result};
+use crate::events::{SubscribeOptions, Subscription};
+use crate::snapshot::{Query, Snapshot};
+
+/// Where lifecycle events come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventSource {
+    /// The netlink proc connector when permitted, else polling.
+    Auto,
+    /// Always diff snapshots at the poll interval.
+    Polling,
+}
+
+/// A context's counters ([`Context::stats`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Stats {
+    /// The memory cap in force, bytes.
+    pub memory_cap: u64,
+    /// Held now by snapshots, caches and queues.
+    pub memory_used: u64,
+    /// The most held so far.
+    pub memory_peak: u64,
+    /// Where the capped memory comes from: "mimalloc arena" or "system malloc: <why>".
+    pub allocator: &'static str,
+    /// Successful snapshots.
+    pub enumerations: u64,
+    /// Records served from the identity cache, all snapshots.
+    pub cache_hits: u64,
+    /// Records read anew.
+    pub cache_misses: u64,
+    /// The running event source: `Auto` for the netlink connector,
+    /// `Polling`, or `None` before any subscription.
+    pub event_source: Option<EventSource>,
+    /// Why this source runs.
+    pub event_source_reason: &'static str,
+    /// Events the source produced.
+    pub events_received: u64,
+    /// Events queued to subscriptions.
+    pub events_delivered: u64,
+    /// Events full queues refused (each reported to its subscriber as Lost).
+    pub events_dropped: u64,
+}
+
+/// Options for [`Context::with_options`]; `Options::default()` is the
+/// library's defaults.
+#[derive(Clone, Debug)]
+pub struct Options {
+    raw: sys::procmon_options,
+    proc_root: Option<CString>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        let mut raw = std::mem::MaybeUninit::<sys::procmon_options>::zeroed();
+        // SAFETY: fills every field for this version; cannot fail for it.
+        let rc = unsafe { sys::procmon_options_init(raw.as_mut_ptr(), sys::PROCMON_OPTIONS_VERSION) };
+        debug_assert_eq!(rc, sys::PROCMON_OK);
+        Options { raw: unsafe { raw.assume_init() }, proc_root: None }
+    }
+}
+
+impl Options {
+    /// Memory cap for snapshots, caches and event queues, in bytes (0 = 64
+    /// MiB, else at least 1 MiB). Past it a call fails with
+    /// [`ErrorKind::OutOfMemory`](crate::ErrorKind::OutOfMemory).
+    pub fn memory_cap(mut self, bytes: u64) -> Options {
+        self.raw.arena_cap_bytes = bytes;
+        self
+    }
+    /// Reader threads for a snapshot: 0 = automatic, 1 = the calling thread only.
+    pub fn threads(mut self, n: u32) -> Options {
+        self.raw.threads = n;
+        self
+    }
+    /// Keep at most this many bytes of each argv (0 = all).
+    pub fn argv_cap(mut self, bytes: u32) -> Options {
+        self.raw.argv_cap_bytes = bytes;
+        self
+    }
+    /// Cache argv, exe and ids per process identity between snapshots
+    /// (default true).
+    pub fn cache(mut self, on: bool) -> Options {
+        self.raw.cache_policy = if on { sys::PROCMON_CACHE_STATIC } else { sys::PROCMON_CACHE_NONE };
+        self
+    }
+    /// The event source.
+    pub fn event_source(mut self, source: EventSource) -> Options {
+        self.raw.event_source = match source {
+            EventSource::Auto => sys::PROCMON_SOURCE_AUTO,
+            EventSource::Polling => sys::PROCMON_SOURCE_POLLING,
+        };
+        self
+    }
+    /// The polling source's interval in milliseconds (0 = 1000).
+    pub fn poll_interval_ms(mut self, ms: u32) -> Options {
+        self.raw.poll_interval_ms = ms;
+        self
+    }
+    /// Where /proc is (tests use fixture trees).
+    pub fn proc_root(mut self, dir: impl AsRef<OsStr>) -> Options {
+        self.proc_root = CString::new(dir.as_ref().as_bytes()).ok();
+        self
+    }
+}
+
+/// One procmon context: its identity cache, memory cap and event collector.
+///
+/// Closed on drop. Snapshots and subscriptions taken from it stay valid after
+/// that (a subscription then reports [`Closed`](crate::ErrorKind::Closed)).
+///
+/// `Send` but not `Sync`: a context is used by one thread at a time
+/// (`docs/threading.md`), so it can move to another thread but not be shared:
+///
+/// ```compile_fail
+/// fn shared<T: Sync>(_: &T) {}
+/// let ctx = procmon::Context::new().unwrap();
+/// shared(&ctx); // Context is not Sync
+/// ```
+pub struct Context {
+    raw: NonNull<sys::procmon_ctx>,
+}
+
+// SAFETY: the C context may be used from any thread, one at a time; without
+// Sync, Rust's borrow rules give exactly that.
+unsafe impl Send for Context {}
+
+impl Context {
+    /// A context with the default options.
+    ///
+    /// ```
+    /// let ctx = procmon::Context::new()?;
+    /// let snap = ctx.snapshot()?;
+    /// assert!(snap.find(std::process::id() as i32).is_some());
+    /// # Ok::<(), procmon::Error>(())
+    /// ```
+    pub fn new() -> Result<Context> {
+        Context::with_options(&Options::default())
+    }
+
+    /// A context with these options.
+    pub fn with_options(options: &Options) -> Result<Context> {
+        let mut raw = options.raw;
+        raw.proc_root = options.proc_root.as_ref().map_or(std::ptr::null(), |p| p.as_ptr());
+        let mut ctx = std::ptr::null_mut();
+        // SAFETY: raw is a valid version-1 options struct; proc_root outlives the call.
+        check(unsafe { sys::procmon_open(&mut ctx, &raw) })?;
+        NonNull::new(ctx).map(|raw| Context { raw }).ok_or_else(|| Error::new(sys::PROCMON_EINTERNAL, "procmon_open returned NULL"))
+    }
+
+    /// Every process now, with the default fields.
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        self.query(&Query::new())
+    }
+
+    /// The processes the query selects, with its fields.
+    pub fn query(&self, q: &Query) -> Result<Snapshot> {
+        let raw = q.raw()?;
+        let mut snap = std::ptr::null_mut();
+        // SAFETY: ctx is open; raw borrows from q for the call.
+        check(unsafe { sys::procmon_enumerate(&mut snap, self.raw.as_ptr(), &raw.query) })?;
+        Ok(Snapshot::from_raw(snap, raw.query.fields))
+    }
+
+    /// Start receiving lifecycle events that pass the options' filters.
+    pub fn subscribe(&self, options: &SubscribeOptions) -> Result<Subscription> {
+        let raw = options.raw();
+        let mut sub = std::ptr::null_mut();
+        // SAFETY: ctx is open; raw borrows from options for the call.
+        check(unsafe { sys::procmon_subscribe(&mut sub, self.raw.as_ptr(), &raw.options) })?;
+        Ok(Subscription::from_raw(sub))
+    }
+
+    /// The context's counters.
+    pub fn stats(&self) -> Result<Stats> {
+        // SAFETY: zero is a valid bit pattern for every field (pointers NULL).
+        let mut s: sys::procmon_stats = unsafe { std::mem::zeroed() };
+        s.size = std::mem::size_of::<sys::procmon_stats>() as u32;
+        check(unsafe { sys::procmon_stats_get(&mut s, self.raw.as_ptr()) })?;
+        let text = |p: *const std::os::raw::c_char| -> &'static str {
+            // SAFETY: the library's static text, or NULL
+            if p.is_null() { "" } else { unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap_or("") }
+        };
+        Ok(Stats {
+            memory_cap: s.arena_cap_bytes,
+            memory_used: s.arena_used_bytes,
+            memory_peak: s.arena_peak_bytes,
+            allocator: text(s.allocator),
+            enumerations: s.enumerations,
+            cache_hits: s.cache_hits,
+            cache_misses: s.cache_misses,
+            event_source: match s.event_source {
+                sys::PROCMON_STATS_SOURCE_NETLINK => Some(EventSource::Auto),
+                sys::PROCMON_STATS_SOURCE_POLLING => Some(EventSource::Polling),
+                _ => None,
+            },
+            event_source_reason: text(s.source_reason),
+            events_received: s.events_received,
+            events_delivered: s.events_delivered,
+            events_dropped: s.events_dropped,
+        })
+    }
+
+    /// The raw handle, for calls this crate does not wrap. Valid while `self` is.
+    pub fn as_raw(&self) -> *mut sys::procmon_ctx {
+        self.raw.as_ptr()
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: we own it; nothing uses it after this.
+        unsafe { sys::procmon_close(self.raw.as_ptr()) }
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("raw", &self.raw).finish()
+    }
+}

@@ -1,0 +1,469 @@
+//! Snapshots: every process at one moment, as records borrowed from it.
+use std::ffi::{CStr, CString, OsStr};
+use std::marker::PhantomData;
+use std::ops::{BitOr, BitOrAssign};
+use std::os::unix::ffi::OsStrExt;
+use std::ptr::NonNull;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use procmon_sys as sys;
+
+use crate::error::{Error, Result};
+
+/// Field groups to read; a record's [`Process::fields`] says which were.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Fields(u64);
+
+impl Fields {
+    /// pid ppid pgid sid tty state flags name start time: always read.
+    pub const BASIC: Fields = Fields(sys::PROCMON_FIELD_BASIC as u64);
+    /// CPU times and percentage.
+    pub const CPU: Fields = Fields(sys::PROCMON_FIELD_CPU as u64);
+    /// rss and vms.
+    pub const MEMORY: Fields = Fields(sys::PROCMON_FIELD_MEMORY as u64);
+    /// threads, nice, priority.
+    pub const SCHED: Fields = Fields(sys::PROCMON_FIELD_SCHED as u64);
+    /// real, effective and saved uid and gid.
+    pub const IDS: Fields = Fields(sys::PROCMON_FIELD_IDS as u64);
+    /// The executable's path.
+    pub const EXE: Fields = Fields(sys::PROCMON_FIELD_EXE as u64);
+    /// The arguments.
+    pub const ARGV: Fields = Fields(sys::PROCMON_FIELD_ARGV as u64);
+    /// Opt-in: working directory.
+    pub const CWD: Fields = Fields(sys::PROCMON_FIELD_CWD as u64);
+    /// Opt-in: open file descriptors.
+    pub const FDS: Fields = Fields(sys::PROCMON_FIELD_FDS as u64);
+    /// Opt-in: I/O counters.
+    pub const IO: Fields = Fields(sys::PROCMON_FIELD_IO as u64);
+    /// Opt-in: context switches.
+    pub const CTXSW: Fields = Fields(sys::PROCMON_FIELD_CTXSW as u64);
+    /// Opt-in: cgroup and container id.
+    pub const CGROUP: Fields = Fields(sys::PROCMON_FIELD_CGROUP as u64);
+    /// BASIC CPU MEMORY SCHED IDS EXE ARGV.
+    pub const DEFAULT: Fields = Fields(sys::PROCMON_FIELDS_DEFAULT as u64);
+    /// Every group.
+    pub const ALL: Fields = Fields(sys::PROCMON_FIELDS_ALL as u64);
+
+    /// Whether every group of `other` is in `self`.
+    pub fn contains(self, other: Fields) -> bool {
+        self.0 & other.0 == other.0
+    }
+    /// The bits, as `PROCMON_FIELD_*`.
+    pub fn bits(self) -> u64 {
+        self.0
+    }
+}
+
+impl BitOr for Fields {
+    type Output = Fields;
+    fn bitor(self, rhs: Fields) -> Fields {
+        Fields(self.0 | rhs.0)
+    }
+}
+
+impl BitOrAssign for Fields {
+    fn bitor_assign(&mut self, rhs: Fields) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// What a snapshot reads and which processes it keeps.
+///
+/// ```
+/// use procmon::{Context, Fields, Query};
+/// let ctx = Context::new()?;
+/// let me = std::process::id() as i32;
+/// let snap = ctx.query(&Query::new().fields(Fields::DEFAULT | Fields::CWD).pids(&[me]))?;
+/// assert_eq!(snap.len(), 1);
+/// assert!(snap.iter().next().unwrap().cwd().is_some());
+/// # Ok::<(), procmon::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    fields: Option<Fields>,
+    name: Option<Vec<u8>>,
+    uid: Option<u32>,
+    pids: Option<Vec<i32>>,
+    refresh: bool,
+}
+
+pub(crate) struct RawQuery {
+    pub(crate) query: sys::procmon_query,
+    _name: Option<CString>,
+    _pids: Option<Vec<i32>>,
+}
+
+impl Query {
+    /// Every process, default fields.
+    pub fn new() -> Query {
+        Query::default()
+    }
+    /// The field groups to read.
+    pub fn fields(mut self, fields: Fields) -> Query {
+        self.fields = Some(fields);
+        self
+    }
+    /// Only processes whose name matches this fnmatch(3) pattern.
+    pub fn name(mut self, glob: impl AsRef<OsStr>) -> Query {
+        self.name = Some(glob.as_ref().as_bytes().to_vec());
+        self
+    }
+    /// Only processes of this effective uid.
+    pub fn uid(mut self, uid: u32) -> Query {
+        self.uid = Some(uid);
+        self
+    }
+    /// Only these pids.
+    pub fn pids(mut self, pids: &[i32]) -> Query {
+        self.pids = Some(pids.to_vec());
+        self
+    }
+    /// Re-read what the identity cache holds (argv, exe, ids).
+    pub fn refresh(mut self) -> Query {
+        self.refresh = true;
+        self
+    }
+
+    pub(crate) fn raw(&self) -> Result<RawQuery> {
+        let name = match &self.name {
+            Some(n) => Some(CString::new(n.clone()).map_err(|_| Error::new(sys::PROCMON_EINVAL, "name pattern contains NUL"))?),
+            None => None,
+        };
+        let pids = self.pids.clone();
+        let mut query = sys::query_init();
+        query.fields = self.fields.map_or(0, |f| f.0);
+        query.name_glob = name.as_ref().map_or(std::ptr::null(), |n| n.as_ptr());
+        query.uid = self.uid.map_or(-1, i64::from);
+        if let Some(p) = &pids {
+            query.pids = p.as_ptr();
+            query.pid_count = p.len();
+        }
+        query.flags = if self.refresh { sys::PROCMON_QUERY_REFRESH } else { 0 };
+        Ok(RawQuery { query, _name: name, _pids: pids })
+    }
+}
+
+/// Every selected process at one moment, sorted by pid. Immutable: `Send`
+/// and `Sync`, and valid after its [`Context`](crate::Context) is dropped.
+pub struct Snapshot {
+    raw: NonNull<sys::procmon_snapshot>,
+    asked: Fields,
+}
+
+// SAFETY: an immutable snapshot may be read from any thread and freed from any thread.
+unsafe impl Send for Snapshot {}
+unsafe impl Sync for Snapshot {}
+
+impl Snapshot {
+    pub(crate) fn from_raw(raw: *mut sys::procmon_snapshot, fields: u64) -> Snapshot {
+        Snapshot {
+            raw: NonNull::new(raw).expect("procmon_enumerate succeeded without a snapshot"),
+            asked: Fields(if fields == 0 { sys::PROCMON_FIELDS_DEFAULT as u64 } else { fields }),
+        }
+    }
+    /// Number of processes.
+    pub fn len(&self) -> usize {
+        unsafe { sys::procmon_snapshot_count(self.raw.as_ptr()) }
+    }
+    /// Whether it holds no process.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The field groups that were asked for.
+    pub fn fields(&self) -> Fields {
+        self.asked
+    }
+    /// Record `i` (by pid order), if in range.
+    pub fn get(&self, i: usize) -> Option<Process<'_>> {
+        // SAFETY: the record lives as long as the snapshot, which the borrow ties it to.
+        let p = unsafe { sys::procmon_snapshot_at(self.raw.as_ptr(), i) };
+        unsafe { p.as_ref() }.map(Process::new)
+    }
+    /// The record of `pid`, in O(log n).
+    pub fn find(&self, pid: i32) -> Option<Process<'_>> {
+        let p = unsafe { sys::procmon_snapshot_find(self.raw.as_ptr(), pid) };
+        unsafe { p.as_ref() }.map(Process::new)
+    }
+    /// Every record, in pid order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter { snap: self, next: 0, end: self.len() }
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        unsafe { sys::procmon_snapshot_free(self.raw.as_ptr()) }
+    }
+}
+
+impl<'a> IntoIterator for &'a Snapshot {
+    type Item = Process<'a>;
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over a snapshot's records.
+pub struct Iter<'a> {
+    snap: &'a Snapshot,
+    next: usize,
+    end: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Process<'a>;
+    fn next(&mut self) -> Option<Process<'a>> {
+        if self.next == self.end {
+            return None;
+        }
+        self.next += 1;
+        self.snap.get(self.next - 1)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.end - self.next, Some(self.end - self.next))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+/// Real, effective and saved ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ids {
+    /// Real id.
+    pub real: u32,
+    /// Effective id.
+    pub effective: u32,
+    /// Saved id.
+    pub saved: u32,
+}
+
+/// I/O counters (`/proc/<pid>/io`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoCounters {
+    /// Bytes read by read-like calls.
+    pub rchar: u64,
+    /// Bytes written by write-like calls.
+    pub wchar: u64,
+    /// Read calls.
+    pub syscr: u64,
+    /// Write calls.
+    pub syscw: u64,
+    /// Bytes fetched from storage.
+    pub read_bytes: u64,
+    /// Bytes sent to storage.
+    pub write_bytes: u64,
+}
+
+/// One process, borrowed from its snapshot: it cannot outlive it.
+///
+/// ```compile_fail
+/// let ctx = procmon::Context::new().unwrap();
+/// let first = {
+///     let snap = ctx.snapshot().unwrap();
+///     snap.get(0).unwrap() // borrowed from `snap`, which ends here
+/// };
+/// println!("{}", first.pid());
+/// ```
+///
+/// Getters of a field group return `None` when that group was not read
+/// (not asked for, or not readable, such as another user's exe without
+/// privilege): never a 0 that looks like data.
+#[derive(Clone, Copy)]
+pub struct Process<'snap> {
+    p: &'snap sys::procmon_process,
+    _snap: PhantomData<&'snap Snapshot>,
+}
+
+fn text(p: *const std::os::raw::c_char) -> &'static [u8] {
+    if p.is_null() {
+        b""
+    } else {
+        // SAFETY: the library's strings are NUL-terminated; the caller ties the lifetime.
+        unsafe { CStr::from_ptr(p) }.to_bytes()
+    }
+}
+
+impl<'snap> Process<'snap> {
+    fn new(p: &'snap sys::procmon_process) -> Process<'snap> {
+        Process { p, _snap: PhantomData }
+    }
+    fn has(&self, f: Fields) -> bool {
+        self.p.valid & f.0 != 0
+    }
+    fn bytes(&self, p: *const std::os::raw::c_char) -> &'snap OsStr {
+        OsStr::from_bytes(text(p))
+    }
+
+    /// The field groups read for this record.
+    pub fn fields(&self) -> Fields {
+        Fields(self.p.valid)
+    }
+    /// Process id.
+    pub fn pid(&self) -> i32 {
+        self.p.pid
+    }
+    /// Parent's process id.
+    pub fn ppid(&self) -> i32 {
+        self.p.ppid
+    }
+    /// Process group id.
+    pub fn pgid(&self) -> i32 {
+        self.p.pgid
+    }
+    /// Session id.
+    pub fn sid(&self) -> i32 {
+        self.p.sid
+    }
+    /// The kernel's state letter ('R', 'S', 'D', 'Z', ...).
+    pub fn state(&self) -> char {
+        self.p.state as u8 as char
+    }
+    /// The kernel's name (comm): any bytes but NUL, at most 15 for user processes.
+    pub fn name(&self) -> &'snap OsStr {
+        self.bytes(self.p.name)
+    }
+    /// Start time in clock ticks since boot: with the pid, the identity.
+    pub fn start_ticks(&self) -> u64 {
+        self.p.start_ticks
+    }
+    /// When it started.
+    pub fn start_time(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(self.p.start_time_ns)
+    }
+    /// A kernel thread.
+    pub fn is_kernel_thread(&self) -> bool {
+        self.p.flags & sys::PROCMON_PROC_KTHREAD != 0
+    }
+    /// Exited, not yet reaped.
+    pub fn is_zombie(&self) -> bool {
+        self.p.flags & sys::PROCMON_PROC_ZOMBIE != 0
+    }
+    /// The executable's path.
+    pub fn exe(&self) -> Option<&'snap OsStr> {
+        self.has(Fields::EXE).then(|| self.bytes(self.p.exe))
+    }
+    /// The arguments, exactly as the process has them (no lossy UTF-8).
+    pub fn args(&self) -> Option<Args<'snap>> {
+        self.has(Fields::ARGV).then(|| Args::new(self.argv_bytes().unwrap_or(b"")))
+    }
+    /// The argument block: each argument NUL-terminated, back to back.
+    pub fn argv_bytes(&self) -> Option<&'snap [u8]> {
+        if !self.has(Fields::ARGV) || self.p.argv.is_null() {
+            return self.has(Fields::ARGV).then(|| &b""[..]);
+        }
+        // SAFETY: argv_len bytes at argv, living with the snapshot.
+        Some(unsafe { std::slice::from_raw_parts(self.p.argv as *const u8, self.p.argv_len) })
+    }
+    /// argv was cut at the context's argv cap.
+    pub fn argv_truncated(&self) -> bool {
+        self.p.flags & sys::PROCMON_PROC_ARGV_TRUNCATED != 0
+    }
+    /// User ids.
+    pub fn uids(&self) -> Option<Ids> {
+        self.has(Fields::IDS).then_some(Ids { real: self.p.uid, effective: self.p.euid, saved: self.p.suid })
+    }
+    /// Group ids.
+    pub fn gids(&self) -> Option<Ids> {
+        self.has(Fields::IDS).then_some(Ids { real: self.p.gid, effective: self.p.egid, saved: self.p.sgid })
+    }
+    /// User and system CPU time.
+    pub fn cpu_times(&self) -> Option<(Duration, Duration)> {
+        self.has(Fields::CPU).then(|| (Duration::from_nanos(self.p.utime_ns), Duration::from_nanos(self.p.stime_ns)))
+    }
+    /// CPU use since the context's previous snapshot (100 = one core), or
+    /// since the process started if that one did not see it.
+    pub fn cpu_percent(&self) -> Option<f64> {
+        self.has(Fields::CPU).then_some(self.p.cpu_percent)
+    }
+    /// Resident memory, bytes.
+    pub fn rss(&self) -> Option<u64> {
+        self.has(Fields::MEMORY).then_some(self.p.rss_bytes)
+    }
+    /// Virtual memory, bytes.
+    pub fn vms(&self) -> Option<u64> {
+        self.has(Fields::MEMORY).then_some(self.p.vms_bytes)
+    }
+    /// Number of threads.
+    pub fn threads(&self) -> Option<u32> {
+        self.has(Fields::SCHED).then_some(self.p.threads)
+    }
+    /// Nice value.
+    pub fn nice(&self) -> Option<i32> {
+        self.has(Fields::SCHED).then_some(self.p.nice)
+    }
+    /// Working directory (opt-in [`Fields::CWD`]).
+    pub fn cwd(&self) -> Option<&'snap OsStr> {
+        self.has(Fields::CWD).then(|| self.bytes(self.p.cwd))
+    }
+    /// Open file descriptors (opt-in [`Fields::FDS`]).
+    pub fn fd_count(&self) -> Option<u32> {
+        self.has(Fields::FDS).then_some(self.p.fd_count)
+    }
+    /// I/O counters (opt-in [`Fields::IO`]).
+    pub fn io(&self) -> Option<IoCounters> {
+        let p = self.p;
+        self.has(Fields::IO).then_some(IoCounters {
+            rchar: p.io_rchar,
+            wchar: p.io_wchar,
+            syscr: p.io_syscr,
+            syscw: p.io_syscw,
+            read_bytes: p.io_read_bytes,
+            write_bytes: p.io_write_bytes,
+        })
+    }
+    /// Voluntary and involuntary context switches (opt-in [`Fields::CTXSW`]).
+    pub fn context_switches(&self) -> Option<(u64, u64)> {
+        self.has(Fields::CTXSW).then_some((self.p.voluntary_ctxt_switches, self.p.nonvoluntary_ctxt_switches))
+    }
+    /// cgroup path (opt-in [`Fields::CGROUP`]).
+    pub fn cgroup(&self) -> Option<&'snap OsStr> {
+        self.has(Fields::CGROUP).then(|| self.bytes(self.p.cgroup))
+    }
+    /// Container id found in the cgroup path (opt-in [`Fields::CGROUP`]; None if none).
+    pub fn container_id(&self) -> Option<&'snap OsStr> {
+        let id = self.bytes(self.p.container_id);
+        (self.has(Fields::CGROUP) && !id.is_empty()).then_some(id)
+    }
+    /// The raw record, for fields this crate does not wrap.
+    pub fn as_raw(&self) -> &'snap sys::procmon_process {
+        self.p
+    }
+}
+
+impl std::fmt::Debug for Process<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Process").field("pid", &self.pid()).field("ppid", &self.ppid()).field("name", &self.name()).finish()
+    }
+}
+
+/// The arguments of a process, each as `&OsStr`.
+#[derive(Clone, Debug)]
+pub struct Args<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Args<'a> {
+    pub(crate) fn new(block: &'a [u8]) -> Args<'a> {
+        Args { rest: block }
+    }
+}
+
+impl<'a> Iterator for Args<'a> {
+    type Item = &'a OsStr;
+    fn next(&mut self) -> Option<&'a OsStr> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let end = self.rest.iter().position(|&b| b == 0).unwrap_or(self.rest.len());
+        let arg = &self.rest[..end];
+        self.rest = self.rest.get(end + 1..).unwrap_or(b"");
+        Some(OsStr::from_bytes(arg))
+    }
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot").field("len", &self.len()).field("fields", &self.asked).finish()
+    }
+}
