@@ -160,9 +160,21 @@ pub enum ExitStatus {
 }
 
 /// One lifecycle event. A `match` must handle [`Event::Lost`]: lost events
-/// are reported, never dropped silently.
+/// are reported, never dropped silently. The enum is exhaustive on purpose
+/// (no `#[non_exhaustive]`, which would force a catch-all arm that could
+/// swallow `Lost`); a new event type will come with a new major version.
+///
+/// ```compile_fail
+/// use procmon::Event;
+/// fn show(e: Event) {
+///     match e { // error: `Event::Lost { .. }` not covered
+///         Event::Start(p) | Event::Exec(p) | Event::Uid(p) | Event::Comm(p) => println!("{}", p.pid),
+///         Event::Exit { process, .. } => println!("{} exited", process.pid),
+///     }
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
+#[must_use = "an Event::Lost says events were lost; handle it"]
 pub enum Event {
     /// A process started.
     Start(ProcessEvent),
