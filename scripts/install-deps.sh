@@ -3,7 +3,8 @@
 # already there. Idempotent; needs root (or sudo) only when something is
 # missing. Usage: scripts/install-deps.sh
 #   build and tests: compiler, CMake, Ninja, pkgconf, mimalloc, Criterion,
-#     cmocka, jq (the CLI test checks JSON with it)
+#     cmocka, jq (the CLI test checks JSON with it), valgrind (the
+#     performance gate counts instructions with it)
 #   Python binding: pybind11-dev, python3-dev, python3-venv, python3-pip (pip
 #     builds the wheel), python3-pytest, python3-numpy (its to_numpy tests)
 #   Rust crates: bindgen (the ABI drift test), cargo (Debian's: rustc 1.63,
@@ -11,7 +12,7 @@
 #   benchmarks: hyperfine, procps (ps), libproc2-dev, python3-psutil, time
 set -euo pipefail
 
-packages=(g++ cmake ninja-build pkgconf libmimalloc-dev libcriterion-dev libcmocka-dev jq
+packages=(g++ cmake ninja-build pkgconf libmimalloc-dev libcriterion-dev libcmocka-dev jq valgrind
           pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-numpy
           bindgen cargo
           hyperfine procps libproc2-dev python3 python3-psutil time)

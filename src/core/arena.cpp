@@ -141,6 +141,7 @@ void *Arena::allocate(std::size_t n) {
     // agree; malloc may round up).
     const uint64_t usable = block_size(p);
     if (usable != size) used_.fetch_add(usable - size, std::memory_order_relaxed);
+    allocations_.fetch_add(1, std::memory_order_relaxed);
     uint64_t now = used + usable, peak = peak_.load(std::memory_order_relaxed);
     while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
     }

@@ -54,6 +54,8 @@ public:
     uint64_t cap() const { return cap_; }
     uint64_t used() const { return used_.load(std::memory_order_relaxed); }
     uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
+    // Blocks handed out so far (the performance gate counts them per enumeration).
+    uint64_t allocations() const { return allocations_.load(std::memory_order_relaxed); }
 
 private:
     std::size_t block_size(void *p) const noexcept;
@@ -64,6 +66,7 @@ private:
     uint64_t cap_;
     std::atomic<uint64_t> used_{0};
     std::atomic<uint64_t> peak_{0};
+    std::atomic<uint64_t> allocations_{0};
 };
 
 // std-compatible allocator drawing from an Arena.
