@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <utility>
 
 #include "core/mimalloc_api.hpp"
 
@@ -84,6 +85,26 @@ struct ArenaAllocator {
 
     template <class U>
     bool operator==(const ArenaAllocator<U> &o) const noexcept { return arena == o.arena; }
+};
+
+// The same, for buffers that are read into: resize() leaves the new bytes
+// uninitialised instead of zeroing them. Reading argv grew a 4 KiB buffer per
+// process and zeroed it each time, ~2,000 instructions (perf gate, cold).
+template <class T>
+struct ArenaBufferAllocator : ArenaAllocator<T> {
+    using value_type = T;
+    ArenaBufferAllocator(const ArenaAllocator<T> &a) noexcept : ArenaAllocator<T>(a) {}  // NOLINT: implicit on purpose
+    template <class U>
+    ArenaBufferAllocator(const ArenaBufferAllocator<U> &o) noexcept : ArenaAllocator<T>(o.arena) {}
+
+    template <class U>
+    void construct(U *p) noexcept {
+        ::new (static_cast<void *>(p)) U;  // default-, not value-initialised
+    }
+    template <class U, class... Args>
+    void construct(U *p, Args &&...args) {
+        ::new (static_cast<void *>(p)) U(std::forward<Args>(args)...);
+    }
 };
 
 }  // namespace procmon

@@ -11,7 +11,7 @@
 
 namespace procmon::platform {
 
-using Bytes = std::vector<char, ArenaAllocator<char>>;
+using Bytes = std::vector<char, ArenaBufferAllocator<char>>;  // read buffers: resize does not zero
 using PidList = std::vector<int32_t, ArenaAllocator<int32_t>>;
 
 // Outcome of one read about one process.
