@@ -9,13 +9,14 @@
 #     builds the wheel), python3-pytest, python3-numpy (its to_numpy tests)
 #   Rust crates: bindgen (the ABI drift test), cargo (Debian's: rustc 1.63,
 #     the crates' MSRV; a newer cargo on PATH, e.g. rustup's, is used first)
-#   benchmarks: hyperfine, procps (ps), libproc2-dev, python3-psutil, time
+#   benchmarks: hyperfine, procps (ps), libproc2-dev, python3-psutil, time,
+#     gnuplot-nox (bench/plot.py)
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkgconf libmimalloc-dev libcriterion-dev libcmocka-dev jq valgrind
           pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-numpy
           bindgen cargo
-          hyperfine procps libproc2-dev python3 python3-psutil time)
+          hyperfine procps libproc2-dev python3 python3-psutil time gnuplot-nox)
 
 missing=()
 for p in "${packages[@]}"; do
