@@ -11,6 +11,12 @@
 //   perf_gate run FIXTURE VARIANT K
 //       does VARIANT's enumeration K times and nothing else, for counting
 //       instructions under valgrind (run.py subtracts K=1 from K=6).
+//   perf_gate events FIXTURE
+//       the event path, per event: connector messages parsed, tracked
+//       (enriched from FIXTURE), filtered and queued to one subscriber,
+//       which pops them; system calls, arena blocks, heap allocations.
+//   perf_gate run FIXTURE events K
+//       K cycles of fork, exec and exit (3 events each), for valgrind.
 //
 // One reader thread, so the work is the same from run to run. Links the
 // static library and its internal headers: the system call table
@@ -22,6 +28,10 @@
 #include <string>
 
 #include "capi/context.hpp"
+#include "connector_messages.hpp"
+#include "events/subscription.hpp"
+#include "events/tracker.hpp"
+#include "platform/linux/connector.hpp"
 #include "platform/linux/sys_ops.h"
 #include "procmon.h"
 
@@ -140,6 +150,82 @@ void run(const char *fixture, const Variant &v, int k) {
     procmon_close(ctx);
 }
 
+// The event path without the kernel or the collector thread: one cycle is a
+// fork, an exec and an exit of a fixture process (its parent known), parsed
+// from connector messages, tracked (the exec reads the new image from the
+// fixture), filtered and queued to one subscription, then popped.
+struct EventPath {
+    std::shared_ptr<procmon::Arena> arena;
+    std::unique_ptr<procmon::events::Tracker> tracker;
+    std::shared_ptr<procmon::events::Subscription> sub;
+    std::vector<std::vector<char>> wires;  // built before measuring: the harness's work, not the library's
+    procmon::platform::KernelEvents parsed;
+    procmon::events::Batch batch;
+    procmon_event out[8];
+    uint64_t delivered = 0;
+
+    EventPath(const char *fixture, int cycles)
+        : arena(make_arena()), parsed(procmon::ArenaAllocator<procmon::platform::KernelEvent>(arena.get())),
+          batch(procmon::ArenaAllocator<procmon::events::Pending>(arena.get())) {
+        if (procmon::events::Tracker::open(arena, fixture, tracker) != PROCMON_OK) std::exit(2);
+        tracker->baseline();
+        sub = std::make_shared<procmon::events::Subscription>(arena, procmon::events::Filter{}, 64);
+        using namespace procmon::testing;
+        for (int i = 0; i < cycles; ++i) {
+            const int pid = 1000 + 10 + i % 990, parent = 1000 + (i % 990 + 10) / 10;
+            std::vector<char> wire;
+            for (const proc_event &ev : {fork_event(parent, pid), exec_event(pid), exit_event(pid, 3 << 8)}) {
+                std::vector<char> m = message(ev);
+                wire.insert(wire.end(), m.begin(), m.end());
+            }
+            wires.push_back(std::move(wire));
+        }
+    }
+    static std::shared_ptr<procmon::Arena> make_arena() {
+        std::shared_ptr<procmon::Arena> a;
+        if (procmon::Arena::create(64 << 20, 1, a) != PROCMON_OK) std::exit(2);
+        return a;
+    }
+    void cycle(int i) {
+        const std::vector<char> &wire = wires[static_cast<std::size_t>(i)];
+        parsed.clear();
+        procmon::platform::parse_connector_messages(wire.data(), wire.size(), parsed);
+        for (const auto &k : parsed) {
+            tracker->handle(k, false, batch);
+            for (auto &p : batch) {  // as Engine::deliver: number, filter, queue
+                p.e.size = sizeof p.e;
+                const char *name = p.strings ? p.strings.get()->name() : "";
+                if (sub->filter().matches(p.e, name, static_cast<bool>(p.strings),
+                                          [&](int32_t ppid, int32_t a) { return tracker->descends(ppid, a); }))
+                    sub->push(p.e, p.strings);
+            }
+            batch.clear();
+        }
+        std::size_t n = 0;
+        sub->pop(out, sizeof out[0], 8, n, 0);
+        delivered += n;
+    }
+};
+
+constexpr int kCycles = 300;  // 900 events
+
+void measure_events(const char *fixture) {
+    EventPath path(fixture, kCycles + 1);
+    path.cycle(0);  // the first pop and buffers: not per event
+    const Syscalls before = calls;
+    const uint64_t heap_before = heap_allocations, blocks_before = path.arena->allocations();
+    const uint64_t delivered_before = path.delivered;
+    for (int i = 1; i <= kCycles; ++i) path.cycle(i);
+    const double n = static_cast<double>(path.delivered - delivered_before);
+    if (n != 3.0 * kCycles) {
+        std::fprintf(stderr, "perf_gate: %0.f of %d events delivered\n", n, 3 * kCycles);
+        std::exit(2);
+    }
+    std::printf("events.syscalls_per_event %.3f\n", static_cast<double>(calls.total() - before.total()) / n);
+    std::printf("events.arena_blocks_per_event %.3f\n", static_cast<double>(path.arena->allocations() - blocks_before) / n);
+    std::printf("events.heap_allocations_per_event %.3f\n", static_cast<double>(heap_allocations - heap_before) / n);
+}
+
 }  // namespace
 
 // Counting wrappers over glibc's allocator (this program only).
@@ -164,10 +250,21 @@ int main(int argc, char **argv) {
         for (const Variant &v : kVariants) measure(argv[2], v);
         return 0;
     }
+    if (argc == 3 && std::strcmp(argv[1], "events") == 0) {
+        count_syscalls();
+        measure_events(argv[2]);
+        return 0;
+    }
+    if (argc == 5 && std::strcmp(argv[1], "run") == 0 && std::strcmp(argv[3], "events") == 0) {
+        const int k = std::atoi(argv[4]);
+        EventPath path(argv[2], 1000);  // the same harness work whatever K, so it cancels out
+        for (int i = 0; i < k && i < 1000; ++i) path.cycle(i);
+        return 0;
+    }
     if (argc == 5 && std::strcmp(argv[1], "run") == 0) {
         run(argv[2], *variant_named(argv[3]), std::atoi(argv[4]));
         return 0;
     }
-    std::fprintf(stderr, "usage: perf_gate counts FIXTURE | perf_gate run FIXTURE cold|warm|warm_all K\n");
+    std::fprintf(stderr, "usage: perf_gate counts|events FIXTURE | perf_gate run FIXTURE cold|warm|warm_all|events K\n");
     return 2;
 }

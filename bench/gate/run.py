@@ -10,6 +10,10 @@ every field:
     allocations per enumeration;
   - user-space instructions per process, counted by valgrind (cachegrind,
     no cache simulation): K=6 enumerations minus K=1, over 5.
+And the event path, per event (fork, exec, exit of fixture processes from
+connector messages: parsed, tracked and enriched, filtered, queued and
+popped): system calls, arena blocks, heap allocations, and instructions
+(600 cycles minus 100, over 1,500 events).
 Fails when a figure is more than 10% above bench/baselines.json, naming the
 figure, the baseline and the new value. A figure more than 10% below is
 reported so the baseline can be lowered, in the same commit as the change
@@ -33,8 +37,8 @@ PROCESSES = 1000
 VARIANTS = ("cold", "warm", "warm_all")
 
 
-def counts(gate, root):
-    out = subprocess.run([gate, "counts", root], check=True, capture_output=True, text=True).stdout
+def counts(gate, root, mode="counts"):
+    out = subprocess.run([gate, mode, root], check=True, capture_output=True, text=True).stdout
     return {name: float(value) for name, value in (line.split() for line in out.splitlines())}
 
 
@@ -63,6 +67,9 @@ def main():
         for v in VARIANTS:
             one, six = instructions(gate, root, v, 1), instructions(gate, root, v, 6)
             figures[f"{v}.instructions_per_process"] = round((six - one) / 5 / PROCESSES, 1)
+        figures.update(counts(gate, root, "events"))
+        few, many = instructions(gate, root, "events", 100), instructions(gate, root, "events", 600)
+        figures["events.instructions_per_event"] = round((many - few) / (500 * 3), 1)
         live = counts(gate, "/proc")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -11,10 +11,15 @@
 #include <random>
 #include <vector>
 
+#include "connector_messages.hpp"
 #include "platform/linux/connector.hpp"
 
 using procmon::platform::KernelEvent;
 using procmon::platform::KernelEvents;
+using procmon::testing::exec_event;
+using procmon::testing::exit_event;
+using procmon::testing::fork_event;
+using procmon::testing::message;
 
 namespace {
 
@@ -24,48 +29,13 @@ std::shared_ptr<procmon::Arena> arena() {
     return a;
 }
 
-// One netlink message carrying one proc_event.
-std::vector<char> message(const proc_event &ev, uint32_t idx = CN_IDX_PROC) {
-    std::vector<char> buf(NLMSG_SPACE(sizeof(cn_msg) + sizeof(proc_event)));
-    auto *h = reinterpret_cast<nlmsghdr *>(buf.data());
-    h->nlmsg_len = NLMSG_LENGTH(sizeof(cn_msg) + sizeof(proc_event));
-    h->nlmsg_type = NLMSG_DONE;
-    cn_msg cn{};
-    cn.id.idx = idx;
-    cn.id.val = CN_VAL_PROC;
-    cn.len = sizeof(proc_event);
-    std::memcpy(NLMSG_DATA(h), &cn, sizeof cn);
-    std::memcpy(static_cast<char *>(NLMSG_DATA(h)) + sizeof cn, &ev, sizeof ev);
-    return buf;
-}
-
-proc_event fork_event(int parent, int child) {
-    proc_event ev{};
-    ev.what = proc_event::PROC_EVENT_FORK;
-    ev.timestamp_ns = 123;
-    ev.event_data.fork.parent_pid = ev.event_data.fork.parent_tgid = parent;
-    ev.event_data.fork.child_pid = ev.event_data.fork.child_tgid = child;
-    return ev;
-}
-
-proc_event exit_event(int pid, uint32_t wait_status) {
-    proc_event ev{};
-    ev.what = proc_event::PROC_EVENT_EXIT;
-    ev.event_data.exit.process_pid = ev.event_data.exit.process_tgid = pid;
-    ev.event_data.exit.exit_code = wait_status;
-    return ev;
-}
-
 }  // namespace
 
 Test(netlink_parse, real_messages_decode) {
     auto a = arena();
     KernelEvents out{procmon::ArenaAllocator<KernelEvent>(a.get())};
     std::vector<char> buf = message(fork_event(10, 11));
-    proc_event ex{};
-    ex.what = proc_event::PROC_EVENT_EXEC;
-    ex.event_data.exec.process_pid = ex.event_data.exec.process_tgid = 11;
-    auto m2 = message(ex), m3 = message(exit_event(11, 7 << 8)), m4 = message(exit_event(12, SIGKILL));
+    auto m2 = message(exec_event(11)), m3 = message(exit_event(11, 7 << 8)), m4 = message(exit_event(12, SIGKILL));
     buf.insert(buf.end(), m2.begin(), m2.end());
     buf.insert(buf.end(), m3.begin(), m3.end());
     buf.insert(buf.end(), m4.begin(), m4.end());
