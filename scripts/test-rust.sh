@@ -48,6 +48,7 @@ libdir=$(dirname "$(find "$work/prefix" -name procmon.pc)")
 env -u PROCMON_NO_PKG_CONFIG PKG_CONFIG_PATH="$libdir" LD_LIBRARY_PATH="$(dirname "$libdir")" \
     CARGO_TARGET_DIR="$work/target-pc" cargo run --offline -q --example ps >"$work/ps2.txt"
 grep -q "^ *$$ " "$work/ps2.txt"
-LD_LIBRARY_PATH="$(dirname "$libdir")" ldd "$work"/target-pc/debug/examples/ps | grep -q "libprocmon.so.0 => $(dirname "$libdir")"
+deps=$(LD_LIBRARY_PATH="$(dirname "$libdir")" ldd "$work"/target-pc/debug/examples/ps)  # whole: no SIGPIPE under pipefail
+grep -q "libprocmon.so.0 => $(dirname "$libdir")" <<<"$deps"
 echo "ok: PROCMON_DIR (static) $(wc -l <"$work/ps1.txt") lines, pkg-config (shared) $(wc -l <"$work/ps2.txt") lines"
 echo "rust: all passed"

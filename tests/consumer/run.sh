@@ -10,31 +10,40 @@ set -euo pipefail
 build=$1 src=$2
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
+# The program exits 0 and prints "ok <count>".
+prints_ok() {
+    local out
+    out=$("$1") || { echo "FAIL: $1 exited with $?"; exit 1; }
+    grep -q '^ok ' <<<"$out" || { echo "FAIL: $1 printed: $out"; exit 1; }
+}
 cmake --install "$build" --prefix "$prefix" >/dev/null
 
 echo "== find_package(procmon CONFIG)"
 cmake -S "$src/tests/consumer" -B "$prefix/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
       -DCMAKE_BUILD_RPATH="$prefix/lib" >/dev/null
 cmake --build "$prefix/consumer" >"$prefix/build.log" 2>&1 || { cat "$prefix/build.log"; exit 1; }
-"$prefix/consumer/consumer_shared" | grep -q '^ok '
-"$prefix/consumer/consumer_static" | grep -q '^ok '
-ldd "$prefix/consumer/consumer_shared" | grep -q 'libprocmon.so.0 '
-! ldd "$prefix/consumer/consumer_static" | grep -q libprocmon
+# Outputs are captured whole before grep reads them: `prog | grep -q` under
+# pipefail fails now and then when grep exits first and prog gets SIGPIPE.
+prints_ok "$prefix/consumer/consumer_shared"
+prints_ok "$prefix/consumer/consumer_static"
+deps=$(ldd "$prefix/consumer/consumer_shared"); grep -q 'libprocmon.so.0 ' <<<"$deps"
+deps=$(ldd "$prefix/consumer/consumer_static"); ! grep -q libprocmon <<<"$deps"
 # mimalloc is loaded at run time, never linked: it must not become the host's malloc
 for bin in "$prefix/consumer/consumer_shared" "$prefix/consumer/consumer_static"; do
-    if ldd "$bin" | grep -q mimalloc; then echo "FAIL: $bin links mimalloc"; exit 1; fi
+    deps=$(ldd "$bin")
+    if grep -q mimalloc <<<"$deps"; then echo "FAIL: $bin links mimalloc"; exit 1; fi
 done
-"$prefix/consumer/consumer_own_malloc" | grep -qx 'ok mimalloc arena'
+out=$("$prefix/consumer/consumer_own_malloc"); [ "$out" = "ok mimalloc arena" ] || { echo "FAIL: own malloc: $out"; exit 1; }
 
 echo "== pkg-config procmon"
 libdir=$(find "$prefix" -name procmon.pc -printf '%h\n' | head -1)
 export PKG_CONFIG_PATH=$libdir
 cc -std=c89 -Wall -Werror "$src/tests/consumer/main.c" $(pkg-config --cflags --libs procmon) \
    -Wl,-rpath,"$(dirname "$libdir")" -o "$prefix/consumer_pc"
-"$prefix/consumer_pc" | grep -q '^ok '
+prints_ok "$prefix/consumer_pc"
 cc "$src/tests/consumer/main.c" $(pkg-config --cflags procmon) "$(dirname "$libdir")/libprocmon.a" \
    $(pkg-config --libs-only-l --static procmon | sed 's/-lprocmon//') -o "$prefix/consumer_pc_static"
-"$prefix/consumer_pc_static" | grep -q '^ok '
+prints_ok "$prefix/consumer_pc_static"
 
 echo "== add_subdirectory(procmon)"
 mkdir -p "$prefix/sub"
@@ -52,5 +61,5 @@ for t in api_test concurrency_test enumerate_bench procmon_cli list_processes; d
     if grep -q "^$t:" <<<"$targets"; then echo "FAIL: a subproject build has $t"; exit 1; fi
 done
 cmake --build "$prefix/sub/build" --target consumer_sub >"$prefix/sub.log" 2>&1 || { cat "$prefix/sub.log"; exit 1; }
-"$prefix/sub/build/consumer_sub" | grep -q '^ok '
+prints_ok "$prefix/sub/build/consumer_sub"
 echo "consumer: 6 passed, 0 failed"
