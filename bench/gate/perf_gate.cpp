@@ -192,12 +192,10 @@ struct EventPath {
         procmon::platform::parse_connector_messages(wire.data(), wire.size(), parsed);
         for (const auto &k : parsed) {
             tracker->handle(k, false, batch);
-            for (auto &p : batch) {  // as Engine::deliver: number, filter, queue
+            for (auto &p : batch) {  // as Engine::deliver: number, then filter and queue
                 p.e.size = sizeof p.e;
                 const char *name = p.strings ? p.strings.get()->name() : "";
-                if (sub->filter().matches(p.e, name, static_cast<bool>(p.strings),
-                                          [&](int32_t ppid, int32_t a) { return tracker->descends(ppid, a); }))
-                    sub->push(p.e, p.strings);
+                sub->offer(p.e, p.strings, name, [&](int32_t ppid, int32_t a) { return tracker->descends(ppid, a); });
             }
             batch.clear();
         }

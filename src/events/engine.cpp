@@ -238,17 +238,15 @@ void Engine::deliver(Pending &p) {
     EventStrings *s = p.strings.get();
     const char *name = s ? s->name() : "";
     std::lock_guard<std::mutex> lock(subs_mutex_);
+    auto descends = [this](int32_t ppid, int32_t ancestor) { return tracker_ && tracker_->descends(ppid, ancestor); };
     for (auto &sub : subs_) {
-        const bool pass = sub->filter().matches(e, name, s != nullptr,
-                                                [this](int32_t ppid, int32_t ancestor) { return tracker_ && tracker_->descends(ppid, ancestor); });
-        if (!pass) {
-            sub->count_filtered();
+        const auto [passed, pushed] = sub->offer(e, p.strings, name, descends);
+        if (!passed) {
             ++filtered_;
             continue;
         }
-        auto [queued, fill] = sub->push(e, p.strings);
-        ++(queued ? delivered_ : dropped_);
-        if (fill >= opts_.high_watermark && !crossed_) {
+        ++(pushed.queued ? delivered_ : dropped_);
+        if (pushed.fill >= opts_.high_watermark && !crossed_) {
             crossed_ = true;
             crossed_at_ = std::chrono::steady_clock::now();
         }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/arena.hpp"
@@ -67,7 +68,23 @@ public:
         unsigned fill;
     };
     Pushed push(const procmon_event &e, const StringsRef &strings);
-    void count_filtered() { filtered_.fetch_add(1, std::memory_order_relaxed); received_.fetch_add(1, std::memory_order_relaxed); }
+
+    // Collector side: the event through this subscription's filter, and into
+    // its queue when it passes; counted either way. `name` is the strings'
+    // name ("" without strings); descends as in Filter::matches.
+    struct Offered {
+        bool passed;
+        Pushed pushed;
+    };
+    template <class Descends>
+    Offered offer(const procmon_event &e, const StringsRef &strings, const char *name, Descends &&descends) {
+        if (!filter_.matches(e, name, static_cast<bool>(strings), std::forward<Descends>(descends))) {
+            filtered_.fetch_add(1, std::memory_order_relaxed);
+            received_.fetch_add(1, std::memory_order_relaxed);
+            return {false, {false, 0}};
+        }
+        return {true, push(e, strings)};
+    }
 
     // Subscriber side: waits up to timeout_ms (-1 forever) for events, then
     // moves up to max into out, one every `stride` bytes: each event is
