@@ -6,23 +6,17 @@
 #include <linux/connector.h>
 #include <linux/netlink.h>
 
-#include <cstring>
 #include <vector>
+
+#include "platform/linux/connector.hpp"
 
 namespace procmon::testing {
 
-// One netlink message carrying one proc_event.
+// One netlink message carrying one proc_event, framed by the library's own
+// writer (the one its listen request uses).
 inline std::vector<char> message(const proc_event &ev, uint32_t idx = CN_IDX_PROC) {
-    std::vector<char> buf(NLMSG_SPACE(sizeof(cn_msg) + sizeof(proc_event)));
-    auto *h = reinterpret_cast<nlmsghdr *>(buf.data());
-    h->nlmsg_len = NLMSG_LENGTH(sizeof(cn_msg) + sizeof(proc_event));
-    h->nlmsg_type = NLMSG_DONE;
-    cn_msg cn{};
-    cn.id.idx = idx;
-    cn.id.val = CN_VAL_PROC;
-    cn.len = sizeof(proc_event);
-    std::memcpy(NLMSG_DATA(h), &cn, sizeof cn);
-    std::memcpy(static_cast<char *>(NLMSG_DATA(h)) + sizeof cn, &ev, sizeof ev);
+    std::vector<char> buf(platform::connector_message_size(sizeof ev));
+    platform::write_connector_message(buf.data(), idx, &ev, sizeof ev);
     return buf;
 }
 

@@ -86,6 +86,24 @@ private:
 
 }  // namespace
 
+std::size_t connector_message_size(std::size_t len) { return NLMSG_SPACE(sizeof(cn_msg) + len); }
+
+std::size_t write_connector_message(char *out, uint32_t idx, const void *payload, std::size_t len) {
+    std::memset(out, 0, connector_message_size(len));
+    nlmsghdr h{};
+    h.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(sizeof(cn_msg) + len));
+    h.nlmsg_type = NLMSG_DONE;
+    std::memcpy(out, &h, sizeof h);
+    cn_msg cn{};
+    cn.id.idx = idx;
+    cn.id.val = CN_VAL_PROC;
+    cn.len = static_cast<uint16_t>(len);
+    char *data = out + NLMSG_HDRLEN;
+    std::memcpy(data, &cn, sizeof cn);
+    std::memcpy(data + sizeof cn, payload, len);
+    return h.nlmsg_len;
+}
+
 std::size_t parse_connector_messages(const char *buf, std::size_t n, KernelEvents &out) {
     std::size_t bad = 0;
     std::size_t off = 0;
@@ -187,20 +205,10 @@ int EventSource::open(std::unique_ptr<EventSource> &out) {
         return fail(err == EPERM || err == EACCES ? PROCMON_EPERM : PROCMON_EIO, err,
                     "netlink proc connector needs CAP_NET_ADMIN (bind: %s)", std::strerror(err));
     }
-    // nlmsghdr + cn_msg + the listen op, laid out by hand: cn_msg ends in a
-    // flexible array, so it cannot be a member of a struct.
-    alignas(nlmsghdr) char req[NLMSG_SPACE(sizeof(cn_msg) + sizeof(proc_cn_mcast_op))] = {};
-    auto *h = reinterpret_cast<nlmsghdr *>(req);
-    h->nlmsg_len = NLMSG_LENGTH(sizeof(cn_msg) + sizeof(proc_cn_mcast_op));
-    h->nlmsg_type = NLMSG_DONE;
-    cn_msg cn{};
-    cn.id.idx = CN_IDX_PROC;
-    cn.id.val = CN_VAL_PROC;
-    cn.len = sizeof(proc_cn_mcast_op);
-    std::memcpy(NLMSG_DATA(h), &cn, sizeof cn);
-    proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
-    std::memcpy(static_cast<char *>(NLMSG_DATA(h)) + sizeof cn, &op, sizeof op);
-    if (send(fd, req, h->nlmsg_len, 0) != static_cast<ssize_t>(h->nlmsg_len)) {
+    const proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
+    alignas(nlmsghdr) char req[NLMSG_SPACE(sizeof(cn_msg) + sizeof op)] = {};
+    const std::size_t req_len = write_connector_message(req, CN_IDX_PROC, &op, sizeof op);
+    if (send(fd, req, req_len, 0) != static_cast<ssize_t>(req_len)) {
         int err = errno;
         pm_sys()->close(fd);
         return fail(err == EPERM ? PROCMON_EPERM : PROCMON_EIO, err, "netlink proc connector: listen: %s",
