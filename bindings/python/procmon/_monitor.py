@@ -7,16 +7,6 @@ import threading
 from . import _procmon
 from ._events import Subscription, event_mask
 
-# Which field group each psutil attr needs: process_iter reads no more.
-_ATTR_FIELDS = {
-    "pid": "basic", "ppid": "basic", "name": "argv", "status": "basic", "create_time": "basic",
-    "exe": "exe", "cmdline": "argv", "cmdline_bytes": "argv",
-    "username": "ids", "uids": "ids", "gids": "ids",
-    "cpu_times": "cpu", "cpu_percent": "cpu", "memory_info": "memory",
-    "num_threads": "sched", "nice": "sched",
-    "cwd": "cwd", "num_fds": "fds", "io_counters": "io", "num_ctx_switches": "ctxsw",
-    "cgroup": "cgroup", "container_id": "cgroup",
-}
 ATTRS = tuple(_procmon.ATTRS)
 
 
@@ -104,19 +94,17 @@ class Monitor:
         be read (e.g. another user's exe without privilege) is ad_value.
         Values are those of one snapshot taken when iteration starts.
         """
-        if attrs is not None:
-            attrs = list(attrs) if attrs else list(ATTRS)
-            for a in attrs:
-                if a not in _ATTR_FIELDS:
-                    raise _procmon.InvalidArgument(f"invalid attr name {a!r} (procmon.ATTRS lists the valid ones)")
-            groups = {_ATTR_FIELDS[a] for a in attrs}
-        else:
-            groups = {"default"}
-        snap = self.snapshot(groups)
         if attrs is None:
-            for rec in snap:
+            for rec in self.snapshot():
                 yield PsProcess(rec, None)
             return
+        attrs = list(attrs) if attrs else list(ATTRS)
+        fields = 0  # only the field groups these attrs need (the extension's table says which)
+        for a in attrs:
+            if a not in _procmon.ATTR_FIELDS:
+                raise _procmon.InvalidArgument(f"invalid attr name {a!r} (procmon.ATTRS lists the valid ones)")
+            fields |= _procmon.ATTR_FIELDS[a]
+        snap = self._ctx.enumerate(fields, None, -1, None, False)
         dicts = snap.as_dicts(attrs)
         for i, info in enumerate(dicts):
             if ad_value is not None:

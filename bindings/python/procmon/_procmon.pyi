@@ -14,6 +14,7 @@ QUEUE_MAX: int
 DEFAULT_ARENA_CAP: int
 MIN_ARENA_CAP: int
 ATTRS: List[str]
+ATTR_FIELDS: Dict[str, int]
 
 class Error(Exception):
     code: int

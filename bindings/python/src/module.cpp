@@ -303,33 +303,34 @@ py::object g_container_id(const Process &r) {
 // procmon.ATTRS. procmon-only extras come last.
 struct Attr {
     const char *name;
+    uint64_t fields;  // the field groups it needs read (name: argv for psutil's rule, else comm)
     Getter get;
     const char *doc;
 };
 const std::vector<Attr> &getters() {
     static const std::vector<Attr> table = {
-        {"pid", g_pid, "Process id."},
-        {"ppid", g_ppid, "Parent's process id."},
-        {"name", g_name, "Its name as psutil gives it: comm, or argv[0]'s base name when comm was cut at 15 bytes."},
-        {"exe", g_exe, "Executable path; None unless the 'exe' field was read."},
-        {"cmdline", g_cmdline, "Arguments as str (undecodable bytes as surrogate escapes, like os.fsdecode)."},
-        {"username", g_username, "Real user's name (the uid as text if it has none)."},
-        {"uids", g_uids, "puids(real, effective, saved)."},
-        {"gids", g_gids, "pgids(real, effective, saved)."},
-        {"status", g_status, "psutil's status string: 'running', 'sleeping', 'zombie', ..."},
-        {"create_time", g_create_time, "Start time, seconds since the epoch."},
-        {"cpu_times", g_cpu_times, "pcputimes(user, system) in seconds."},
-        {"cpu_percent", g_cpu_percent, "CPU use since the Monitor's previous snapshot (100 = one core)."},
-        {"memory_info", g_memory_info, "pmem(rss, vms) in bytes."},
-        {"num_threads", g_num_threads, "Number of threads."},
-        {"nice", g_nice, "Nice value."},
-        {"cwd", g_cwd, "Working directory (opt-in field 'cwd')."},
-        {"num_fds", g_num_fds, "Open file descriptors (opt-in field 'fds')."},
-        {"io_counters", g_io_counters, "pio(...) as psutil (opt-in field 'io')."},
-        {"num_ctx_switches", g_num_ctx_switches, "pctxsw(voluntary, involuntary) (opt-in 'ctxsw')."},
-        {"cmdline_bytes", g_cmdline_bytes, "Arguments as bytes, exactly as the process has them."},
-        {"cgroup", g_cgroup, "cgroup path (opt-in field 'cgroup')."},
-        {"container_id", g_container_id, "Container id found in the cgroup path, else None."},
+        {"pid", PROCMON_FIELD_BASIC, g_pid, "Process id."},
+        {"ppid", PROCMON_FIELD_BASIC, g_ppid, "Parent's process id."},
+        {"name", PROCMON_FIELD_ARGV, g_name, "Its name as psutil gives it: comm, or argv[0]'s base name when comm was cut at 15 bytes."},
+        {"exe", PROCMON_FIELD_EXE, g_exe, "Executable path; None unless the 'exe' field was read."},
+        {"cmdline", PROCMON_FIELD_ARGV, g_cmdline, "Arguments as str (undecodable bytes as surrogate escapes, like os.fsdecode)."},
+        {"username", PROCMON_FIELD_IDS, g_username, "Real user's name (the uid as text if it has none)."},
+        {"uids", PROCMON_FIELD_IDS, g_uids, "puids(real, effective, saved)."},
+        {"gids", PROCMON_FIELD_IDS, g_gids, "pgids(real, effective, saved)."},
+        {"status", PROCMON_FIELD_BASIC, g_status, "psutil's status string: 'running', 'sleeping', 'zombie', ..."},
+        {"create_time", PROCMON_FIELD_BASIC, g_create_time, "Start time, seconds since the epoch."},
+        {"cpu_times", PROCMON_FIELD_CPU, g_cpu_times, "pcputimes(user, system) in seconds."},
+        {"cpu_percent", PROCMON_FIELD_CPU, g_cpu_percent, "CPU use since the Monitor's previous snapshot (100 = one core)."},
+        {"memory_info", PROCMON_FIELD_MEMORY, g_memory_info, "pmem(rss, vms) in bytes."},
+        {"num_threads", PROCMON_FIELD_SCHED, g_num_threads, "Number of threads."},
+        {"nice", PROCMON_FIELD_SCHED, g_nice, "Nice value."},
+        {"cwd", PROCMON_FIELD_CWD, g_cwd, "Working directory (opt-in field 'cwd')."},
+        {"num_fds", PROCMON_FIELD_FDS, g_num_fds, "Open file descriptors (opt-in field 'fds')."},
+        {"io_counters", PROCMON_FIELD_IO, g_io_counters, "pio(...) as psutil (opt-in field 'io')."},
+        {"num_ctx_switches", PROCMON_FIELD_CTXSW, g_num_ctx_switches, "pctxsw(voluntary, involuntary) (opt-in 'ctxsw')."},
+        {"cmdline_bytes", PROCMON_FIELD_ARGV, g_cmdline_bytes, "Arguments as bytes, exactly as the process has them."},
+        {"cgroup", PROCMON_FIELD_CGROUP, g_cgroup, "cgroup path (opt-in field 'cgroup')."},
+        {"container_id", PROCMON_FIELD_CGROUP, g_container_id, "Container id found in the cgroup path, else None."},
     };
     return table;
 }
@@ -691,8 +692,13 @@ PYBIND11_MODULE(_procmon, m) {
     m.attr("DEFAULT_ARENA_CAP") = PROCMON_DEFAULT_ARENA_CAP;
     m.attr("MIN_ARENA_CAP") = PROCMON_MIN_ARENA_CAP;
     py::list attrs;
-    for (const Attr &a : getters()) attrs.append(a.name);
+    py::dict attr_fields;
+    for (const Attr &a : getters()) {
+        attrs.append(a.name);
+        attr_fields[a.name] = a.fields;
+    }
     m.attr("ATTRS") = attrs;
+    m.attr("ATTR_FIELDS") = attr_fields;
 
     py::class_<Context, std::shared_ptr<Context>>(m, "Context", "An open procmon context (use procmon.Monitor).")
         .def(py::init(&open_context), py::arg("arena_cap"), py::arg("threads"), py::arg("argv_cap"), py::arg("cache"),
