@@ -19,6 +19,8 @@ import time
 
 import psutil
 
+from idle_procs import IdleProcesses  # bench/, beside this script
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ATTRS = ["pid", "ppid", "name", "status", "cpu_times", "memory_info", "num_threads",
          "uids", "gids", "exe", "cmdline", "create_time", "nice"]
@@ -63,13 +65,11 @@ def main():
     if not os.access(args.bench, os.X_OK):
         sys.exit(f"bench/plot.py: {args.bench} missing: cmake --preset release && cmake --build --preset release")
 
-    r, w = os.pipe()
-    kids = []
+    idle = IdleProcesses()
     table = []  # (processes on the machine, {series: ms})
     try:
         for target in (int(s) for s in args.steps.split(",")):
-            while len(kids) < target:
-                kids.append(subprocess.Popen(["/bin/cat"], stdin=r, stdout=subprocess.DEVNULL))
+            idle.grow(target)
             rows = bench_rows(args.bench, args.rounds)
             ms = {name: median for name, (_, median) in rows.items()}
             ms["psutil"] = psutil_ms(max(3, args.rounds // 2))
@@ -77,10 +77,7 @@ def main():
             table.append((procs, ms))
             print(f"{procs:6d} processes: " + ", ".join(f"{k} {v:.1f} ms" for k, v in ms.items()), flush=True)
     finally:
-        os.close(r)
-        os.close(w)
-        for k in kids:
-            k.wait()
+        idle.close()
 
     names = ["procmon warm", "procmon cold", "reference reader", "libproc2", "psutil"]
     data = os.path.splitext(args.output)[0] + ".dat"

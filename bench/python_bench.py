@@ -13,11 +13,12 @@ import argparse
 import gc
 import os
 import statistics
-import subprocess
 import time
 
 import procmon
 import psutil
+
+from idle_procs import IdleProcesses  # bench/, beside this script
 
 try:
     import numpy  # noqa: F401
@@ -31,20 +32,6 @@ ATTRS = ["pid", "ppid", "name", "status", "cpu_times", "memory_info", "num_threa
 # The columns to_numpy() has: its psutil equivalent.
 NUMERIC = ["pid", "ppid", "name", "status", "cpu_times", "cpu_percent", "memory_info", "num_threads",
            "uids", "create_time", "nice"]
-
-
-class Idle:
-    """N idle processes (cat on a pipe), reaped on exit."""
-
-    def __init__(self, n):
-        r, self.w = os.pipe()
-        self.kids = [subprocess.Popen(["/bin/cat"], stdin=r, stdout=subprocess.DEVNULL) for _ in range(n)]
-        os.close(r)
-
-    def close(self):
-        os.close(self.w)
-        for k in self.kids:
-            k.wait()
 
 
 def timed(fn):
@@ -77,7 +64,7 @@ def main():
           f"{os.cpu_count()} CPUs")
     for n in [int(x) for x in args.procs.split(",")]:
         t0 = time.monotonic()
-        idle = Idle(n)
+        idle = IdleProcesses(n)
         print(f"\n{n} idle processes (spawned in {time.monotonic() - t0:.1f} s), {args.rounds} rounds interleaved")
         try:
             times = {name: [] for name in variants}
