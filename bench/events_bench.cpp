@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <map>
 #include <string>
 #include <thread>
@@ -268,6 +269,21 @@ void latency(int n) {
                 "p99 %.0f us, max %.0f us\n",
                 percentile(from_event, 0.5), percentile(from_event, 0.9), percentile(from_event, 0.99),
                 percentile(from_event, 1.0));
+    // The library's own breakdown of the same events: where procmon's share goes.
+    procmon_subscription_stats st{};
+    st.size = sizeof st;
+    procmon_subscription_stats_get(&st, sub);
+    std::printf("latency: procmon's stages over %llu events (p50 / p99 / max, us):\n",
+                static_cast<unsigned long long>(st.timed));
+    const std::pair<const char *, procmon_latency> stages[] = {
+        {"receive (kernel -> collector read it)", st.latency_receive},
+        {"enrich  (read -> ready to queue)", st.latency_enrich},
+        {"deliver (ready -> returned by next)", st.latency_deliver},
+        {"total   (kernel -> returned by next)", st.latency_total},
+    };
+    for (const auto &[what, l] : stages)
+        std::printf("  %-40s %8.0f %8.0f %8.0f\n", what, static_cast<double>(l.p50_ns) / 1e3,
+                    static_cast<double>(l.p99_ns) / 1e3, static_cast<double>(l.max_ns) / 1e3);
     procmon_unsubscribe(sub);
     procmon_close(ctx);
 }

@@ -37,7 +37,7 @@ const char kWatchUsage[] =
     "  --poll              poll instead of the proc connector\n"
     "  --interval MS       polling interval (default 1000)\n"
     "  --queue N           events the queue holds (default 16384)\n"
-    "  --stats             print the collector's statistics at the end\n"
+    "  --stats             print the collector's statistics and per-stage latency at the end\n"
     "  -v                  say which source runs and why\n"
     "  -h, --help          this text\n"
     "\n"
@@ -309,6 +309,17 @@ int run_watch(int argc, char **argv) {
                      static_cast<double>(st.collector_cpu_ns) / 1e9,
                      secs > 0 ? 100.0 * static_cast<double>(st.collector_cpu_ns) / 1e9 / secs : 0.0,
                      static_cast<double>(st.process_rss_bytes) / 1048576.0);
+    if (a.stats && ss.timed > 0) {
+        auto ms = [](uint64_t ns) { return static_cast<double>(ns) / 1e6; };
+        std::fprintf(stderr,
+                     "procmon: latency over %llu events, p50/p99/max ms: receive %.3f/%.3f/%.3f, enrich "
+                     "%.3f/%.3f/%.3f, deliver %.3f/%.3f/%.3f, total %.3f/%.3f/%.3f\n",
+                     static_cast<unsigned long long>(ss.timed), ms(ss.latency_receive.p50_ns),
+                     ms(ss.latency_receive.p99_ns), ms(ss.latency_receive.max_ns), ms(ss.latency_enrich.p50_ns),
+                     ms(ss.latency_enrich.p99_ns), ms(ss.latency_enrich.max_ns), ms(ss.latency_deliver.p50_ns),
+                     ms(ss.latency_deliver.p99_ns), ms(ss.latency_deliver.max_ns), ms(ss.latency_total.p50_ns),
+                     ms(ss.latency_total.p99_ns), ms(ss.latency_total.max_ns));
+    }
     procmon_unsubscribe(sub);
     procmon_close(ctx);
     return write_failed && errno != EPIPE ? kExitFailure : kExitOk;

@@ -443,6 +443,13 @@ typedef int (*procmon_event_cb)(const procmon_event *event, void *payload);
 PROCMON_API int procmon_dispatch(procmon_subscription *s, procmon_event_cb cb, void *payload,
                                  size_t max, size_t *n_out);
 
+/* One stage's latency over the events timed (procmon_subscription_stats). */
+typedef struct procmon_latency {
+    uint64_t p50_ns;
+    uint64_t p99_ns;
+    uint64_t max_ns;
+} procmon_latency;
+
 typedef struct procmon_subscription_stats {
     uint32_t size;            /* set by the caller to sizeof(procmon_subscription_stats) */
     uint32_t queue_capacity;
@@ -452,6 +459,24 @@ typedef struct procmon_subscription_stats {
     uint64_t delivered;       /* enqueued */
     uint64_t dropped;         /* refused by the full queue */
     uint64_t lost;            /* counts reported to this subscriber in LOST events */
+    /* Where the time goes between a process event and its return by
+     * procmon_subscription_next or procmon_dispatch, over every event this
+     * subscription returned (LOST excluded). Stages, each on CLOCK_MONOTONIC:
+     *   receive: the kernel's event time -> the collector read it (netlink
+     *            only: waking the collector, and events ahead in its batch);
+     *   enrich:  read -> enriched and ready to queue (reading /proc; with
+     *            polling, from the start of the pass);
+     *   deliver: ready -> returned to the subscriber (filter, queue, the
+     *            subscriber waking and calling next);
+     *   total:   the kernel's event time (polling: the pass's start) ->
+     *            returned.
+     * p50 and p99 are upper bounds within 12.5% of the true value; max is
+     * exact. All 0 until an event was timed. */
+    uint64_t timed;           /* events timed below */
+    procmon_latency latency_receive;
+    procmon_latency latency_enrich;
+    procmon_latency latency_deliver;
+    procmon_latency latency_total;
     /* append only */
 } procmon_subscription_stats;
 

@@ -13,6 +13,10 @@ constexpr const char *kReasonNetlink = "netlink proc connector";
 constexpr const char *kReasonForced = "polling: forced by the event_source option";
 constexpr const char *kReasonDenied = "polling: the netlink proc connector needs root or CAP_NET_ADMIN";
 constexpr const char *kReasonUnavailable = "polling: the netlink proc connector is unavailable here";
+uint64_t mono_now() {
+    return static_cast<uint64_t>(platform::now_ns(platform::Clock::monotonic));
+}
+
 constexpr const char *kReasonBroken = "polling: the netlink proc connector failed while running";
 
 }  // namespace
@@ -145,19 +149,21 @@ void Engine::loop_netlink() {
         events.clear();
         uint64_t lost = 0;
         auto r = netlink_->receive(events, lost);
+        const uint64_t received = mono_now();
         // One kernel event at a time: an exit forgets its process before
         // the next event is tracked, so deliver what each one means first.
         for (const auto &k : events) {
             tracker_->handle(k, want_threads_, batch);
-            deliver(batch);
+            deliver(batch, k.time_ns, received);
         }
         if (r == platform::EventSource::Recv::lost) {
             // The kernel dropped events: say how many, then repair by rescanning.
             lost_ += lost;
             ++resyncs_;
             deliver_lost(lost);
+            const uint64_t rescan_began = mono_now();
             tracker_->rescan(PROCMON_EVENT_FLAG_SYNTHESIZED, batch);
-            deliver(batch);
+            deliver(batch, 0, rescan_began);
             tracker_->forget_exited();
         } else if (r == platform::EventSource::Recv::failed) {
             netlink_.reset();
@@ -181,8 +187,9 @@ void Engine::loop_polling() {
         if (stop_) break;
         ease_backpressure();
         if (std::chrono::steady_clock::now() < next) continue;  // woken early: only to ease
+        const uint64_t pass_began = mono_now();
         tracker_->rescan(0, batch);
-        deliver(batch);
+        deliver(batch, 0, pass_began);
         tracker_->forget_exited();
         // Backpressure: a queue past the high watermark slows polling at once.
         if (crossed_) {
@@ -224,8 +231,13 @@ void Engine::deliver_lost(uint64_t count) {
     deliver(p);
 }
 
-void Engine::deliver(Batch &batch) {
-    for (Pending &p : batch) deliver(p);
+void Engine::deliver(Batch &batch, uint64_t kernel_ns, uint64_t received_ns) {
+    if (batch.empty()) return;
+    const uint64_t ready = mono_now();
+    for (Pending &p : batch) {
+        p.timing = {kernel_ns, received_ns, ready};
+        deliver(p);
+    }
     batch.clear();
 }
 
@@ -240,7 +252,7 @@ void Engine::deliver(Pending &p) {
     std::lock_guard<std::mutex> lock(subs_mutex_);
     auto descends = [this](int32_t ppid, int32_t ancestor) { return tracker_ && tracker_->descends(ppid, ancestor); };
     for (auto &sub : subs_) {
-        const auto [passed, pushed] = sub->offer(e, p.strings, name, descends);
+        const auto [passed, pushed] = sub->offer(e, p.strings, name, descends, p.timing);
         if (!passed) {
             ++filtered_;
             continue;

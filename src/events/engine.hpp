@@ -52,8 +52,10 @@ private:
     void loop_netlink();
     void loop_polling();
     void deliver_lost(uint64_t count);
-    // Numbers each event of the batch and hands it to the subscriptions.
-    void deliver(Batch &batch);
+    // Numbers each event of the batch and hands it to the subscriptions,
+    // timed as read at received_ns (and kernel_ns, when the kernel said) and
+    // ready now.
+    void deliver(Batch &batch, uint64_t kernel_ns, uint64_t received_ns);
     void deliver(Pending &p);
     void ease_backpressure();
     void nudge();  // a subscriber drained its queue: let backpressure ease at once

@@ -32,7 +32,7 @@ Subscription::~Subscription() {
     arena_->deallocate(ring_);
 }
 
-Subscription::Pushed Subscription::push(const procmon_event &e, const StringsRef &strings) {
+Subscription::Pushed Subscription::push(const procmon_event &e, const StringsRef &strings, const EventTiming &timing) {
     received_.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(mutex_);
     const bool was_empty = count_ == 0;
@@ -41,6 +41,7 @@ Subscription::Pushed Subscription::push(const procmon_event &e, const StringsRef
         QueuedEvent &slot = ring_[(head_ + count_) % capacity_];
         slot.event = lost_event(pending_lost_, e.seq);
         slot.strings.reset();
+        slot.timing = {};
         lost_.fetch_add(pending_lost_, std::memory_order_relaxed);
         pending_lost_ = 0;
         ++count_;
@@ -53,6 +54,7 @@ Subscription::Pushed Subscription::push(const procmon_event &e, const StringsRef
     QueuedEvent &slot = ring_[(head_ + count_) % capacity_];
     slot.event = e;
     slot.strings = strings.share();
+    slot.timing = timing;
     last_seq_ = e.seq;
     ++count_;
     if (was_empty) waker_.wake();
@@ -89,16 +91,18 @@ int Subscription::pop(void *out, std::size_t stride, std::size_t max, std::size_
         if (rc < 0) break;
     }
     handed_out_.reserve(max);
+    const uint64_t now = count_ > 0 ? static_cast<uint64_t>(platform::now_ns(platform::Clock::monotonic)) : 0;
     while (n < max && count_ > 0) {
         QueuedEvent &slot = ring_[head_];
-        handed_out_.push_back(QueuedEvent{slot.event, std::move(slot.strings)});
+        latency_.add(slot.timing, now);
+        handed_out_.push_back(QueuedEvent{slot.event, std::move(slot.strings), {}});
         head_ = (head_ + 1) % capacity_;
         --count_;
         ++n;
     }
     // Drops the queue could not yet report: say so now that it has room.
     if (n < max && count_ == 0 && pending_lost_ > 0) {
-        handed_out_.push_back(QueuedEvent{lost_event(pending_lost_, last_seq_), StringsRef()});
+        handed_out_.push_back(QueuedEvent{lost_event(pending_lost_, last_seq_), StringsRef(), {}});
         lost_.fetch_add(pending_lost_, std::memory_order_relaxed);
         pending_lost_ = 0;
         ++n;
@@ -126,13 +130,15 @@ int Subscription::pop(void *out, std::size_t stride, std::size_t max, std::size_
 void Subscription::unpop(std::size_t from) {
     if (from >= handed_out_.size()) return;
     std::lock_guard<std::mutex> lock(mutex_);
-    // Put them back at the head, last first, keeping their strings. The
-    // queue has room: these slots were just freed by the pop.
+    // Put them back at the head, last first, keeping their strings (their
+    // timing was taken when first popped). The queue has room: these slots
+    // were just freed by the pop.
     for (std::size_t i = handed_out_.size(); i-- > from;) {
         head_ = (head_ + capacity_ - 1) % capacity_;
         QueuedEvent &slot = ring_[head_];
         slot.event = handed_out_[i].event;
         slot.strings = std::move(handed_out_[i].strings);
+        slot.timing = {};
         ++count_;
     }
     handed_out_.resize(from);
@@ -150,6 +156,7 @@ void Subscription::stats(procmon_subscription_stats &out) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         s.queue_depth = count_;
+        latency_.fill(s);
     }
     s.queue_capacity = capacity_;
     s.received = received_.load(std::memory_order_relaxed);

@@ -17,6 +17,7 @@
 
 #include "core/arena.hpp"
 #include "events/event_strings.hpp"
+#include "events/latency.hpp"
 #include "platform/platform.hpp"
 #include "procmon.h"
 
@@ -47,6 +48,7 @@ struct Filter {
 struct QueuedEvent {
     procmon_event event;  // strings not yet pointed: see Subscription::pop
     StringsRef strings;
+    EventTiming timing;
 };
 
 class Subscription {
@@ -67,7 +69,7 @@ public:
         bool queued;
         unsigned fill;
     };
-    Pushed push(const procmon_event &e, const StringsRef &strings);
+    Pushed push(const procmon_event &e, const StringsRef &strings, const EventTiming &timing = {});
 
     // Collector side: the event through this subscription's filter, and into
     // its queue when it passes; counted either way. `name` is the strings'
@@ -77,13 +79,14 @@ public:
         Pushed pushed;
     };
     template <class Descends>
-    Offered offer(const procmon_event &e, const StringsRef &strings, const char *name, Descends &&descends) {
+    Offered offer(const procmon_event &e, const StringsRef &strings, const char *name, Descends &&descends,
+                  const EventTiming &timing = {}) {
         if (!filter_.matches(e, name, static_cast<bool>(strings), std::forward<Descends>(descends))) {
             filtered_.fetch_add(1, std::memory_order_relaxed);
             received_.fetch_add(1, std::memory_order_relaxed);
             return {false, {false, 0}};
         }
-        return {true, push(e, strings)};
+        return {true, push(e, strings, timing)};
     }
 
     // Subscriber side: waits up to timeout_ms (-1 forever) for events, then
@@ -125,6 +128,7 @@ private:
     uint32_t head_ = 0, count_ = 0;
     uint64_t pending_lost_ = 0;    // dropped, not yet reported by a LOST event
     uint64_t last_seq_ = 0;
+    EventLatency latency_;         // of the events popped
     std::atomic<bool> closed_{false};
     std::atomic<bool> dispatching_{false};
 

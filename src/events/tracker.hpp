@@ -13,6 +13,7 @@
 #include "collect/collector.hpp"
 #include "core/arena.hpp"
 #include "events/event_strings.hpp"
+#include "events/latency.hpp"
 #include "platform/platform.hpp"
 #include "procmon.h"
 
@@ -22,6 +23,7 @@ namespace procmon::events {
 struct Pending {
     procmon_event e{};
     StringsRef strings;
+    EventTiming timing;  // set by the engine
 };
 using Batch = std::vector<Pending, ArenaAllocator<Pending>>;
 

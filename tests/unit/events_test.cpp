@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <set>
@@ -134,6 +135,65 @@ Test(events, exec_then_exit_7_gives_start_exec_exit_with_identity_argv_and_statu
     cr_expect(evs[2].argv == argv, "exit carries what the process ran");
     cr_expect_gt(evs[2].e.lifetime_ns, 0u);
     cr_expect_lt(evs[2].e.lifetime_ns, 10ull * 1000000000u);
+}
+
+// Every event returned is timed, per stage; each event's total is the sum
+// of its stages, so the maxima bound each other both ways.
+Test(events, latency_stages_time_every_returned_event) {
+    for (uint32_t source : {PROCMON_SOURCE_AUTO, PROCMON_SOURCE_POLLING}) {
+        procmon_options opts = PROCMON_OPTIONS_INIT;
+        opts.event_source = source;
+        opts.poll_interval_ms = 50;
+        Ctx c(&opts);
+        Sub sub(c.ctx, mine());
+        cr_assert_eq(sub.rc, PROCMON_OK, "%s", procmon_error_last()->message);
+        procmon_stats st{};
+        st.size = sizeof st;
+        procmon_stats_get(&st, c.ctx);
+        const bool netlink = st.event_source == PROCMON_STATS_SOURCE_NETLINK;
+        pid_t pid = spawn_sh("/bin/sleep 0.2; exit 3");
+        reap(pid);
+        auto all = sub.collect([&](auto &evs) { return has_exit(evs, pid); });
+        cr_assert(has_exit(all, pid));
+        uint64_t returned = 0;
+        for (const Event &e : all) returned += e.e.type != PROCMON_EVENT_LOST;
+        procmon_subscription_stats ss{};
+        ss.size = sizeof ss;
+        cr_assert_eq(procmon_subscription_stats_get(&ss, sub.s), PROCMON_OK);
+        cr_expect_eq(ss.timed, returned, "source %u: %llu timed, %llu returned", source,
+                     static_cast<unsigned long long>(ss.timed), static_cast<unsigned long long>(returned));
+        const procmon_latency *stages[] = {&ss.latency_receive, &ss.latency_enrich, &ss.latency_deliver,
+                                           &ss.latency_total};
+        for (const procmon_latency *l : stages) {
+            cr_expect_leq(l->p50_ns, l->p99_ns);
+            cr_expect_leq(l->p99_ns, l->max_ns);
+            cr_expect_leq(l->max_ns, ss.latency_total.max_ns, "a stage outlasts the whole");
+        }
+        cr_expect_leq(ss.latency_total.max_ns,
+                      ss.latency_receive.max_ns + ss.latency_enrich.max_ns + ss.latency_deliver.max_ns);
+        cr_expect_gt(ss.latency_total.p50_ns, 0u);
+        cr_expect_gt(ss.latency_enrich.max_ns, 0u, "reading /proc takes time");
+        cr_expect_lt(ss.latency_total.max_ns, 10ull * 1000000000u, "under the collect timeout");
+        if (netlink) cr_expect_gt(ss.latency_receive.max_ns, 0u, "the kernel's event precedes its reading");
+        else cr_expect_eq(ss.latency_receive.max_ns, 0u, "polling has no kernel time");
+    }
+}
+
+// A subscriber built before the latency fields still gets its counters,
+// and nothing is written past the size it gave.
+Test(events, older_smaller_subscription_stats_is_filled_up_to_its_size) {
+    Ctx c;
+    Sub sub(c.ctx, mine());
+    cr_assert_eq(sub.rc, PROCMON_OK);
+    constexpr size_t old_size = offsetof(procmon_subscription_stats, timed);
+    unsigned char buf[sizeof(procmon_subscription_stats)];
+    std::memset(buf, 0xAB, sizeof buf);
+    auto *st = reinterpret_cast<procmon_subscription_stats *>(buf);
+    st->size = old_size;
+    cr_assert_eq(procmon_subscription_stats_get(st, sub.s), PROCMON_OK);
+    cr_expect_eq(st->size, old_size);
+    cr_expect_eq(st->queue_capacity, static_cast<uint32_t>(PROCMON_QUEUE_DEFAULT));
+    cr_expect_eq(buf[old_size], 0xAB, "wrote past the caller's size");
 }
 
 Test(events, killed_child_reports_the_signal) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -600,6 +601,19 @@ struct Subscription {
         PM_COPY(delivered);
         PM_COPY(dropped);
         PM_COPY(lost);
+        PM_COPY(timed);
+        py::dict latency;
+        const std::pair<const char *, const procmon_latency &> stages[] = {
+            {"receive", s.latency_receive}, {"enrich", s.latency_enrich},
+            {"deliver", s.latency_deliver}, {"total", s.latency_total}};
+        for (const auto &[stage, l] : stages) {
+            py::dict one;
+            one["p50_ns"] = l.p50_ns;
+            one["p99_ns"] = l.p99_ns;
+            one["max_ns"] = l.max_ns;
+            latency[stage] = one;
+        }
+        d["latency"] = latency;
         return d;
     }
 };

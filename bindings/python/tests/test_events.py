@@ -42,6 +42,20 @@ def test_child_that_execs_and_exits_with_3():
     assert start.seq < exe.seq < exit_.seq
 
 
+def test_stats_time_each_returned_event_by_stage():
+    with procmon.subscribe(descendants_of=os.getpid()) as sub:
+        p = subprocess.Popen(["/bin/sh", "-c", "exit 0"])
+        p.wait()
+        collect(sub, p.pid, "exit")
+        st = sub.stats()
+    assert st["timed"] >= 3
+    lat = st["latency"]
+    assert set(lat) == {"receive", "enrich", "deliver", "total"}
+    for stage in lat.values():
+        assert 0 <= stage["p50_ns"] <= stage["p99_ns"] <= stage["max_ns"] <= lat["total"]["max_ns"]
+    assert lat["total"]["p50_ns"] > 0
+
+
 def test_killed_child_reports_the_signal():
     with procmon.subscribe(descendants_of=os.getpid()) as sub:
         if procmon.default_monitor().stats()["event_source"] != "netlink":

@@ -2361,6 +2361,77 @@ extern "C" {
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
+pub struct procmon_latency {
+    pub p50_ns: u64,
+    pub p99_ns: u64,
+    pub max_ns: u64,
+}
+#[test]
+fn bindgen_test_layout_procmon_latency() {
+    assert_eq!(
+        ::std::mem::size_of::<procmon_latency>(),
+        24usize,
+        concat!("Size of: ", stringify!(procmon_latency))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<procmon_latency>(),
+        8usize,
+        concat!("Alignment of ", stringify!(procmon_latency))
+    );
+    fn test_field_p50_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_latency>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).p50_ns) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_latency),
+                "::",
+                stringify!(p50_ns)
+            )
+        );
+    }
+    test_field_p50_ns();
+    fn test_field_p99_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_latency>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).p99_ns) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_latency),
+                "::",
+                stringify!(p99_ns)
+            )
+        );
+    }
+    test_field_p99_ns();
+    fn test_field_max_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_latency>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_ns) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_latency),
+                "::",
+                stringify!(max_ns)
+            )
+        );
+    }
+    test_field_max_ns();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
 pub struct procmon_subscription_stats {
     pub size: u32,
     pub queue_capacity: u32,
@@ -2370,12 +2441,17 @@ pub struct procmon_subscription_stats {
     pub delivered: u64,
     pub dropped: u64,
     pub lost: u64,
+    pub timed: u64,
+    pub latency_receive: procmon_latency,
+    pub latency_enrich: procmon_latency,
+    pub latency_deliver: procmon_latency,
+    pub latency_total: procmon_latency,
 }
 #[test]
 fn bindgen_test_layout_procmon_subscription_stats() {
     assert_eq!(
         ::std::mem::size_of::<procmon_subscription_stats>(),
-        56usize,
+        160usize,
         concat!("Size of: ", stringify!(procmon_subscription_stats))
     );
     assert_eq!(
@@ -2519,6 +2595,91 @@ fn bindgen_test_layout_procmon_subscription_stats() {
         );
     }
     test_field_lost();
+    fn test_field_timed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_subscription_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).timed) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_subscription_stats),
+                "::",
+                stringify!(timed)
+            )
+        );
+    }
+    test_field_timed();
+    fn test_field_latency_receive() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_subscription_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).latency_receive) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_subscription_stats),
+                "::",
+                stringify!(latency_receive)
+            )
+        );
+    }
+    test_field_latency_receive();
+    fn test_field_latency_enrich() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_subscription_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).latency_enrich) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_subscription_stats),
+                "::",
+                stringify!(latency_enrich)
+            )
+        );
+    }
+    test_field_latency_enrich();
+    fn test_field_latency_deliver() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_subscription_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).latency_deliver) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_subscription_stats),
+                "::",
+                stringify!(latency_deliver)
+            )
+        );
+    }
+    test_field_latency_deliver();
+    fn test_field_latency_total() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_subscription_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).latency_total) as usize - ptr as usize
+            },
+            136usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_subscription_stats),
+                "::",
+                stringify!(latency_total)
+            )
+        );
+    }
+    test_field_latency_total();
 }
 extern "C" {
     pub fn procmon_subscription_stats_get(

@@ -280,6 +280,39 @@ pub struct SubscriptionStats {
     pub dropped: u64,
     /// Counts reported in Lost events.
     pub lost: u64,
+    /// Events timed below: those the library has returned (Lost excluded),
+    /// including any this subscription holds in its batch.
+    pub timed: u64,
+    /// The kernel's event time to the collector reading it (netlink only).
+    pub latency_receive: Latency,
+    /// Read to enriched and ready to queue (with polling, from the pass's start).
+    pub latency_enrich: Latency,
+    /// Ready to returned by the library to this subscription.
+    pub latency_deliver: Latency,
+    /// The kernel's event time (polling: the pass's start) to returned.
+    pub latency_total: Latency,
+}
+
+/// One stage's latency over the events timed. `p50` and `p99` are upper
+/// bounds within 12.5% of the true value; `max` is exact.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Latency {
+    /// Median.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Largest.
+    pub max: Duration,
+}
+
+impl From<sys::procmon_latency> for Latency {
+    fn from(l: sys::procmon_latency) -> Self {
+        Latency {
+            p50: Duration::from_nanos(l.p50_ns),
+            p99: Duration::from_nanos(l.p99_ns),
+            max: Duration::from_nanos(l.max_ns),
+        }
+    }
 }
 
 /// Events of one context that pass this subscription's filters, in order.
@@ -413,6 +446,11 @@ impl Subscription {
             delivered: s.delivered,
             dropped: s.dropped,
             lost: s.lost,
+            timed: s.timed,
+            latency_receive: s.latency_receive.into(),
+            latency_enrich: s.latency_enrich.into(),
+            latency_deliver: s.latency_deliver.into(),
+            latency_total: s.latency_total.into(),
         })
     }
 }

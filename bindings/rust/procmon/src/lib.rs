@@ -42,7 +42,7 @@ mod snapshot;
 
 pub use context::{Context, EventSource, Options, Stats};
 pub use error::{Error, ErrorKind, Result};
-pub use events::{Event, EventTypes, ExitStatus, ProcessEvent, SubscribeOptions, Subscription, SubscriptionStats};
+pub use events::{Event, EventTypes, ExitStatus, Latency, ProcessEvent, SubscribeOptions, Subscription, SubscriptionStats};
 pub use snapshot::{Args, Fields, Ids, IoCounters, Iter, Process, Query, Snapshot};
 
 /// The library's version, e.g. "0.1.0".

@@ -52,6 +52,21 @@ fn a_child_that_execs_and_exits_with_5() {
 }
 
 #[test]
+fn stats_time_each_returned_event_by_stage() {
+    let ctx = Context::new().unwrap();
+    let mut sub = ctx.subscribe(&SubscribeOptions::new().descendants_of(me())).unwrap();
+    let mut child = Command::new("/bin/sh").args(["-c", "exit 0"]).spawn().unwrap();
+    child.wait().unwrap();
+    collect(&mut sub, child.id() as i32, |e| matches!(e, Event::Exit { .. }));
+    let st = sub.stats().unwrap();
+    assert!(st.timed >= 3, "{:?}", st);
+    for l in [st.latency_receive, st.latency_enrich, st.latency_deliver, st.latency_total] {
+        assert!(l.p50 <= l.p99 && l.p99 <= l.max && l.max <= st.latency_total.max, "{:?}", st);
+    }
+    assert!(st.latency_total.p50 > Duration::ZERO);
+}
+
+#[test]
 fn the_exec_event_carries_the_new_image() {
     let ctx = Context::new().unwrap();
     let mut sub = ctx.subscribe(&SubscribeOptions::new().events(EventTypes::EXEC).descendants_of(me())).unwrap();
