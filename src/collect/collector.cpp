@@ -304,4 +304,12 @@ int Collector::enumerate(const Query &q, SnapshotPtr &out) {
     }
 }
 
+void Collector::retain(const platform::PidList &alive) {
+    auto next = alive.begin();
+    std::erase_if(cache_, [&](const CacheEntry &e) {
+        next = std::lower_bound(next, alive.end(), e.pid);
+        return next == alive.end() || *next != e.pid;
+    });
+}
+
 }  // namespace procmon

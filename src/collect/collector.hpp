@@ -48,6 +48,10 @@ public:
     // the cap is reached (the cache is then emptied, the collector stays usable).
     int enumerate(const Query &q, SnapshotPtr &out);
 
+    // Forgets the cache entries of pids not in `alive` (sorted): after
+    // pid-filtered enumerations, which keep what they did not list.
+    void retain(const platform::PidList &alive);
+
     std::size_t cache_size() const { return cache_.size(); }
     const CollectorCounters &counters() const { return counters_; }
 

@@ -28,7 +28,10 @@ Tracker::Tracker(std::shared_ptr<Arena> arena, std::unique_ptr<platform::ProcSou
     : arena_(std::move(arena)), proc_(std::move(proc)), collector_(arena_, proc_.get(), one_thread()),
       known_(ArenaAllocator<std::pair<const int32_t, Known>>(arena_.get())),
       scratch_(ArenaAllocator<char>(arena_.get())), exe_(ArenaAllocator<char>(arena_.get())),
-      argv_(ArenaAllocator<char>(arena_.get())) {
+      argv_(ArenaAllocator<char>(arena_.get())), pids_(ArenaAllocator<int32_t>(arena_.get())),
+      candidates_(ArenaAllocator<int32_t>(arena_.get())),
+      candidate_runs_(ArenaAllocator<platform::RunCount>(arena_.get())),
+      candidate_probed_(ArenaAllocator<bool>(arena_.get())) {
     const int64_t mono = platform::now_ns(platform::Clock::monotonic);
     mono_to_wall_ = platform::now_ns(platform::Clock::realtime) - mono;
     mono_to_boot_ = platform::now_ns(platform::Clock::boottime) - mono;
@@ -91,11 +94,38 @@ void Tracker::forget_exited() {
 }
 
 void Tracker::scan(bool emit_events, uint32_t flags, Batch *out) {
+    if (proc_->list_pids(pids_) != PROCMON_OK) return;
+    const uint64_t gen = ++generation_;
+    // Probe first, read after: a process that has not run since the probe
+    // before its last full read is as that read saw it (see RunCount).
+    candidates_.clear();
+    candidate_runs_.clear();
+    candidate_probed_.clear();
+    for (int32_t pid : pids_) {
+        platform::RunCount ran;
+        const bool probed = proc_->run_count(pid, ran, scratch_) == Read::ok;
+        auto it = known_.find(pid);
+        if (probed && it != known_.end() && it->second.has_ran && it->second.ran == ran) {
+            it->second.seen = gen;
+            continue;
+        }
+        candidates_.push_back(pid);
+        candidate_runs_.push_back(ran);
+        candidate_probed_.push_back(probed);
+    }
     Query q;
     q.fields = PROCMON_FIELD_BASIC | PROCMON_FIELD_IDS | PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV;
+    q.pids = &candidates_;
     SnapshotPtr snap;
     if (collector_.enumerate(q, snap) != PROCMON_OK) return;
-    const uint64_t gen = ++generation_;
+    collector_.retain(pids_);  // the pid filter kept the cache of the exited too
+    auto record_run = [this](Known &k, int32_t pid) {
+        const auto at = std::lower_bound(candidates_.begin(), candidates_.end(), pid);
+        if (at == candidates_.end() || *at != pid) return;  // records are of candidates only
+        const auto i = static_cast<std::size_t>(at - candidates_.begin());
+        k.has_ran = candidate_probed_[i];
+        k.ran = candidate_runs_[i];
+    };
     const uint64_t now = static_cast<uint64_t>(platform::now_ns(platform::Clock::realtime));
     auto same_strings = [](const Known &k, const procmon_process &p) {
         EventStrings *s = k.strings.get();
@@ -106,6 +136,7 @@ void Tracker::scan(bool emit_events, uint32_t flags, Batch *out) {
         auto it = known_.find(p.pid);
         if (it != known_.end() && it->second.start_ticks == p.start_ticks) {
             it->second.seen = gen;
+            record_run(it->second, p.pid);
             if (!same_strings(it->second, p)) {  // it exec'd
                 it->second.strings = make_strings(p.name, p.exe, p.argv, p.argv_len, p.argc);
                 it->second.uid = p.euid;
@@ -126,6 +157,7 @@ void Tracker::scan(bool emit_events, uint32_t flags, Batch *out) {
         k.uid = p.euid;
         k.has_uid = (p.valid & PROCMON_FIELD_IDS) != 0;
         k.seen = gen;
+        record_run(k, p.pid);
         k.strings = make_strings(p.name, p.exe, p.argv, p.argv_len, p.argc);
         auto [ins, ok] = known_.emplace(p.pid, std::move(k));
         (void)ok;

@@ -40,7 +40,9 @@ public:
     // events only when `want_threads`.
     void handle(const platform::KernelEvent &k, bool want_threads, Batch &out);
     // Compares a fresh snapshot with the known set and appends a START,
-    // EXEC or EXIT for each difference, with `flags`. The exited stay known
+    // EXEC or EXIT for each difference, with `flags`. A known process that
+    // has not run since the last pass (its RunCount is unchanged) is not
+    // read again: it cannot have changed. The exited stay known
     // until forget_exited(), so descends() still walks through a parent
     // that exited in the same pass while the batch is delivered.
     void rescan(uint32_t flags, Batch &out);
@@ -59,6 +61,10 @@ private:
         bool has_uid = false;
         uint64_t seen = 0;  // rescan generation
         StringsRef strings;
+        // Probed before the last full read: equal on the next pass means
+        // nothing changed since, and the pass skips the full read.
+        platform::RunCount ran;
+        bool has_ran = false;
     };
     using KnownMap = std::unordered_map<int32_t, Known, std::hash<int32_t>, std::equal_to<int32_t>,
                                         ArenaAllocator<std::pair<const int32_t, Known>>>;
@@ -80,6 +86,9 @@ private:
     Collector collector_;
     KnownMap known_;
     platform::Bytes scratch_, exe_, argv_;
+    platform::PidList pids_, candidates_;  // a scan's pids, and those it reads in full
+    std::vector<platform::RunCount, ArenaAllocator<platform::RunCount>> candidate_runs_;
+    std::vector<bool, ArenaAllocator<bool>> candidate_probed_;
     uint64_t generation_ = 0;
     int64_t mono_to_wall_ = 0, mono_to_boot_ = 0;  // kernel event times are monotonic
 };

@@ -47,6 +47,14 @@ struct Status {
     uint64_t voluntary = 0, nonvoluntary = 0;
 };
 
+// How much a process's main thread has run: equal values from two reads
+// mean it did not run in between, so it cannot have exec'd or changed its
+// name, ids or image (the polling pass skips it).
+struct RunCount {
+    uint64_t run_ns = 0, wait_ns = 0, slices = 0;
+    bool operator==(const RunCount &) const = default;
+};
+
 struct Io {
     uint64_t rchar = 0, wchar = 0, syscr = 0, syscw = 0, read_bytes = 0, write_bytes = 0;
 };
@@ -77,6 +85,9 @@ public:
     // is Stat::argv_bytes (0 = unknown): it lets the read stop early.
     virtual Read argv(int32_t pid, std::size_t cap, uint64_t expected, Bytes &out, bool &truncated) = 0;
     virtual Read fd_count(int32_t pid, uint32_t &out, Bytes &scratch) = 0;
+    // Cheaper than stat (Linux: /proc/<pid>/schedstat, about half the
+    // cost). Read::gone also when the OS does not keep the counts.
+    virtual Read run_count(int32_t pid, RunCount &out, Bytes &scratch) = 0;
     virtual Read io(int32_t pid, Io &out, Bytes &scratch) = 0;
     // The cgroup path, and the container id found in it ("" when none).
     virtual Read cgroup(int32_t pid, Bytes &path, Bytes &container_id, Bytes &scratch) = 0;

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -321,4 +322,84 @@ Test(fixture_root, missing_btime_fails_open_loudly) {
     cr_expect_eq(procmon_open(&ctx, &o), PROCMON_EIO);
     cr_expect_null(ctx);
     cr_expect_neq(std::string(procmon_error_last()->message).find("btime"), std::string::npos);
+}
+
+// The polling pass reads a known process in full only when its run counts
+// (schedstat) moved: one that did not run cannot have exec'd. Without the
+// counts (pid 43 here) or with malformed ones (44), every pass reads it in
+// full as before.
+namespace {
+
+// Replaces a file whole (rename), so a polling pass never sees it half-written.
+void replace(const TempTree &t, const std::string &rel, const std::string &content) {
+    t.write(rel + ".new", content);
+    fs::rename(t.path / (rel + ".new"), t.path / rel);
+}
+
+// The file's text as a process that exec'd: new code addresses (the exec key).
+void exec_in_place(const TempTree &t, int pid, const std::string &argv) {
+    replace(t, std::to_string(pid) + "/cmdline", argv);  // first: a pass never sees the key move without it
+    std::string stat = t.read(std::to_string(pid) + "/stat");
+    const std::size_t at = stat.find(" 4194304 4198400 ");
+    cr_assert_neq(at, std::string::npos);
+    stat.replace(at, 17, " 5000000 5004096 ");
+    replace(t, std::to_string(pid) + "/stat", stat);
+}
+
+std::vector<procmon_event> events_for(procmon_subscription *s, int ms) {
+    std::vector<procmon_event> out;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < until) {
+        procmon_event batch[16];
+        size_t n = 0;
+        cr_assert_eq(procmon_subscription_next(s, batch, sizeof batch[0], 16, &n, 20), PROCMON_OK);
+        out.insert(out.end(), batch, batch + n);
+    }
+    return out;
+}
+
+int count(const std::vector<procmon_event> &evs, int32_t pid, uint32_t type) {
+    int n = 0;
+    for (const procmon_event &e : evs) n += e.pid == pid && e.type == type;
+    return n;
+}
+
+}  // namespace
+
+Test(fixture_polling, a_process_that_did_not_run_is_not_read_again) {
+    TempTree t("basic");
+    t.write("42/schedstat", "1000 200 3\n");
+    t.write("44/schedstat", "1000 200\n");  // malformed: as if absent
+    procmon_options o = fixture(t.path.c_str());
+    o.poll_interval_ms = 20;
+    Ctx c(&o);
+    cr_assert_eq(c.rc, PROCMON_OK, "%s", procmon_error_last()->message);
+    procmon_subscription *s = nullptr;
+    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    so.events = PROCMON_EVENTS_ALL;
+    cr_assert_eq(procmon_subscribe(&s, c.ctx, &so), PROCMON_OK, "%s", procmon_error_last()->message);
+
+    // Both "exec", but 42's run counts stay put: only 43 is read again.
+    exec_in_place(t, 42, std::string("new\0", 4));
+    exec_in_place(t, 43, std::string("other\0", 6));
+    exec_in_place(t, 44, std::string("third\0", 6));
+    auto evs = events_for(s, 400);
+    cr_expect_eq(count(evs, 43, PROCMON_EVENT_EXEC), 1, "no counts: read in full every pass");
+    cr_expect_eq(count(evs, 44, PROCMON_EVENT_EXEC), 1, "malformed counts: read in full every pass");
+    cr_expect_eq(count(evs, 42, PROCMON_EVENT_EXEC), 0, "unchanged counts: not read");
+    cr_expect_eq(evs.size(), 2u, "%zu events", evs.size());
+
+    // 42 ran: the next pass reads it and sees the exec.
+    replace(t, "42/schedstat", "1500 200 4\n");
+    evs = events_for(s, 400);
+    cr_assert_eq(count(evs, 42, PROCMON_EVENT_EXEC), 1);
+    for (const procmon_event &e : evs)
+        if (e.pid == 42) cr_expect_str_eq(e.argv, "new");
+    cr_expect_eq(evs.size(), 1u, "%zu events", evs.size());
+
+    // Gone from the listing: its exit is seen whatever its counts said.
+    fs::remove_all(t.path / "42");
+    evs = events_for(s, 400);
+    cr_expect_eq(count(evs, 42, PROCMON_EVENT_EXIT), 1);
+    procmon_unsubscribe(s);
 }

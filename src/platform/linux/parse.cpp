@@ -202,6 +202,13 @@ void parse_status(const char *buf, std::size_t n, Status &out) {
     out.has_ctxsw = vol && nonvol;
 }
 
+bool parse_schedstat(const char *buf, std::size_t n, RunCount &out) {
+    Cursor c{buf, buf + n};
+    if (!c.u64(out.run_ns) || !c.u64(out.wait_ns) || !c.u64(out.slices)) return false;
+    c.skip_spaces();
+    return c.p < c.end && *c.p == '\n';
+}
+
 bool parse_io(const char *buf, std::size_t n, Io &out) {
     struct Key {
         const char *name;

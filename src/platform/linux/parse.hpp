@@ -33,6 +33,9 @@ bool status_complete(const char *buf, std::size_t n, bool ctxsw);
 // /proc/<pid>/status: Uid, Gid and the context switch counters.
 void parse_status(const char *buf, std::size_t n, Status &out);
 
+// /proc/<pid>/schedstat: "run_ns wait_ns slices\n". False if malformed.
+bool parse_schedstat(const char *buf, std::size_t n, RunCount &out);
+
 // /proc/<pid>/io. False if any of the six counters is missing or malformed.
 bool parse_io(const char *buf, std::size_t n, Io &out);
 

@@ -232,6 +232,14 @@ public:
         return Read::ok;
     }
 
+    Read run_count(int32_t pid, RunCount &out, Bytes &scratch) override {
+        std::size_t len = 0;
+        Read r = read_file(rootfd_, PidPath(pid, "schedstat").text, scratch, len, kStatLimit,
+                           [](const char *b, std::size_t n) { return n > 0 && b[n - 1] == '\n'; });
+        if (r != Read::ok) return r;
+        return len <= kStatLimit && procfs::parse_schedstat(scratch.data(), len, out) ? Read::ok : Read::failed;
+    }
+
     Read io(int32_t pid, Io &out, Bytes &scratch) override {
         std::size_t len = 0;
         Read r = read_file(rootfd_, PidPath(pid, "io").text, scratch, len, kTextLimit);
