@@ -82,12 +82,15 @@ PROCMON_API const char *procmon_version_string(void);
     X(EVERSION,    -10, "unsupported options struct version")                   \
     X(EUSER,       -11, "reserved for errors returned by user callbacks")       \
     X(EINTERNAL,   -12, "internal error in procmon (please report it)")         \
-    X(EBUSY,       -13, "busy: not allowed from inside this object's own callback")
+    X(EBUSY,       -13, "busy: not allowed from inside this object's own callback") \
+    X(ENOSPC,      -14, "no space left on the device")                          \
+    X(ELOCKED,     -15, "locked: another writer holds it")                      \
+    X(EFORMAT,     -16, "not a procmon journal, or written by a newer format")
 
 #define PROCMON_STATUS_ENUM_ENTRY_(name, value, text) PROCMON_##name = value,
 typedef enum procmon_status {
     PROCMON_STATUS_MAP(PROCMON_STATUS_ENUM_ENTRY_)
-    PROCMON_STATUS_LAST_ = -13
+    PROCMON_STATUS_LAST_ = -16
 } procmon_status;
 #undef PROCMON_STATUS_ENUM_ENTRY_
 
@@ -488,6 +491,143 @@ PROCMON_API int procmon_subscription_stats_get(procmon_subscription_stats *out, 
  * PROCMON_ECLOSED), and after procmon_close. The last one stops the
  * collector thread. Calls that start after it returned are invalid. */
 PROCMON_API void procmon_unsubscribe(procmon_subscription *s);
+
+
+/* ---------------------------------------------------------------- journal */
+/* A write-ahead journal of lifecycle events in a directory: segment files
+ * of CRC-checked records whose sequence numbers increase by one across
+ * segments and restarts. One writer per directory (flock); any number of
+ * readers, in this or other processes, also while the writer appends.
+ * Format and guarantees: docs/journal.md. */
+typedef struct procmon_journal procmon_journal;
+typedef struct procmon_journal_reader procmon_journal_reader;
+
+#define PROCMON_JOURNAL_VERSION 1
+#define PROCMON_FSYNC_ALWAYS   0 /* fdatasync every group commit before it counts as durable */
+#define PROCMON_FSYNC_INTERVAL 1 /* fdatasync at most every fsync_interval_ms */
+#define PROCMON_FSYNC_NEVER    2 /* leave it to the OS: survives a crash of this process, not of the machine */
+#define PROCMON_JOURNAL_SEGMENT_DEFAULT 67108864 /* 64 MiB */
+#define PROCMON_JOURNAL_SEGMENT_MIN     65536
+
+typedef struct procmon_journal_options {
+    unsigned int version;        /* PROCMON_JOURNAL_VERSION */
+    uint32_t     fsync;          /* PROCMON_FSYNC_*; default ALWAYS */
+    uint32_t     fsync_interval_ms; /* FSYNC_INTERVAL: 0 = 1000 */
+    uint32_t     queue_capacity; /* events waiting for the writer: 0 = PROCMON_QUEUE_DEFAULT,
+                                    else PROCMON_QUEUE_MIN..PROCMON_QUEUE_MAX */
+    uint64_t     segment_bytes;  /* a segment is closed past this: 0 = PROCMON_JOURNAL_SEGMENT_DEFAULT,
+                                    else at least PROCMON_JOURNAL_SEGMENT_MIN */
+    uint64_t     max_bytes;      /* retention: the oldest segments go while the journal is
+                                    larger; 0 = unlimited, else at least 2 * segment_bytes */
+    uint64_t     max_age_ms;     /* retention: segments closed longer ago go; 0 = unlimited */
+    const procmon_subscribe_options *filter; /* which of the context's events; NULL = defaults */
+} procmon_journal_options;
+
+#define PROCMON_JOURNAL_OPTIONS_INIT { PROCMON_JOURNAL_VERSION, PROCMON_FSYNC_ALWAYS, 0, 0, 0, 0, 0, NULL }
+
+/* Fill *o with defaults. Errors: EINVAL, EVERSION. Any thread. */
+PROCMON_API int procmon_journal_options_init(procmon_journal_options *o, unsigned int version);
+
+/* Open dir (created if missing, one level) for writing, recover it (a torn
+ * tail is cut back to the last whole record; a record whose CRC fails is
+ * counted and left for readers to skip) and start a writer thread that
+ * records ctx's events passing o->filter, as a subscriber of its own. ctx
+ * may be NULL: then only procmon_journal_append feeds it. A new segment
+ * starts at every open; sequence numbers continue from the last record.
+ * The writer never blocks the collector: when it falls behind, the events
+ * its queue drops are journaled as one LOST record with their count, and so
+ * are events a failed write (ENOSPC, EIO) could not store; it retries and
+ * resumes when the device lets it. Errors: EINVAL, EVERSION, ENOMEM, EIO,
+ * ENOSPC, EPERM, ELOCKED (another writer has dir), EFORMAT (a segment that
+ * is not procmon's, or of a newer format). One thread at a time per
+ * context. */
+PROCMON_API int procmon_journal_open(procmon_journal **out, procmon_ctx *ctx, const char *dir,
+                                     const procmon_journal_options *o);
+
+/* Queue n events (event_size as in procmon_subscription_next) for the
+ * journal, copying them and their strings; seq is the journal's own, the
+ * events' seq is ignored. Waits while the queue is full. Errors: EINVAL,
+ * ECLOSED. Any thread. */
+PROCMON_API int procmon_journal_append(procmon_journal *j, const procmon_event *events, size_t event_size,
+                                       size_t n);
+
+/* Wait until everything queued before this call is written and fdatasync'd
+ * (whatever the fsync policy), or timeout_ms passes (-1 = forever).
+ * *durable_seq (may be NULL) gets the last durable sequence number.
+ * Errors: EINVAL, ETIMEDOUT, ECLOSED, and the writer's last write error
+ * (ENOSPC, EIO) when that is why the events are not durable. Any thread. */
+PROCMON_API int procmon_journal_sync(procmon_journal *j, int timeout_ms, uint64_t *durable_seq);
+
+typedef struct procmon_journal_stats {
+    uint32_t size;             /* set by the caller to sizeof(procmon_journal_stats) */
+    int32_t  last_error;       /* status code of the last failed write or sync, PROCMON_OK if none */
+    uint64_t next_seq;         /* the sequence number of the next record */
+    uint64_t durable_seq;      /* the last record made durable by the policy (0 = none yet) */
+    uint64_t records;          /* written since open */
+    uint64_t lost;             /* events journaled as lost (queue overflow, failed writes) */
+    uint64_t bytes_written;
+    uint64_t commits;          /* write() calls: each a group of records */
+    uint64_t fsyncs;
+    uint64_t write_errors;
+    uint64_t segments;         /* on disk now */
+    uint64_t disk_bytes;       /* on disk now */
+    uint64_t segments_removed; /* by retention since open */
+    uint64_t recovered_truncated_bytes; /* cut from a torn tail at open */
+    uint64_t recovered_corrupt_records; /* CRC failures found at open (skipped by readers) */
+    /* append only */
+} procmon_journal_stats;
+
+/* Errors: EINVAL. Any thread. */
+PROCMON_API int procmon_journal_stats_get(procmon_journal_stats *out, const procmon_journal *j);
+
+/* Stop recording, write and fdatasync what is queued, release the
+ * directory and free j. Returns PROCMON_OK, or the status of a final write
+ * or sync that failed (the journal is still released). NULL is a no-op. */
+PROCMON_API int procmon_journal_close(procmon_journal *j);
+
+#define PROCMON_JOURNAL_READ_VERSION 1
+typedef struct procmon_journal_read_options {
+    unsigned int version;   /* PROCMON_JOURNAL_READ_VERSION */
+    uint32_t     reserved_;
+    uint64_t     from_seq;  /* first sequence number wanted (0 = the oldest kept) */
+    uint64_t     from_time_ns; /* and no event before this (ns since the epoch; 0 = any) */
+} procmon_journal_read_options;
+
+#define PROCMON_JOURNAL_READ_OPTIONS_INIT { PROCMON_JOURNAL_READ_VERSION, 0, 0, 0 }
+
+/* Open dir for reading (no lock: a writer may be appending). Errors:
+ * EINVAL, EVERSION, ENOENT, EPERM, EIO, EFORMAT, ENOMEM. */
+PROCMON_API int procmon_journal_reader_open(procmon_journal_reader **out, const char *dir,
+                                            const procmon_journal_read_options *o);
+
+/* The next records as events, in sequence order, up to max, with seq the
+ * journal's sequence number; strings valid until the next call. A gap left
+ * by records that failed their CRC (or went to retention while reading)
+ * comes as a LOST event (flag SYNTHESIZED) with the number of sequence
+ * numbers missing. At the end, waits up to timeout_ms for more (0 = not at
+ * all, -1 = forever: follow a live writer); *n_out = 0 when none came.
+ * Errors: EINVAL, EIO, EFORMAT, ENOMEM. One thread at a time per reader. */
+PROCMON_API int procmon_journal_reader_next(procmon_journal_reader *r, procmon_event *events, size_t event_size,
+                                            size_t max, size_t *n_out, int timeout_ms);
+
+typedef struct procmon_journal_reader_stats {
+    uint32_t size;                /* set by the caller */
+    uint32_t reserved_;
+    uint64_t records;             /* returned so far */
+    uint64_t corrupt_records;     /* runs of bytes skipped for a failed CRC or a bad length */
+    uint64_t corrupt_bytes;
+    uint64_t first_corrupt_segment; /* first sequence number of the segment holding the first, 0 if none */
+    uint64_t first_corrupt_offset;  /* its byte offset in that segment */
+    uint64_t missing;             /* sequence numbers reported missing in LOST events */
+    /* append only */
+} procmon_journal_reader_stats;
+
+/* Errors: EINVAL. */
+PROCMON_API int procmon_journal_reader_stats_get(procmon_journal_reader_stats *out,
+                                                 const procmon_journal_reader *r);
+
+/* NULL is a no-op. */
+PROCMON_API void procmon_journal_reader_close(procmon_journal_reader *r);
 
 #ifdef __cplusplus
 }

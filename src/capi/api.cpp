@@ -16,6 +16,8 @@
 #include "core/arena.hpp"
 #include "core/error.hpp"
 #include "core/glob.hpp"
+#include "journal/reader.hpp"
+#include "journal/writer.hpp"
 #include "procmon.h"
 
 using namespace procmon;
@@ -65,6 +67,18 @@ struct Versions<procmon_subscribe_options> {
     static constexpr unsigned latest = PROCMON_SUBSCRIBE_VERSION;
     static constexpr size_t size[] = {0, offsetof(procmon_subscribe_options, flags) + sizeof(uint32_t)};
 };
+template <>
+struct Versions<procmon_journal_options> {
+    static constexpr const char *what = "options";
+    static constexpr unsigned latest = PROCMON_JOURNAL_VERSION;
+    static constexpr size_t size[] = {0, offsetof(procmon_journal_options, filter) + sizeof(void *)};
+};
+template <>
+struct Versions<procmon_journal_read_options> {
+    static constexpr const char *what = "options";
+    static constexpr unsigned latest = PROCMON_JOURNAL_READ_VERSION;
+    static constexpr size_t size[] = {0, offsetof(procmon_journal_read_options, from_time_ns) + sizeof(uint64_t)};
+};
 template <class T>
 constexpr bool latest_is_whole_struct() {
     using V = Versions<T>;
@@ -73,6 +87,8 @@ constexpr bool latest_is_whole_struct() {
 static_assert(latest_is_whole_struct<procmon_options>(), "procmon_options grew: add its new version to Versions");
 static_assert(latest_is_whole_struct<procmon_query>(), "procmon_query grew: add its new version to Versions");
 static_assert(latest_is_whole_struct<procmon_subscribe_options>(), "procmon_subscribe_options grew: add its new version to Versions");
+static_assert(latest_is_whole_struct<procmon_journal_options>(), "procmon_journal_options grew: add its new version to Versions");
+static_assert(latest_is_whole_struct<procmon_journal_read_options>(), "procmon_journal_read_options grew: add its new version to Versions");
 
 static_assert(PROCMON_VERSION_NUMBER == PROCMON_VERSION_MAJOR * 10000 + PROCMON_VERSION_MINOR * 100 + PROCMON_VERSION_PATCH,
               "PROCMON_VERSION_NUMBER must follow the MAJOR/MINOR/PATCH macros");
@@ -283,26 +299,26 @@ PROCMON_API int procmon_subscribe_options_init(procmon_subscribe_options *o, uns
                        "procmon_subscribe_options_init");
 }
 
-PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, const procmon_subscribe_options *opts) {
-    if (out == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: out is NULL");
-    *out = nullptr;
-    if (ctx == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: ctx is NULL");
+}  // extern "C"
+
+int procmon::capi::subscribe(procmon_ctx *ctx, const procmon_subscribe_options *opts, const char *fn,
+                             std::shared_ptr<events::Subscription> &out) {
     procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
-    if (int rc = versioned_input(opts, o, "procmon_subscribe"); rc != PROCMON_OK)
+    if (int rc = versioned_input(opts, o, fn); rc != PROCMON_OK)
         return rc;
     if (o.events & ~uint32_t{PROCMON_EVENTS_ALL})
-        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: events has unknown bits 0x%x", o.events & ~uint32_t{PROCMON_EVENTS_ALL});
+        return fail(PROCMON_EINVAL, 0, "%s: events has unknown bits 0x%x", fn, o.events & ~uint32_t{PROCMON_EVENTS_ALL});
     if (o.flags & ~PROCMON_SUBSCRIBE_THREADS)
-        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: flags has unknown bits 0x%x", o.flags & ~PROCMON_SUBSCRIBE_THREADS);
-    if (int rc = check_uid_filter(o.uid, "procmon_subscribe"); rc != PROCMON_OK) return rc;
-    if (int rc = check_glob(o.name_glob, "procmon_subscribe"); rc != PROCMON_OK) return rc;
+        return fail(PROCMON_EINVAL, 0, "%s: flags has unknown bits 0x%x", fn, o.flags & ~PROCMON_SUBSCRIBE_THREADS);
+    if (int rc = check_uid_filter(o.uid, fn); rc != PROCMON_OK) return rc;
+    if (int rc = check_glob(o.name_glob, fn); rc != PROCMON_OK) return rc;
     if (o.descendants_of < 0)
-        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: descendants_of %d is not a pid", o.descendants_of);
+        return fail(PROCMON_EINVAL, 0, "%s: descendants_of %d is not a pid", fn, o.descendants_of);
     if (o.queue_capacity != 0 && (o.queue_capacity < PROCMON_QUEUE_MIN || o.queue_capacity > PROCMON_QUEUE_MAX))
-        return fail(PROCMON_EINVAL, 0, "procmon_subscribe: queue_capacity %u is outside %d..%d (0 = %d)", o.queue_capacity,
+        return fail(PROCMON_EINVAL, 0, "%s: queue_capacity %u is outside %d..%d (0 = %d)", fn, o.queue_capacity,
                     PROCMON_QUEUE_MIN, PROCMON_QUEUE_MAX, PROCMON_QUEUE_DEFAULT);
 
-    return guarded("procmon_subscribe", [&]() -> int {
+    return guarded(fn, [&]() -> int {
         events::Filter f;
         f.types = o.events == 0 ? PROCMON_EVENTS_DEFAULT : o.events;
         f.has_name = o.name_glob != nullptr;
@@ -312,11 +328,25 @@ PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, 
         f.threads = (o.flags & PROCMON_SUBSCRIBE_THREADS) != 0;
         auto sub = std::make_shared<events::Subscription>(ctx->arena, std::move(f),
                                                           o.queue_capacity == 0 ? PROCMON_QUEUE_DEFAULT : o.queue_capacity);
-        if (!sub->ok()) return fail(PROCMON_EIO, errno, "procmon_subscribe: eventfd: %s", std::strerror(errno));
+        if (!sub->ok()) return fail(PROCMON_EIO, errno, "%s: eventfd: %s", fn, std::strerror(errno));
         if (!ctx->engine) ctx->engine = std::make_shared<events::Engine>(ctx->arena, ctx->event_options);
         int rc = ctx->engine->add(sub);
         if (rc != PROCMON_OK) return rc;
-        *out = new procmon_subscription{sub, ctx->engine};
+        out = std::move(sub);
+        return PROCMON_OK;
+    });
+}
+
+extern "C" {
+
+PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, const procmon_subscribe_options *opts) {
+    if (out == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: out is NULL");
+    *out = nullptr;
+    if (ctx == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: ctx is NULL");
+    std::shared_ptr<events::Subscription> sub;
+    if (int rc = capi::subscribe(ctx, opts, "procmon_subscribe", sub); rc != PROCMON_OK) return rc;
+    return guarded("procmon_subscribe", [&]() -> int {
+        *out = new procmon_subscription{std::move(sub), ctx->engine};
         return PROCMON_OK;
     });
 }
@@ -390,5 +420,140 @@ PROCMON_API void procmon_unsubscribe(procmon_subscription *s) {
     std::unique_ptr<procmon_subscription> owned(s);
     owned->engine->remove(owned->sub.get());
 }
+
+// ------------------------------------------------------------ journal
+
+PROCMON_API int procmon_journal_options_init(procmon_journal_options *o, unsigned int version) {
+    const procmon_journal_options defaults = PROCMON_JOURNAL_OPTIONS_INIT;
+    return init_struct(o, version, defaults, "procmon_journal_options_init");
+}
+
+PROCMON_API int procmon_journal_open(procmon_journal **out, procmon_ctx *ctx, const char *dir,
+                                     const procmon_journal_options *opts) {
+    constexpr const char *fn = "procmon_journal_open";
+    if (out == nullptr) return fail(PROCMON_EINVAL, 0, "%s: out is NULL", fn);
+    *out = nullptr;
+    if (dir == nullptr || *dir == '\0') return fail(PROCMON_EINVAL, 0, "%s: dir is %s", fn, dir ? "empty" : "NULL");
+    procmon_journal_options o = PROCMON_JOURNAL_OPTIONS_INIT;
+    if (int rc = versioned_input(opts, o, fn); rc != PROCMON_OK) return rc;
+    if (o.fsync > PROCMON_FSYNC_NEVER) return fail(PROCMON_EINVAL, 0, "%s: fsync %u is not a PROCMON_FSYNC_* value", fn, o.fsync);
+    if (o.queue_capacity != 0 && (o.queue_capacity < PROCMON_QUEUE_MIN || o.queue_capacity > PROCMON_QUEUE_MAX))
+        return fail(PROCMON_EINVAL, 0, "%s: queue_capacity %u is outside %d..%d (0 = %d)", fn, o.queue_capacity,
+                    PROCMON_QUEUE_MIN, PROCMON_QUEUE_MAX, PROCMON_QUEUE_DEFAULT);
+    const uint64_t segment = o.segment_bytes ? o.segment_bytes : PROCMON_JOURNAL_SEGMENT_DEFAULT;
+    if (segment < PROCMON_JOURNAL_SEGMENT_MIN)
+        return fail(PROCMON_EINVAL, 0, "%s: segment_bytes %llu is below %d", fn, static_cast<unsigned long long>(segment),
+                    PROCMON_JOURNAL_SEGMENT_MIN);
+    if (o.max_bytes != 0 && o.max_bytes / 2 < segment)
+        return fail(PROCMON_EINVAL, 0, "%s: max_bytes %llu is less than two segments of %llu bytes", fn,
+                    static_cast<unsigned long long>(o.max_bytes), static_cast<unsigned long long>(segment));
+    if (o.max_age_ms > UINT64_MAX / 1000000u) return fail(PROCMON_EINVAL, 0, "%s: max_age_ms is too large", fn);
+    return guarded(fn, [&]() -> int {
+        journal::WriterOptions wo;
+        wo.fsync = o.fsync;
+        wo.fsync_interval_ms = o.fsync_interval_ms ? o.fsync_interval_ms : 1000;
+        wo.queue_capacity = o.queue_capacity ? o.queue_capacity : PROCMON_QUEUE_DEFAULT;
+        wo.segment_bytes = segment;
+        wo.max_bytes = o.max_bytes;
+        wo.max_age_ns = o.max_age_ms * 1000000u;
+        auto j = std::make_unique<procmon_journal>();
+        if (ctx != nullptr) {
+            procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+            if (o.filter != nullptr) {
+                if (int rc = versioned_input(o.filter, so, fn); rc != PROCMON_OK) return rc;
+            }
+            if (so.queue_capacity == 0) so.queue_capacity = wo.queue_capacity;
+            if (int rc = capi::subscribe(ctx, &so, fn, j->sub); rc != PROCMON_OK) return rc;
+            j->engine = ctx->engine;
+        }
+        if (int rc = journal::Writer::open(dir, std::move(wo), j->sub, j->writer); rc != PROCMON_OK) {
+            if (j->engine) j->engine->remove(j->sub.get());
+            return rc;
+        }
+        *out = j.release();
+        return PROCMON_OK;
+    });
+}
+
+PROCMON_API int procmon_journal_append(procmon_journal *j, const procmon_event *events, size_t event_size, size_t n) {
+    constexpr const char *fn = "procmon_journal_append";
+    if (j == nullptr || (events == nullptr && n > 0))
+        return fail(PROCMON_EINVAL, 0, "%s: %s is NULL", fn, j == nullptr ? "journal" : "events");
+    if (event_size < sizeof(procmon_event) && n > 0)
+        return fail(PROCMON_EINVAL, 0, "%s: event_size %zu is smaller than this library's procmon_event (%zu)", fn,
+                    event_size, sizeof(procmon_event));
+    for (size_t i = 0; i < n; ++i) {
+        const auto *e = reinterpret_cast<const procmon_event *>(reinterpret_cast<const char *>(events) + i * event_size);
+        if (e->type == 0 || (e->type & (e->type - 1)) != 0 || (e->type & ~uint32_t{PROCMON_EVENTS_ALL}))
+            return fail(PROCMON_EINVAL, 0, "%s: event %zu has type 0x%x, not one PROCMON_EVENT_*", fn, i, e->type);
+        if (e->argv == nullptr && e->argv_len > 0)
+            return fail(PROCMON_EINVAL, 0, "%s: event %zu has argv_len %zu but no argv", fn, i, e->argv_len);
+    }
+    return guarded(fn, [&] { return j->writer->append(events, event_size, n); });
+}
+
+PROCMON_API int procmon_journal_sync(procmon_journal *j, int timeout_ms, uint64_t *durable_seq) {
+    if (j == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_journal_sync: journal is NULL");
+    if (timeout_ms < -1) return fail(PROCMON_EINVAL, 0, "procmon_journal_sync: timeout_ms %d is invalid", timeout_ms);
+    return guarded("procmon_journal_sync", [&] { return j->writer->sync(timeout_ms, durable_seq); });
+}
+
+PROCMON_API int procmon_journal_stats_get(procmon_journal_stats *out, const procmon_journal *j) {
+    if (out == nullptr || j == nullptr)
+        return fail(PROCMON_EINVAL, 0, "procmon_journal_stats_get: %s is NULL", out ? "journal" : "out");
+    if (out->size < offsetof(procmon_journal_stats, next_seq))
+        return fail(PROCMON_EINVAL, 0, "procmon_journal_stats_get: out->size %u is too small", out->size);
+    j->writer->stats(*out);
+    return PROCMON_OK;
+}
+
+PROCMON_API int procmon_journal_close(procmon_journal *j) {
+    if (j == nullptr) return PROCMON_OK;
+    if (j->engine) j->engine->remove(j->sub.get());  // no more events in; what is queued still gets written
+    const int rc = j->writer->close();
+    std::string message = rc != PROCMON_OK ? last_error()->message : "";
+    delete j;
+    return rc == PROCMON_OK ? rc : fail(rc, 0, "procmon_journal_close: %s", message.c_str());
+}
+
+PROCMON_API int procmon_journal_reader_open(procmon_journal_reader **out, const char *dir,
+                                            const procmon_journal_read_options *opts) {
+    constexpr const char *fn = "procmon_journal_reader_open";
+    if (out == nullptr) return fail(PROCMON_EINVAL, 0, "%s: out is NULL", fn);
+    *out = nullptr;
+    if (dir == nullptr || *dir == '\0') return fail(PROCMON_EINVAL, 0, "%s: dir is %s", fn, dir ? "empty" : "NULL");
+    procmon_journal_read_options o = PROCMON_JOURNAL_READ_OPTIONS_INIT;
+    if (int rc = versioned_input(opts, o, fn); rc != PROCMON_OK) return rc;
+    return guarded(fn, [&]() -> int {
+        auto r = std::make_unique<procmon_journal_reader>();
+        if (int rc = journal::Reader::open(dir, o.from_seq, o.from_time_ns, r->reader); rc != PROCMON_OK) return rc;
+        *out = r.release();
+        return PROCMON_OK;
+    });
+}
+
+PROCMON_API int procmon_journal_reader_next(procmon_journal_reader *r, procmon_event *events, size_t event_size,
+                                            size_t max, size_t *n_out, int timeout_ms) {
+    constexpr const char *fn = "procmon_journal_reader_next";
+    if (n_out != nullptr) *n_out = 0;
+    if (r == nullptr || n_out == nullptr || (events == nullptr && max > 0))
+        return fail(PROCMON_EINVAL, 0, "%s: %s is NULL", fn, r == nullptr ? "reader" : n_out == nullptr ? "n_out" : "events");
+    if (event_size < kEventSizeMin && max > 0)
+        return fail(PROCMON_EINVAL, 0, "%s: event_size %zu is below the minimum of %zu; pass sizeof(procmon_event)", fn,
+                    event_size, kEventSizeMin);
+    if (timeout_ms < -1) return fail(PROCMON_EINVAL, 0, "%s: timeout_ms %d is invalid", fn, timeout_ms);
+    return guarded(fn, [&] { return r->reader->next(events, event_size, max, *n_out, timeout_ms); });
+}
+
+PROCMON_API int procmon_journal_reader_stats_get(procmon_journal_reader_stats *out, const procmon_journal_reader *r) {
+    if (out == nullptr || r == nullptr)
+        return fail(PROCMON_EINVAL, 0, "procmon_journal_reader_stats_get: %s is NULL", out ? "reader" : "out");
+    if (out->size < offsetof(procmon_journal_reader_stats, records))
+        return fail(PROCMON_EINVAL, 0, "procmon_journal_reader_stats_get: out->size %u is too small", out->size);
+    r->reader->stats(*out);
+    return PROCMON_OK;
+}
+
+PROCMON_API void procmon_journal_reader_close(procmon_journal_reader *r) { delete r; }
 
 }  // extern "C"

@@ -10,6 +10,8 @@
 #include "core/arena.hpp"
 #include "events/engine.hpp"
 #include "events/subscription.hpp"
+#include "journal/reader.hpp"
+#include "journal/writer.hpp"
 #include "platform/platform.hpp"
 
 struct procmon_ctx {
@@ -29,3 +31,27 @@ struct procmon_subscription {
     std::shared_ptr<procmon::events::Subscription> sub;
     std::shared_ptr<procmon::events::Engine> engine;
 };
+
+// A journal writer and, when it records a context, its subscription there.
+struct procmon_journal {
+    std::shared_ptr<procmon::events::Subscription> sub;
+    std::shared_ptr<procmon::events::Engine> engine;
+    std::unique_ptr<procmon::journal::Writer> writer;
+    ~procmon_journal() {
+        writer.reset();  // stops its thread, which pops from sub
+    }
+};
+
+struct procmon_journal_reader {
+    std::unique_ptr<procmon::journal::Reader> reader;
+};
+
+namespace procmon::capi {
+
+// procmon_subscribe's checks and work, for the journal's own subscription
+// too: a started subscription in `out`, or a status code with the thread's
+// error naming `fn`.
+int subscribe(procmon_ctx *ctx, const procmon_subscribe_options *opts, const char *fn,
+              std::shared_ptr<events::Subscription> &out);
+
+}  // namespace procmon::capi

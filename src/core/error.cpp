@@ -37,6 +37,9 @@ int status_from_errno(int err) {
     case EAGAIN: return PROCMON_EAGAIN;
     case EINVAL: return PROCMON_EINVAL;
     case ETIMEDOUT: return PROCMON_ETIMEDOUT;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG: return PROCMON_ENOSPC;
     default: return PROCMON_EIO;
     }
 }

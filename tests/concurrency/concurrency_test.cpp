@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <chrono>
 #include <map>
@@ -326,6 +327,87 @@ void subscribe_and_unsubscribe_race_the_collector(void **) {
     assert_int_equal(failures.load(), 0);
 }
 
+// The journal: four threads append, one syncs, one reads stats, one reader
+// follows, and a context records its own events into the same journal.
+// Every appended event comes back once, each thread's in its own order.
+void journal_writer_with_appenders_syncs_stats_and_a_follower(void **) {
+    char tmpl[] = "/tmp/procmon-jconc-XXXXXX";
+    const std::string dir = std::string(mkdtemp(tmpl)) + "/j";
+    procmon_ctx *ctx = nullptr;
+    assert_int_equal(procmon_open(&ctx, nullptr), PROCMON_OK);
+    procmon_journal_options o = PROCMON_JOURNAL_OPTIONS_INIT;
+    o.segment_bytes = PROCMON_JOURNAL_SEGMENT_MIN;
+    o.fsync = PROCMON_FSYNC_INTERVAL;
+    o.fsync_interval_ms = 5;
+    o.queue_capacity = 64;  // appenders wait for room
+    procmon_journal *j = nullptr;
+    assert_int_equal(procmon_journal_open(&j, ctx, dir.c_str(), &o), PROCMON_OK);
+    constexpr int kThreads = 4, kEach = 3000;
+    std::atomic<bool> done{false};
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kEach; i += 10) {
+                procmon_event evs[10] = {};
+                for (int k = 0; k < 10; ++k) {
+                    evs[k].size = sizeof evs[k];
+                    evs[k].type = PROCMON_EVENT_EXEC;
+                    evs[k].pid = -(t + 1);  // not a real process: the thread
+                    evs[k].start_ticks = static_cast<uint64_t>(i + k);
+                    evs[k].name = "appended";
+                }
+                if (procmon_journal_append(j, evs, sizeof evs[0], 10) != PROCMON_OK) ++failures;
+            }
+        });
+    std::thread syncer([&] {
+        while (!done)
+            if (procmon_journal_sync(j, 5000, nullptr) != PROCMON_OK) ++failures;
+    });
+    std::thread stats([&] {
+        while (!done) {
+            procmon_journal_stats s{};
+            s.size = sizeof s;
+            if (procmon_journal_stats_get(&s, j) != PROCMON_OK || s.durable_seq >= s.next_seq) ++failures;
+        }
+    });
+    std::map<int32_t, uint64_t> next_of;  // per appender thread: the next start_ticks
+    int seen = 0;
+    std::thread follower([&] {
+        procmon_journal_reader *r = nullptr;
+        if (procmon_journal_reader_open(&r, dir.c_str(), nullptr) != PROCMON_OK) {
+            ++failures;
+            return;
+        }
+        procmon_event batch[64];
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (seen < kThreads * kEach && std::chrono::steady_clock::now() < give_up) {
+            size_t n = 0;
+            if (procmon_journal_reader_next(r, batch, sizeof batch[0], 64, &n, 100) != PROCMON_OK) ++failures;
+            for (size_t i = 0; i < n; ++i) {
+                if (batch[i].pid >= 0 || batch[i].type == PROCMON_EVENT_LOST) continue;  // the context's own
+                if (batch[i].start_ticks != next_of[batch[i].pid]++) ++failures;
+                ++seen;
+            }
+        }
+        procmon_journal_reader_close(r);
+    });
+    pid_t kid = fork();  // the context's events land in the same journal
+    if (kid == 0) _exit(0);
+    waitpid(kid, nullptr, 0);
+    for (auto &t : threads) t.join();
+    follower.join();
+    done = true;
+    syncer.join();
+    stats.join();
+    assert_int_equal(procmon_journal_close(j), PROCMON_OK);
+    procmon_close(ctx);
+    assert_int_equal(failures.load(), 0);
+    assert_int_equal(seen, kThreads * kEach);
+    std::string rm = "rm -rf " + dir.substr(0, dir.size() - 2);
+    assert_int_equal(std::system(rm.c_str()), 0);
+}
+
 }  // namespace
 
 int main(void) {
@@ -336,6 +418,7 @@ int main(void) {
         cmocka_unit_test(collector_subscriber_and_stats_threads_agree),
         cmocka_unit_test(waits_end_when_another_thread_unsubscribes_or_closes),
         cmocka_unit_test(subscribe_and_unsubscribe_race_the_collector),
+        cmocka_unit_test(journal_writer_with_appenders_syncs_stats_and_a_follower),
     };
     return cmocka_run_group_tests_name("concurrency", tests, nullptr, nullptr);
 }

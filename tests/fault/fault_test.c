@@ -148,9 +148,12 @@ static ssize_t faulty_getdents64(int fd, void *buf, size_t count) {
 
 static ssize_t real_recvmsg(int fd, struct msghdr *msg, int flags) { return pm_sys_default()->recvmsg(fd, msg, flags); }
 static int real_bind(int fd, const struct sockaddr *addr, socklen_t len) { return pm_sys_default()->bind(fd, addr, len); }
+static ssize_t real_write(int fd, const void *buf, size_t n) { return pm_sys_default()->write(fd, buf, n); }
+static int real_fdatasync(int fd) { return pm_sys_default()->fdatasync(fd); }
 
 static const struct pm_sys_ops faulty_ops = {faulty_openat, faulty_read,  faulty_close, faulty_readlinkat,
-                                             faulty_getdents64, real_recvmsg, real_bind};
+                                             faulty_getdents64, real_recvmsg, real_bind, real_write,
+                                             real_fdatasync};
 
 /* ------------------------------------------------------------ enumeration */
 

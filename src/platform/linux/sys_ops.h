@@ -1,8 +1,9 @@
 /*
  * The system calls the Linux collector makes, behind one table so tests can
  * inject failures (EACCES, ENOENT, ESRCH, EINTR, short reads) into every file
- * the collector touches. Internal: not installed, not exported from the
- * shared library; the fault tests link the static library.
+ * the collector touches, and into the journal's writes (ENOSPC, EIO).
+ * Internal: not installed, not exported from the shared library; the fault
+ * tests link the static library.
  */
 #ifndef PROCMON_SYS_OPS_H
 #define PROCMON_SYS_OPS_H
@@ -22,6 +23,9 @@ struct pm_sys_ops {
     ssize_t (*getdents64)(int fd, void *buf, size_t count);
     ssize_t (*recvmsg)(int fd, struct msghdr *msg, int flags);
     int (*bind)(int fd, const struct sockaddr *addr, socklen_t len);
+    /* the journal's writes (ENOSPC, EIO) */
+    ssize_t (*write)(int fd, const void *buf, size_t count);
+    int (*fdatasync)(int fd);
 };
 
 /* The table in force; never NULL. */

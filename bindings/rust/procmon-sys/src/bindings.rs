@@ -54,6 +54,13 @@ pub const PROCMON_SUBSCRIBE_THREADS: u32 = 1;
 pub const PROCMON_QUEUE_DEFAULT: u32 = 16384;
 pub const PROCMON_QUEUE_MIN: u32 = 2;
 pub const PROCMON_QUEUE_MAX: u32 = 16777216;
+pub const PROCMON_JOURNAL_VERSION: u32 = 1;
+pub const PROCMON_FSYNC_ALWAYS: u32 = 0;
+pub const PROCMON_FSYNC_INTERVAL: u32 = 1;
+pub const PROCMON_FSYNC_NEVER: u32 = 2;
+pub const PROCMON_JOURNAL_SEGMENT_DEFAULT: u32 = 67108864;
+pub const PROCMON_JOURNAL_SEGMENT_MIN: u32 = 65536;
+pub const PROCMON_JOURNAL_READ_VERSION: u32 = 1;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
 pub type __int64_t = ::std::os::raw::c_long;
@@ -78,7 +85,10 @@ pub const PROCMON_EVERSION: procmon_status = -10;
 pub const PROCMON_EUSER: procmon_status = -11;
 pub const PROCMON_EINTERNAL: procmon_status = -12;
 pub const PROCMON_EBUSY: procmon_status = -13;
-pub const PROCMON_STATUS_LAST_: procmon_status = -13;
+pub const PROCMON_ENOSPC: procmon_status = -14;
+pub const PROCMON_ELOCKED: procmon_status = -15;
+pub const PROCMON_EFORMAT: procmon_status = -16;
+pub const PROCMON_STATUS_LAST_: procmon_status = -16;
 pub type procmon_status = ::std::os::raw::c_int;
 extern "C" {
     pub fn procmon_strerror(code: ::std::os::raw::c_int) -> *const ::std::os::raw::c_char;
@@ -2689,4 +2699,776 @@ extern "C" {
 }
 extern "C" {
     pub fn procmon_unsubscribe(s: *mut procmon_subscription);
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct procmon_journal {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct procmon_journal_reader {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct procmon_journal_options {
+    pub version: ::std::os::raw::c_uint,
+    pub fsync: u32,
+    pub fsync_interval_ms: u32,
+    pub queue_capacity: u32,
+    pub segment_bytes: u64,
+    pub max_bytes: u64,
+    pub max_age_ms: u64,
+    pub filter: *const procmon_subscribe_options,
+}
+#[test]
+fn bindgen_test_layout_procmon_journal_options() {
+    assert_eq!(
+        ::std::mem::size_of::<procmon_journal_options>(),
+        48usize,
+        concat!("Size of: ", stringify!(procmon_journal_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<procmon_journal_options>(),
+        8usize,
+        concat!("Alignment of ", stringify!(procmon_journal_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_fsync() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fsync) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_options),
+                "::",
+                stringify!(fsync)
+            )
+        );
+    }
+    test_field_fsync();
+    fn test_field_fsync_interval_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fsync_interval_ms) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_options),
+                "::",
+                stringify!(fsync_interval_ms)
+            )
+        );
+    }
+    test_field_fsync_interval_ms();
+    fn test_field_queue_capacity() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).queue_capacity) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_options),
+                "::",
+                stringify!(queue_capacity)
+            )
+        );
+    }
+    test_field_queue_capacity();
+    fn test_field_segment_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).segment_bytes) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_options),
+                "::",
+                stringify!(segment_bytes)
+            )
+        );
+    }
+    test_field_segment_bytes();
+    fn test_field_max_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_bytes) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_options),
+                "::",
+                stringify!(max_bytes)
+            )
+        );
+    }
+    test_field_max_bytes();
+    fn test_field_max_age_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_age_ms) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_options),
+                "::",
+                stringify!(max_age_ms)
+            )
+        );
+    }
+    test_field_max_age_ms();
+    fn test_field_filter() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).filter) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_options),
+                "::",
+                stringify!(filter)
+            )
+        );
+    }
+    test_field_filter();
+}
+extern "C" {
+    pub fn procmon_journal_options_init(
+        o: *mut procmon_journal_options,
+        version: ::std::os::raw::c_uint,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_journal_open(
+        out: *mut *mut procmon_journal,
+        ctx: *mut procmon_ctx,
+        dir: *const ::std::os::raw::c_char,
+        o: *const procmon_journal_options,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_journal_append(
+        j: *mut procmon_journal,
+        events: *const procmon_event,
+        event_size: usize,
+        n: usize,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_journal_sync(
+        j: *mut procmon_journal,
+        timeout_ms: ::std::os::raw::c_int,
+        durable_seq: *mut u64,
+    ) -> ::std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct procmon_journal_stats {
+    pub size: u32,
+    pub last_error: i32,
+    pub next_seq: u64,
+    pub durable_seq: u64,
+    pub records: u64,
+    pub lost: u64,
+    pub bytes_written: u64,
+    pub commits: u64,
+    pub fsyncs: u64,
+    pub write_errors: u64,
+    pub segments: u64,
+    pub disk_bytes: u64,
+    pub segments_removed: u64,
+    pub recovered_truncated_bytes: u64,
+    pub recovered_corrupt_records: u64,
+}
+#[test]
+fn bindgen_test_layout_procmon_journal_stats() {
+    assert_eq!(
+        ::std::mem::size_of::<procmon_journal_stats>(),
+        112usize,
+        concat!("Size of: ", stringify!(procmon_journal_stats))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<procmon_journal_stats>(),
+        8usize,
+        concat!("Alignment of ", stringify!(procmon_journal_stats))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_last_error() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).last_error) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(last_error)
+            )
+        );
+    }
+    test_field_last_error();
+    fn test_field_next_seq() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).next_seq) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(next_seq)
+            )
+        );
+    }
+    test_field_next_seq();
+    fn test_field_durable_seq() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).durable_seq) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(durable_seq)
+            )
+        );
+    }
+    test_field_durable_seq();
+    fn test_field_records() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).records) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(records)
+            )
+        );
+    }
+    test_field_records();
+    fn test_field_lost() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lost) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(lost)
+            )
+        );
+    }
+    test_field_lost();
+    fn test_field_bytes_written() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).bytes_written) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(bytes_written)
+            )
+        );
+    }
+    test_field_bytes_written();
+    fn test_field_commits() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).commits) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(commits)
+            )
+        );
+    }
+    test_field_commits();
+    fn test_field_fsyncs() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fsyncs) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(fsyncs)
+            )
+        );
+    }
+    test_field_fsyncs();
+    fn test_field_write_errors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).write_errors) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(write_errors)
+            )
+        );
+    }
+    test_field_write_errors();
+    fn test_field_segments() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).segments) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(segments)
+            )
+        );
+    }
+    test_field_segments();
+    fn test_field_disk_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).disk_bytes) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(disk_bytes)
+            )
+        );
+    }
+    test_field_disk_bytes();
+    fn test_field_segments_removed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).segments_removed) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(segments_removed)
+            )
+        );
+    }
+    test_field_segments_removed();
+    fn test_field_recovered_truncated_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).recovered_truncated_bytes) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(recovered_truncated_bytes)
+            )
+        );
+    }
+    test_field_recovered_truncated_bytes();
+    fn test_field_recovered_corrupt_records() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).recovered_corrupt_records) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(recovered_corrupt_records)
+            )
+        );
+    }
+    test_field_recovered_corrupt_records();
+}
+extern "C" {
+    pub fn procmon_journal_stats_get(
+        out: *mut procmon_journal_stats,
+        j: *const procmon_journal,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_journal_close(j: *mut procmon_journal) -> ::std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct procmon_journal_read_options {
+    pub version: ::std::os::raw::c_uint,
+    pub reserved_: u32,
+    pub from_seq: u64,
+    pub from_time_ns: u64,
+}
+#[test]
+fn bindgen_test_layout_procmon_journal_read_options() {
+    assert_eq!(
+        ::std::mem::size_of::<procmon_journal_read_options>(),
+        24usize,
+        concat!("Size of: ", stringify!(procmon_journal_read_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<procmon_journal_read_options>(),
+        8usize,
+        concat!("Alignment of ", stringify!(procmon_journal_read_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_read_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_read_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_reserved_() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_read_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved_) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_read_options),
+                "::",
+                stringify!(reserved_)
+            )
+        );
+    }
+    test_field_reserved_();
+    fn test_field_from_seq() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_read_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).from_seq) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_read_options),
+                "::",
+                stringify!(from_seq)
+            )
+        );
+    }
+    test_field_from_seq();
+    fn test_field_from_time_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_read_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).from_time_ns) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_read_options),
+                "::",
+                stringify!(from_time_ns)
+            )
+        );
+    }
+    test_field_from_time_ns();
+}
+extern "C" {
+    pub fn procmon_journal_reader_open(
+        out: *mut *mut procmon_journal_reader,
+        dir: *const ::std::os::raw::c_char,
+        o: *const procmon_journal_read_options,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_journal_reader_next(
+        r: *mut procmon_journal_reader,
+        events: *mut procmon_event,
+        event_size: usize,
+        max: usize,
+        n_out: *mut usize,
+        timeout_ms: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct procmon_journal_reader_stats {
+    pub size: u32,
+    pub reserved_: u32,
+    pub records: u64,
+    pub corrupt_records: u64,
+    pub corrupt_bytes: u64,
+    pub first_corrupt_segment: u64,
+    pub first_corrupt_offset: u64,
+    pub missing: u64,
+}
+#[test]
+fn bindgen_test_layout_procmon_journal_reader_stats() {
+    assert_eq!(
+        ::std::mem::size_of::<procmon_journal_reader_stats>(),
+        56usize,
+        concat!("Size of: ", stringify!(procmon_journal_reader_stats))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<procmon_journal_reader_stats>(),
+        8usize,
+        concat!("Alignment of ", stringify!(procmon_journal_reader_stats))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_reader_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_reader_stats),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_reserved_() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_reader_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved_) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_reader_stats),
+                "::",
+                stringify!(reserved_)
+            )
+        );
+    }
+    test_field_reserved_();
+    fn test_field_records() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_reader_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).records) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_reader_stats),
+                "::",
+                stringify!(records)
+            )
+        );
+    }
+    test_field_records();
+    fn test_field_corrupt_records() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_reader_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).corrupt_records) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_reader_stats),
+                "::",
+                stringify!(corrupt_records)
+            )
+        );
+    }
+    test_field_corrupt_records();
+    fn test_field_corrupt_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_reader_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).corrupt_bytes) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_reader_stats),
+                "::",
+                stringify!(corrupt_bytes)
+            )
+        );
+    }
+    test_field_corrupt_bytes();
+    fn test_field_first_corrupt_segment() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_reader_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).first_corrupt_segment) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_reader_stats),
+                "::",
+                stringify!(first_corrupt_segment)
+            )
+        );
+    }
+    test_field_first_corrupt_segment();
+    fn test_field_first_corrupt_offset() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_reader_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).first_corrupt_offset) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_reader_stats),
+                "::",
+                stringify!(first_corrupt_offset)
+            )
+        );
+    }
+    test_field_first_corrupt_offset();
+    fn test_field_missing() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_reader_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).missing) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_reader_stats),
+                "::",
+                stringify!(missing)
+            )
+        );
+    }
+    test_field_missing();
+}
+extern "C" {
+    pub fn procmon_journal_reader_stats_get(
+        out: *mut procmon_journal_reader_stats,
+        r: *const procmon_journal_reader,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_journal_reader_close(r: *mut procmon_journal_reader);
 }

@@ -1,0 +1,204 @@
+#include "journal/format.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+#include "journal/crc32c.hpp"
+
+namespace procmon::journal {
+namespace {
+
+constexpr unsigned char kMagic[8] = {'p', 'r', 'o', 'c', 'm', 'o', 'n', 'J'};
+constexpr uint64_t kResyncWindow = 1000000;  // seqs a run of corruption may swallow
+
+template <class T>
+void put(unsigned char *p, T v) {
+    std::memcpy(p, &v, sizeof v);
+}
+template <class T>
+T get(const unsigned char *p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+void put_varint(std::vector<unsigned char> &out, uint64_t v) {
+    while (v >= 0x80) {
+        out.push_back(static_cast<unsigned char>(v | 0x80));
+        v >>= 7;
+    }
+    out.push_back(static_cast<unsigned char>(v));
+}
+uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+void put_string(std::vector<unsigned char> &out, const char *s, std::size_t len) {
+    put_varint(out, len);
+    if (len > 0) out.insert(out.end(), s, s + len);
+    out.push_back(0);  // so a reader can point at it in place
+}
+
+uint32_t record_crc(const unsigned char *record, std::size_t payload_len) {
+    uint32_t c = crc32c(0, record, 4);                         // length
+    return crc32c(c, record + 8, 8 + payload_len);             // seq and payload
+}
+
+// Reads the payload back; every read is bounded by `end`.
+struct Decoder {
+    const unsigned char *p, *end;
+    bool ok = true;
+
+    uint64_t varint() {
+        uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (p >= end) return ok = false, 0;
+            const unsigned char b = *p++;
+            v |= static_cast<uint64_t>(b & 0x7F) << shift;
+            if (!(b & 0x80)) return v;
+        }
+        return ok = false, 0;
+    }
+    uint8_t byte() {
+        if (p >= end) return ok = false, 0;
+        return *p++;
+    }
+    int32_t i32() {
+        const int64_t v = unzigzag(varint());
+        if (v < INT32_MIN || v > INT32_MAX) ok = false;
+        return static_cast<int32_t>(v);
+    }
+    const char *string(std::size_t &len) {
+        const uint64_t n = varint();
+        if (!ok || n >= static_cast<uint64_t>(end - p) || p[n] != 0) return ok = false, "";
+        const char *s = reinterpret_cast<const char *>(p);
+        p += n + 1;
+        len = static_cast<std::size_t>(n);
+        return s;
+    }
+};
+
+}  // namespace
+
+void encode_header(const SegmentHeader &h, unsigned char out[kHeaderBytes]) {
+    std::memset(out, 0, kHeaderBytes);
+    std::memcpy(out, kMagic, 8);
+    put<uint32_t>(out + 8, kFormatVersion);
+    put<uint32_t>(out + 12, static_cast<uint32_t>(kHeaderBytes));
+    put<uint64_t>(out + 16, h.first_seq);
+    put<uint64_t>(out + 24, h.created_ns);
+    std::memcpy(out + 32, h.boot_id, 16);
+    put<uint32_t>(out + 60, crc32c(0, out, 60));
+}
+
+HeaderCheck decode_header(const unsigned char *p, std::size_t n, SegmentHeader &out, uint32_t &version) {
+    if (n < 12) return n >= 8 && std::memcmp(p, kMagic, 8) != 0 ? HeaderCheck::bad_magic : HeaderCheck::short_file;
+    if (std::memcmp(p, kMagic, 8) != 0) return HeaderCheck::bad_magic;
+    version = get<uint32_t>(p + 8);
+    if (version > kFormatVersion) return HeaderCheck::newer_version;
+    if (n < kHeaderBytes) return HeaderCheck::short_file;
+    if (get<uint32_t>(p + 60) != crc32c(0, p, 60) || get<uint32_t>(p + 12) != kHeaderBytes) return HeaderCheck::bad_crc;
+    out.first_seq = get<uint64_t>(p + 16);
+    out.created_ns = get<uint64_t>(p + 24);
+    std::memcpy(out.boot_id, p + 32, 16);
+    return HeaderCheck::ok;
+}
+
+std::string segment_name(uint64_t first_seq) {
+    char name[40];
+    std::snprintf(name, sizeof name, "%020llu%s", static_cast<unsigned long long>(first_seq), kSegmentSuffix);
+    return name;
+}
+
+bool parse_segment_name(const char *name, uint64_t &first_seq) {
+    uint64_t v = 0;
+    int digits = 0;
+    for (; name[digits] >= '0' && name[digits] <= '9'; ++digits) {
+        if (digits == 20) return false;
+        const uint64_t d = static_cast<uint64_t>(name[digits] - '0');
+        if (v > (~uint64_t{0} - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    if (digits != 20 || std::strcmp(name + digits, kSegmentSuffix) != 0) return false;
+    first_seq = v;
+    return true;
+}
+
+void append_record(std::vector<unsigned char> &out, uint64_t seq, const procmon_event &e) {
+    const std::size_t at = out.size();
+    out.resize(at + kRecordHeaderBytes);
+    out.push_back(static_cast<unsigned char>(e.type));
+    out.push_back(static_cast<unsigned char>(e.flags));
+    put_varint(out, zigzag(e.pid));
+    put_varint(out, zigzag(e.ppid));
+    put_varint(out, e.uid == UINT32_MAX ? 0 : uint64_t{e.uid} + 1);
+    put_varint(out, e.time_ns);
+    put_varint(out, zigzag(static_cast<int64_t>(e.time_ns - e.start_time_ns)));  // small: how long it has lived
+    put_varint(out, e.start_ticks);
+    put_varint(out, zigzag(e.exit_code));
+    put_varint(out, zigzag(e.exit_signal));
+    put_varint(out, e.lifetime_ns);
+    put_varint(out, e.lost);
+    put_varint(out, e.argc);
+    const char *name = e.name ? e.name : "", *exe = e.exe ? e.exe : "";
+    put_string(out, name, std::strlen(name));
+    put_string(out, exe, std::strlen(exe));
+    put_string(out, e.argv ? e.argv : "", e.argv ? e.argv_len : 0);
+    const std::size_t payload = out.size() - at - kRecordHeaderBytes;
+    unsigned char *r = out.data() + at;
+    put<uint32_t>(r, static_cast<uint32_t>(payload));
+    put<uint64_t>(r + 8, seq);
+    put<uint32_t>(r + 4, record_crc(r, payload));
+}
+
+RecordCheck check_record(const unsigned char *p, std::size_t avail, RecordView &out) {
+    if (avail < kRecordHeaderBytes) return RecordCheck::incomplete;
+    const uint32_t len = get<uint32_t>(p);
+    if (len == 0 || len > kMaxPayload) return RecordCheck::bad;
+    if (avail - kRecordHeaderBytes < len) return RecordCheck::incomplete;
+    if (get<uint32_t>(p + 4) != record_crc(p, len)) return RecordCheck::bad;
+    out.seq = get<uint64_t>(p + 8);
+    out.payload = p + kRecordHeaderBytes;
+    out.payload_len = len;
+    out.total = kRecordHeaderBytes + len;
+    return RecordCheck::ok;
+}
+
+bool decode_event(const unsigned char *payload, std::size_t n, procmon_event &e) {
+    Decoder d{payload, payload + n};
+    e = procmon_event{};
+    e.size = sizeof e;
+    e.type = d.byte();
+    e.flags = d.byte();
+    e.pid = d.i32();
+    e.ppid = d.i32();
+    const uint64_t uid = d.varint();
+    e.uid = uid == 0 || uid > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(uid - 1);
+    e.time_ns = d.varint();
+    e.start_time_ns = e.time_ns - static_cast<uint64_t>(unzigzag(d.varint()));
+    e.start_ticks = d.varint();
+    e.exit_code = d.i32();
+    e.exit_signal = d.i32();
+    e.lifetime_ns = d.varint();
+    e.lost = d.varint();
+    const uint64_t argc = d.varint();
+    e.argc = argc > UINT32_MAX ? (d.ok = false, 0) : static_cast<uint32_t>(argc);
+    std::size_t len;
+    e.name = d.string(len);
+    e.exe = d.string(len);
+    e.argv = d.string(e.argv_len);
+    const bool one_type = e.type != 0 && (e.type & (e.type - 1)) == 0 && (e.type & ~uint32_t{PROCMON_EVENTS_ALL}) == 0;
+    return d.ok && d.p == d.end && one_type;
+}
+
+std::size_t resync(const unsigned char *p, std::size_t n, std::size_t from, uint64_t after_seq) {
+    for (std::size_t at = from + 1; at + kRecordHeaderBytes <= n; ++at) {
+        const uint64_t seq = get<uint64_t>(p + at + 8);  // cheap test first: a plausible next seq
+        if (seq <= after_seq || seq - after_seq > kResyncWindow) continue;
+        RecordView v;
+        procmon_event e;
+        if (check_record(p + at, n - at, v) == RecordCheck::ok && decode_event(v.payload, v.payload_len, e)) return at;
+    }
+    return kNotFound;
+}
+
+}  // namespace procmon::journal

@@ -1,0 +1,75 @@
+// The journal's on-disk format, version 1 (docs/journal.md). Little-endian.
+//
+// A segment file "<first seq, 20 digits>.pmj" is a 64-byte header, then
+// records back to back:
+//   header: magic "procmonJ", u32 format version, u32 header size (64),
+//           u64 first seq, u64 created (ns since the epoch), 16 bytes of
+//           boot id, 12 reserved bytes, u32 CRC-32C of the 60 before it
+//   record: u32 payload length, u32 CRC-32C of (length, seq, payload),
+//           u64 seq, payload (one event, see encode_event)
+// Nothing here touches a file: the writer and the reader do.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "procmon.h"
+
+namespace procmon::journal {
+
+static_assert(std::endian::native == std::endian::little, "the journal format is little-endian");
+
+constexpr uint32_t kFormatVersion = 1;
+constexpr std::size_t kHeaderBytes = 64;
+constexpr std::size_t kRecordHeaderBytes = 16;
+// An event's payload is its fixed fields (< 100 bytes) and three strings,
+// argv at most the kernel's ARG_MAX area: 16 MiB bounds it with room.
+constexpr uint32_t kMaxPayload = 16u << 20;
+constexpr const char *kSegmentSuffix = ".pmj";
+
+struct SegmentHeader {
+    uint64_t first_seq = 0;
+    uint64_t created_ns = 0;
+    unsigned char boot_id[16] = {};
+};
+
+void encode_header(const SegmentHeader &h, unsigned char out[kHeaderBytes]);
+
+enum class HeaderCheck { ok, short_file, bad_magic, newer_version, bad_crc };
+HeaderCheck decode_header(const unsigned char *p, std::size_t n, SegmentHeader &out, uint32_t &version);
+
+// "<first seq>.pmj", and back (false when the name is not a segment's).
+std::string segment_name(uint64_t first_seq);
+bool parse_segment_name(const char *name, uint64_t &first_seq);
+
+// Appends one whole record (header and payload) for `e` with sequence `seq`.
+void append_record(std::vector<unsigned char> &out, uint64_t seq, const procmon_event &e);
+
+// One record at p, if whole and intact.
+struct RecordView {
+    uint64_t seq = 0;
+    const unsigned char *payload = nullptr;
+    uint32_t payload_len = 0;
+    std::size_t total = 0;  // bytes of the whole record
+};
+enum class RecordCheck {
+    ok,
+    incomplete,  // fewer than its bytes are there yet (a torn tail, or a write in progress)
+    bad,         // its length is impossible or its CRC fails
+};
+RecordCheck check_record(const unsigned char *p, std::size_t avail, RecordView &out);
+
+// The event in a checked record's payload; strings point into the payload
+// (each NUL-terminated there). False if the payload does not decode.
+bool decode_event(const unsigned char *payload, std::size_t n, procmon_event &out);
+
+// After a bad record at `from`: the offset of the next whole, intact record
+// whose seq follows `after_seq` (within a million), searching [from + 1, n);
+// npos if none. What lies between is corruption, to be skipped.
+constexpr std::size_t kNotFound = ~std::size_t{0};
+std::size_t resync(const unsigned char *p, std::size_t n, std::size_t from, uint64_t after_seq);
+
+}  // namespace procmon::journal

@@ -1,0 +1,253 @@
+#include "journal/reader.hpp"
+
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "core/error.hpp"
+#include "platform/platform.hpp"
+
+namespace procmon::journal {
+namespace {
+
+constexpr const char *kNext = "procmon_journal_reader_next";
+
+}  // namespace
+
+Reader::Reader(std::string dir, uint64_t from_seq, uint64_t from_time_ns)
+    : dir_(std::move(dir)), from_seq_(from_seq), from_time_ns_(from_time_ns) {
+    expected_ = from_seq;  // a start older than what is kept shows as LOST
+}
+
+Reader::~Reader() {
+    if (fd_ >= 0) ::close(fd_);
+    if (notify_fd_ >= 0) ::close(notify_fd_);
+    if (dirfd_ >= 0) ::close(dirfd_);
+}
+
+int Reader::open(const std::string &dir, uint64_t from_seq, uint64_t from_time_ns, std::unique_ptr<Reader> &out) {
+    constexpr const char *fn = "procmon_journal_reader_open";
+    auto r = std::make_unique<Reader>(dir, from_seq, from_time_ns);
+    r->dirfd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r->dirfd_ < 0)
+        return fail(status_from_errno(errno), errno, "%s: open %s: %s", fn, dir.c_str(), std::strerror(errno));
+    std::vector<SegmentFile> files;
+    if (int rc = list_segments(r->dirfd_, dir.c_str(), fn, files); rc != PROCMON_OK) return rc;
+    // Start in the newest segment that begins at or before from_seq.
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < files.size(); ++i)
+        if (files[i].first_seq <= from_seq) start = i;
+    if (!files.empty()) {
+        if (int rc = r->open_segment(files[start], start + 1 == files.size()); rc != PROCMON_OK) return rc;
+    }
+    r->notify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (r->notify_fd_ >= 0 &&
+        ::inotify_add_watch(r->notify_fd_, dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+        ::close(r->notify_fd_);
+        r->notify_fd_ = -1;  // following falls back to polling the directory
+    }
+    out = std::move(r);
+    return PROCMON_OK;
+}
+
+int Reader::open_segment(const SegmentFile &f, bool newest) {
+    int fd = ::openat(dirfd_, f.name.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return PROCMON_OK;  // removed by retention meanwhile: the next one will do
+        return fail(status_from_errno(errno), errno, "%s: open %s/%s: %s", kNext, dir_.c_str(), f.name.c_str(),
+                    std::strerror(errno));
+    }
+    unsigned char head[kHeaderBytes];
+    const ssize_t got = ::pread(fd, head, sizeof head, 0);
+    SegmentHeader h;
+    uint32_t version = 0;
+    const HeaderCheck c = got < 0 ? HeaderCheck::short_file : decode_header(head, static_cast<std::size_t>(got), h, version);
+    if (c == HeaderCheck::bad_magic || c == HeaderCheck::newer_version) {
+        ::close(fd);
+        return fail(PROCMON_EFORMAT, 0,
+                    c == HeaderCheck::bad_magic ? "%s: %s/%s is not a procmon journal segment"
+                                                : "%s: %s/%s has a newer journal format than this library's",
+                    kNext, dir_.c_str(), f.name.c_str());
+    }
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+    segment_first_ = f.first_seq;
+    if (expected_ == 0 && c == HeaderCheck::ok) expected_ = h.first_seq;  // so a damaged first record shows as LOST
+    scan_ = std::make_unique<SegmentScanner>(fd);
+    if (c != HeaderCheck::ok && !newest) {  // unreadable header: the whole segment is lost to us
+        struct stat st {};
+        ::fstat(fd, &st);
+        corrupt(0, static_cast<uint64_t>(st.st_size));
+        scan_->skip(static_cast<uint64_t>(st.st_size) - kHeaderBytes);
+    } else if (c != HeaderCheck::ok) {
+        scan_.reset();  // being created: look again later
+        ::close(fd_);
+        fd_ = -1;
+        segment_first_ = f.first_seq - 1;
+    }
+    return PROCMON_OK;
+}
+
+Reader::Moved Reader::move_to_next_segment() {
+    std::vector<SegmentFile> files;
+    if (list_segments(dirfd_, dir_.c_str(), kNext, files) != PROCMON_OK) return Moved::error;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        if (files[i].first_seq <= segment_first_) continue;
+        if (open_segment(files[i], i + 1 == files.size()) != PROCMON_OK) return Moved::error;
+        return scan_ ? Moved::yes : Moved::no;
+    }
+    return Moved::no;
+}
+
+void Reader::corrupt(uint64_t offset, uint64_t bytes) {
+    if (stats_.corrupt_records++ == 0) {
+        stats_.first_corrupt_segment = segment_first_;
+        stats_.first_corrupt_offset = offset;
+    }
+    stats_.corrupt_bytes += bytes;
+}
+
+void Reader::wait(int timeout_ms) {
+    if (notify_fd_ >= 0) {
+        if (platform::wait_readable(&notify_fd_, 1, timeout_ms) > 0) {
+            char drain[4096];
+            while (::read(notify_fd_, drain, sizeof drain) > 0) {
+            }
+        }
+    } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(timeout_ms < 0 ? 20 : timeout_ms, 20)));
+    }
+}
+
+int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms) {
+    n = 0;
+    out_.clear();
+    strings_.clear();
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
+    auto keep = [this](const char *s, std::size_t len) {
+        const std::size_t at = strings_.size();
+        strings_.insert(strings_.end(), s, s + len);
+        strings_.push_back('\0');
+        return at;
+    };
+    if (held_ && max > 0) {
+        Out o = held_event_;
+        const std::size_t base = strings_.size();
+        strings_.insert(strings_.end(), held_strings_.begin(), held_strings_.end());
+        o.name += base, o.exe += base, o.argv += base;
+        out_.push_back(o);
+        held_ = false;
+    }
+    while (out_.size() < max) {
+        if (!scan_) {
+            const Moved m = move_to_next_segment();
+            if (m == Moved::error) return last_error()->code;
+            if (m == Moved::yes) continue;
+        } else {
+            const SegmentScanner::Step step = scan_->next(last_seq_);
+            if (step == SegmentScanner::Step::record) {
+                const procmon_event &e = scan_->event();
+                const uint64_t seq = scan_->record().seq;
+                last_seq_ = seq;
+                if (seq < from_seq_) continue;
+                const bool gap = expected_ != 0 && seq > expected_;
+                const uint64_t missing = gap ? seq - expected_ : 0;
+                expected_ = seq + 1;
+                if (gap) {  // corruption or retention swallowed these: say how many
+                    Out lost{};
+                    lost.e.size = sizeof lost.e;
+                    lost.e.type = PROCMON_EVENT_LOST;
+                    lost.e.flags = PROCMON_EVENT_FLAG_SYNTHESIZED;
+                    lost.e.seq = seq - 1;
+                    lost.e.time_ns = e.time_ns;
+                    lost.e.lost = missing;
+                    lost.name = lost.exe = lost.argv = keep("", 0);
+                    out_.push_back(lost);
+                    stats_.missing += missing;
+                }
+                if (e.time_ns < from_time_ns_ && e.type != PROCMON_EVENT_LOST) continue;
+                Out o{e, 0, 0, 0};
+                o.e.seq = seq;
+                ++stats_.records;
+                if (out_.size() < max) {
+                    o.name = keep(e.name, std::strlen(e.name));
+                    o.exe = keep(e.exe, std::strlen(e.exe));
+                    o.argv = keep(e.argv, e.argv_len);
+                    out_.push_back(o);
+                } else {  // the LOST took the last place: this one comes first next time
+                    held_strings_.clear();
+                    auto hold = [this](const char *s, std::size_t len) {
+                        const std::size_t at = held_strings_.size();
+                        held_strings_.insert(held_strings_.end(), s, s + len);
+                        held_strings_.push_back('\0');
+                        return at;
+                    };
+                    o.name = hold(e.name, std::strlen(e.name));
+                    o.exe = hold(e.exe, std::strlen(e.exe));
+                    o.argv = hold(e.argv, e.argv_len);
+                    held_event_ = o;
+                    held_ = true;
+                }
+                continue;
+            }
+            if (step == SegmentScanner::Step::corrupt) {
+                corrupt(scan_->offset(), scan_->corrupt_bytes());
+                scan_->skip(scan_->corrupt_bytes());
+                continue;
+            }
+            if (step == SegmentScanner::Step::io_error)
+                return fail(PROCMON_EIO, errno, "%s: read %s: %s", kNext, dir_.c_str(), std::strerror(errno));
+            // end or incomplete: the writer may still be appending here, unless a newer segment exists
+            const uint64_t at = scan_->offset();
+            uint64_t first = segment_first_;
+            struct stat st {};
+            ::fstat(fd_, &st);
+            const Moved m = move_to_next_segment();
+            if (m == Moved::error) return last_error()->code;
+            if (m == Moved::yes) {
+                const uint64_t left = static_cast<uint64_t>(st.st_size) > at ? static_cast<uint64_t>(st.st_size) - at : 0;
+                if (step == SegmentScanner::Step::incomplete && left > 0) {  // a torn record nobody will finish
+                    std::swap(first, segment_first_);
+                    corrupt(at, left);
+                    std::swap(first, segment_first_);
+                }
+                continue;
+            }
+        }
+        // Nothing more now.
+        if (!out_.empty() || timeout_ms == 0) break;
+        int left = -1;
+        if (timeout_ms > 0) {
+            left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count());
+            if (left <= 0) break;
+        }
+        wait(left < 0 ? 1000 : std::min(left, 1000));
+    }
+    const std::size_t written = std::min(stride, sizeof(procmon_event));
+    for (const Out &o : out_) {
+        procmon_event e = o.e;
+        e.size = static_cast<uint32_t>(written);
+        e.name = strings_.data() + o.name;
+        e.exe = strings_.data() + o.exe;
+        e.argv = strings_.data() + o.argv;
+        std::memcpy(static_cast<char *>(dst) + n * stride, &e, written);
+        ++n;
+    }
+    return PROCMON_OK;
+}
+
+void Reader::stats(procmon_journal_reader_stats &out) const {
+    procmon_journal_reader_stats s = stats_;
+    s.size = out.size < sizeof s ? out.size : static_cast<uint32_t>(sizeof s);
+    std::memcpy(&out, &s, s.size);
+}
+
+}  // namespace procmon::journal

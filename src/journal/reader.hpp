@@ -1,0 +1,59 @@
+// A journal reader: the records of a directory's segments in sequence
+// order, from a sequence number or a time, stepping over corruption (counted,
+// and reported to the caller as LOST for the sequence numbers it swallowed),
+// and following a live writer (tail -f) when asked to wait.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "journal/segments.hpp"
+#include "procmon.h"
+
+namespace procmon::journal {
+
+class Reader {
+public:
+    static int open(const std::string &dir, uint64_t from_seq, uint64_t from_time_ns, std::unique_ptr<Reader> &out);
+    ~Reader();
+    Reader(const Reader &) = delete;
+    Reader &operator=(const Reader &) = delete;
+
+    // As procmon_journal_reader_next. Status code, thread's error set.
+    int next(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms);
+    void stats(procmon_journal_reader_stats &out) const;
+
+    Reader(std::string dir, uint64_t from_seq, uint64_t from_time_ns);
+
+private:
+    enum class Moved { yes, no, error };
+    Moved move_to_next_segment();  // the segment after the current one, if any
+    int open_segment(const SegmentFile &f, bool newest);
+    void corrupt(uint64_t offset, uint64_t bytes);
+    void wait(int timeout_ms);
+
+    const std::string dir_;
+    const uint64_t from_seq_, from_time_ns_;
+    int dirfd_ = -1, fd_ = -1, notify_fd_ = -1;
+    uint64_t segment_first_ = 0;
+    std::unique_ptr<SegmentScanner> scan_;
+    uint64_t last_seq_ = 0;   // last record read (returned or skipped)
+    uint64_t expected_ = 0;   // the seq that should come next; 0 = any
+
+    // What the last next() returned points here.
+    struct Out {
+        procmon_event e;
+        std::size_t name, exe, argv;
+    };
+    std::vector<Out> out_;
+    std::vector<char> strings_;
+    bool held_ = false;  // out_[0] is a record held back behind a LOST that filled the caller's room
+    Out held_event_{};
+    std::vector<char> held_strings_;
+
+    procmon_journal_reader_stats stats_{};
+};
+
+}  // namespace procmon::journal

@@ -1,0 +1,112 @@
+#include "journal/segments.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.hpp"
+
+namespace procmon::journal {
+namespace {
+
+constexpr std::size_t kChunk = 1u << 20;
+
+}  // namespace
+
+int list_segments(int dirfd, const char *dir, const char *fn, std::vector<SegmentFile> &out) {
+    out.clear();
+    int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? ::fdopendir(fd) : nullptr;
+    if (d == nullptr) {
+        const int err = errno;
+        if (fd >= 0) ::close(fd);
+        return fail(status_from_errno(err), err, "%s: list %s: %s", fn, dir, std::strerror(err));
+    }
+    errno = 0;
+    while (const dirent *e = ::readdir(d)) {
+        uint64_t first;
+        if (parse_segment_name(e->d_name, first)) out.push_back({first, e->d_name});
+    }
+    const int err = errno;
+    ::closedir(d);
+    if (err != 0) return fail(status_from_errno(err), err, "%s: list %s: %s", fn, dir, std::strerror(err));
+    std::sort(out.begin(), out.end(), [](const SegmentFile &a, const SegmentFile &b) { return a.first_seq < b.first_seq; });
+    return PROCMON_OK;
+}
+
+bool SegmentScanner::fill(std::size_t want) {
+    if (len_ - pos_ >= want) return true;
+    if (eof_) return false;
+    if (pos_ > 0) {  // keep what is unread at the front
+        std::memmove(buf_.data(), buf_.data() + pos_, len_ - pos_);
+        len_ -= pos_;
+        pos_ = 0;
+    }
+    const std::size_t need = std::max(want, kChunk);
+    if (buf_.size() < need) buf_.resize(need);
+    while (len_ < want || len_ < buf_.size()) {
+        const ssize_t r = ::pread(fd_, buf_.data() + len_, buf_.size() - len_, static_cast<off_t>(offset_ + len_));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        if (r == 0) {
+            eof_ = true;
+            break;
+        }
+        len_ += static_cast<std::size_t>(r);
+        if (len_ >= want) break;
+    }
+    return len_ - pos_ >= want;
+}
+
+bool SegmentScanner::read_rest() {
+    for (std::size_t want = len_ - pos_ + kChunk; !eof_; want += kChunk)
+        if (!fill(want) && errno != 0 && !eof_) return false;
+    return true;
+}
+
+void SegmentScanner::skip(uint64_t n) {
+    const std::size_t buffered = len_ - pos_;
+    if (n <= buffered) {
+        pos_ += static_cast<std::size_t>(n);
+    } else {
+        pos_ = len_ = 0;
+    }
+    offset_ += n;
+    eof_ = false;  // a live segment may have grown since
+}
+
+SegmentScanner::Step SegmentScanner::next(uint64_t last_seq) {
+    errno = 0;
+    eof_ = false;  // look again: a writer may have appended
+    if (!fill(kRecordHeaderBytes)) {
+        if (errno != 0 && !eof_) return Step::io_error;
+        if (len_ == pos_) return Step::end;
+    }
+    RecordCheck c = check_record(buf_.data() + pos_, len_ - pos_, record_);
+    if (c == RecordCheck::incomplete && len_ - pos_ >= kRecordHeaderBytes) {
+        uint32_t payload;
+        std::memcpy(&payload, buf_.data() + pos_, 4);
+        if (!fill(kRecordHeaderBytes + payload) && errno != 0 && !eof_) return Step::io_error;
+        c = check_record(buf_.data() + pos_, len_ - pos_, record_);
+    }
+    if (c == RecordCheck::ok && decode_event(record_.payload, record_.payload_len, event_) && record_.seq > last_seq) {
+        const std::size_t total = record_.total;
+        pos_ += total;
+        offset_ += total;
+        return Step::record;
+    }
+    // Not a record that follows: is there an intact one further on?
+    if (!read_rest()) return Step::io_error;
+    const std::size_t at = resync(buf_.data() + pos_, len_ - pos_, 0, last_seq);
+    if (at == kNotFound) return Step::incomplete;
+    corrupt_bytes_ = at;
+    return Step::corrupt;
+}
+
+}  // namespace procmon::journal

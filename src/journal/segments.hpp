@@ -1,0 +1,62 @@
+// The files of a journal directory: listing its segments, and reading one
+// segment's records in order, with the corruption in between reported and
+// stepped over. Used by the writer (recovery at open) and by readers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "journal/format.hpp"
+
+namespace procmon::journal {
+
+struct SegmentFile {
+    uint64_t first_seq;
+    std::string name;
+};
+
+// The directory's segments, by first seq. Status code, thread's error set
+// (`fn` names the caller) on failure.
+int list_segments(int dirfd, const char *dir, const char *fn, std::vector<SegmentFile> &out);
+
+// Reads one open segment's records after its header, buffered; the fd stays
+// the caller's. A record that is bad (length or CRC), does not decode, or
+// does not follow `last_seq` is corruption: the scanner looks for the next
+// intact record after it and reports the bytes in between.
+class SegmentScanner {
+public:
+    explicit SegmentScanner(int fd, uint64_t offset = kHeaderBytes) : fd_(fd), offset_(offset) {}
+
+    enum class Step {
+        record,      // `record`/`event` hold the next record; offset() is past it
+        end,         // no bytes left after offset()
+        corrupt,     // bytes [offset(), offset() + corrupt_bytes()) skipped; call again
+        incomplete,  // from offset() on: a record not (yet) whole, and nothing intact after it
+        io_error,    // errno set
+    };
+    Step next(uint64_t last_seq);
+
+    uint64_t offset() const { return offset_; }
+    uint64_t corrupt_bytes() const { return corrupt_bytes_; }
+    const RecordView &record() const { return record_; }
+    const procmon_event &event() const { return event_; }  // strings valid until the next call
+    // Skips past the corruption or incompleteness just reported.
+    void skip(uint64_t n);
+
+private:
+    bool fill(std::size_t want);  // at least `want` bytes buffered from offset_, if the file has them
+    bool read_rest();              // everything to the end of the file
+
+    int fd_;
+    uint64_t offset_;               // of buf_[pos_]
+    std::vector<unsigned char> buf_;
+    std::size_t pos_ = 0, len_ = 0;  // buffered: buf_[pos_, len_)
+    bool eof_ = false;
+    RecordView record_;
+    procmon_event event_{};
+    uint64_t corrupt_bytes_ = 0;
+};
+
+}  // namespace procmon::journal

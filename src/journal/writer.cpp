@@ -1,0 +1,476 @@
+#include "journal/writer.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "journal/format.hpp"
+#include "journal/segments.hpp"
+#include "platform/linux/sys_ops.h"
+
+namespace procmon::journal {
+namespace {
+
+constexpr const char *kOpen = "procmon_journal_open";
+constexpr std::size_t kCommitBytes = 4u << 20;  // a group commit is cut at about this much
+constexpr int kRetryMs = 100;                   // after a failed write
+
+uint64_t wall_ns() { return static_cast<uint64_t>(platform::now_ns(platform::Clock::realtime)); }
+uint64_t mono_ns() { return static_cast<uint64_t>(platform::now_ns(platform::Clock::monotonic)); }
+
+void read_boot_id(unsigned char out[16]) {
+    int fd = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char text[64] = {};
+    ssize_t n = ::read(fd, text, sizeof text - 1);
+    ::close(fd);
+    int nibble = 0;
+    for (ssize_t i = 0; i < n && nibble < 32; ++i) {
+        const char c = text[i];
+        const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0) continue;
+        out[nibble / 2] = static_cast<unsigned char>(out[nibble / 2] | (nibble % 2 ? v : v << 4));
+        ++nibble;
+    }
+}
+
+// Writes all of [p, p + n) or fails with errno set.
+bool write_all(int fd, const unsigned char *p, std::size_t n) {
+    while (n > 0) {
+        const ssize_t w = pm_sys()->write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+    return true;
+}
+
+}  // namespace
+
+Writer::Writer(std::string dir, WriterOptions opts, std::shared_ptr<events::Subscription> source)
+    : dir_(std::move(dir)), opts_(std::move(opts)), source_(std::move(source)) {
+    if (!opts_.clock) opts_.clock = wall_ns;
+}
+
+int Writer::open(const std::string &dir, WriterOptions opts, std::shared_ptr<events::Subscription> source,
+                 std::unique_ptr<Writer> &out) {
+    auto w = std::make_unique<Writer>(dir, std::move(opts), std::move(source));
+    if (!w->waker_.ok()) return fail(PROCMON_EIO, errno, "%s: eventfd: %s", kOpen, std::strerror(errno));
+    if (int rc = w->recover(); rc != PROCMON_OK) return rc;
+    if (!w->start_segment()) {
+        std::lock_guard<std::mutex> lock(w->mutex_);
+        return fail(w->last_error_, 0, "%s: %s", kOpen, w->error_text_.c_str());
+    }
+    w->thread_ = std::thread([p = w.get()] { p->run(); });
+    out = std::move(w);
+    return PROCMON_OK;
+}
+
+Writer::~Writer() {
+    close();
+    if (fd_ >= 0) ::close(fd_);
+    if (lockfd_ >= 0) ::close(lockfd_);  // releases the flock
+    if (dirfd_ >= 0) ::close(dirfd_);
+}
+
+// ------------------------------------------------------------ recovery
+
+int Writer::recover() {
+    const char *dir = dir_.c_str();
+    if (::mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return fail(status_from_errno(errno), errno, "%s: create %s: %s", kOpen, dir, std::strerror(errno));
+    dirfd_ = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd_ < 0) return fail(status_from_errno(errno), errno, "%s: open %s: %s", kOpen, dir, std::strerror(errno));
+    lockfd_ = ::openat(dirfd_, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lockfd_ < 0)
+        return fail(status_from_errno(errno), errno, "%s: create %s/LOCK: %s", kOpen, dir, std::strerror(errno));
+    if (::flock(lockfd_, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return fail(PROCMON_ELOCKED, errno, "%s: %s is locked by another writer (flock on %s/LOCK)", kOpen, dir, dir);
+        return fail(status_from_errno(errno), errno, "%s: lock %s/LOCK: %s", kOpen, dir, std::strerror(errno));
+    }
+    read_boot_id(boot_id_);
+
+    std::vector<SegmentFile> files;
+    if (int rc = list_segments(dirfd_, dir, kOpen, files); rc != PROCMON_OK) return rc;
+    uint64_t last = 0;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        const SegmentFile &f = files[i];
+        const bool newest = i + 1 == files.size();
+        const int fd = ::openat(dirfd_, f.name.c_str(), (newest ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+        if (fd < 0)
+            return fail(status_from_errno(errno), errno, "%s: open %s/%s: %s", kOpen, dir, f.name.c_str(), std::strerror(errno));
+        struct Closer {
+            int fd;
+            ~Closer() { ::close(fd); }
+        } closer{fd};
+        struct stat st {};
+        ::fstat(fd, &st);
+        unsigned char head[kHeaderBytes];
+        const ssize_t got = ::pread(fd, head, sizeof head, 0);
+        if (got < 0) return fail(PROCMON_EIO, errno, "%s: read %s/%s: %s", kOpen, dir, f.name.c_str(), std::strerror(errno));
+        SegmentHeader h;
+        uint32_t version = 0;
+        switch (decode_header(head, static_cast<std::size_t>(got), h, version)) {
+        case HeaderCheck::ok: break;
+        case HeaderCheck::bad_magic:
+            return fail(PROCMON_EFORMAT, 0, "%s: %s/%s is not a procmon journal segment", kOpen, dir, f.name.c_str());
+        case HeaderCheck::newer_version:
+            return fail(PROCMON_EFORMAT, 0, "%s: %s/%s has journal format %u; this library reads up to %u", kOpen, dir,
+                        f.name.c_str(), version, kFormatVersion);
+        case HeaderCheck::short_file:
+        case HeaderCheck::bad_crc:
+            if (newest) {  // created, then the crash: nothing in it was ever acknowledged
+                truncated_ += static_cast<uint64_t>(st.st_size);
+                ::unlinkat(dirfd_, f.name.c_str(), 0);
+            } else {
+                ++corrupt_;  // readers skip it whole
+                segments_.push_back({f.first_seq, f.name, static_cast<uint64_t>(st.st_size),
+                                     static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000u + static_cast<uint64_t>(st.st_mtim.tv_nsec)});
+            }
+            continue;
+        }
+        uint64_t seg_last = std::max(last, h.first_seq - 1);
+        bool any = false;
+        SegmentScanner scan(fd);
+        for (bool done = false; !done;) {
+            switch (scan.next(seg_last)) {
+            case SegmentScanner::Step::record:
+                seg_last = scan.record().seq;
+                any = true;
+                break;
+            case SegmentScanner::Step::corrupt:
+                ++corrupt_;
+                scan.skip(scan.corrupt_bytes());
+                break;
+            case SegmentScanner::Step::incomplete:
+                if (newest) {  // a torn tail: cut it
+                    truncated_ += static_cast<uint64_t>(st.st_size) - scan.offset();
+                    if (::ftruncate(fd, static_cast<off_t>(scan.offset())) != 0)
+                        return fail(status_from_errno(errno), errno, "%s: truncate the torn tail of %s/%s: %s", kOpen,
+                                    dir, f.name.c_str(), std::strerror(errno));
+                    st.st_size = static_cast<off_t>(scan.offset());
+                } else {
+                    ++corrupt_;
+                }
+                done = true;
+                break;
+            case SegmentScanner::Step::end: done = true; break;
+            case SegmentScanner::Step::io_error:
+                return fail(PROCMON_EIO, errno, "%s: read %s/%s: %s", kOpen, dir, f.name.c_str(), std::strerror(errno));
+            }
+        }
+        if (newest && !any) {  // only a header: its name would clash with the next segment's
+            ::unlinkat(dirfd_, f.name.c_str(), 0);
+            continue;
+        }
+        last = seg_last;
+        segments_.push_back({f.first_seq, f.name, static_cast<uint64_t>(st.st_size),
+                             static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000u + static_cast<uint64_t>(st.st_mtim.tv_nsec)});
+    }
+    next_seq_ = last + 1;
+    written_seq_ = durable_seq_ = last;  // what recovery found is on disk
+    uint64_t bytes = 0;
+    for (const Segment &s : segments_) bytes += s.bytes;
+    disk_bytes_ = bytes;
+    segment_count_ = segments_.size();
+    return PROCMON_OK;
+}
+
+// ------------------------------------------------------------ segments
+
+bool Writer::start_segment() {
+    const uint64_t first = buf_.empty() ? next_seq_.load() : batch_first_seq_;  // the records about to be written
+    const std::string name = segment_name(first);
+    int fd = ::openat(dirfd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+        // Left by a commit that failed before any record of it landed: nothing to keep.
+        ::unlinkat(dirfd_, name.c_str(), 0);
+        fd = ::openat(dirfd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    }
+    if (fd < 0) {
+        failed(status_from_errno(errno), errno, ("create segment " + name).c_str());
+        return false;
+    }
+    SegmentHeader h;
+    h.first_seq = first;
+    h.created_ns = opts_.clock();
+    std::memcpy(h.boot_id, boot_id_, sizeof h.boot_id);
+    unsigned char head[kHeaderBytes];
+    encode_header(h, head);
+    bool ok = write_all(fd, head, sizeof head);
+    if (ok && opts_.fsync != PROCMON_FSYNC_NEVER)  // the file and its name survive a crash
+        ok = pm_sys()->fdatasync(fd) == 0 && ::fsync(dirfd_) == 0;
+    if (!ok) {
+        const int err = errno;
+        ::close(fd);
+        ::unlinkat(dirfd_, name.c_str(), 0);
+        failed(status_from_errno(err), err, ("write the header of segment " + name).c_str());
+        return false;
+    }
+    fd_ = fd;
+    segments_.push_back({first, name, kHeaderBytes, 0});
+    segment_count_ = segments_.size();
+    disk_bytes_ += kHeaderBytes;
+    return true;
+}
+
+bool Writer::datasync() {
+    if (fd_ < 0 || !dirty_) return true;
+    ++fsyncs_;
+    if (pm_sys()->fdatasync(fd_) != 0) {
+        failed(status_from_errno(errno), errno, "fdatasync");
+        return false;
+    }
+    dirty_ = false;
+    last_sync_ns_ = mono_ns();
+    durable_seq_ = written_seq_;
+    return true;
+}
+
+void Writer::retain() {
+    if (opts_.max_bytes == 0 && opts_.max_age_ns == 0) return;
+    const uint64_t now = opts_.clock();
+    while (segments_.size() > 1) {  // never the newest
+        const Segment &old = segments_.front();
+        const bool too_big = opts_.max_bytes && disk_bytes_ > opts_.max_bytes;
+        const bool too_old = opts_.max_age_ns && old.closed_ns && old.closed_ns + opts_.max_age_ns < now;
+        if (!too_big && !too_old) break;
+        if (::unlinkat(dirfd_, old.name.c_str(), 0) != 0 && errno != ENOENT) {
+            failed(status_from_errno(errno), errno, ("remove old segment " + old.name).c_str());
+            break;
+        }
+        disk_bytes_ -= old.bytes;
+        ++segments_removed_;
+        segments_.pop_front();
+        segment_count_ = segments_.size();
+    }
+}
+
+void Writer::failed(int code, int err, const char *what) {
+    ++write_errors_;
+    last_error_ = code;
+    std::lock_guard<std::mutex> lock(mutex_);
+    error_text_ = dir_ + ": " + what + ": " + std::strerror(err);
+}
+
+// ------------------------------------------------------------ writing
+
+void Writer::encode(const procmon_event &e) {
+    if (buf_.empty()) batch_first_seq_ = next_seq_;
+    append_record(buf_, next_seq_++, e);
+    batch_weight_ += e.type == PROCMON_EVENT_LOST ? e.lost : 1;
+    ++batch_records_;
+    if (e.type == PROCMON_EVENT_LOST) batch_lost_ += e.lost;
+}
+
+bool Writer::commit() {
+    if (buf_.empty()) return true;
+    auto undo = [this] {
+        next_seq_ = batch_first_seq_;  // the sequence stays gapless on disk
+        pending_lost_ += batch_weight_;
+        buf_.clear();
+        batch_weight_ = batch_records_ = batch_lost_ = 0;
+    };
+    if (fd_ < 0 && !start_segment()) {
+        undo();
+        return false;
+    }
+    Segment &seg = segments_.back();
+    if (!write_all(fd_, buf_.data(), buf_.size())) {
+        const int err = errno;
+        // Leave no partial record: cut back to the last whole commit, or
+        // if even that fails, leave this segment and start another.
+        if (::ftruncate(fd_, static_cast<off_t>(seg.bytes)) != 0 || ::lseek(fd_, 0, SEEK_END) < 0) {
+            ::close(fd_);
+            fd_ = -1;
+            seg.closed_ns = opts_.clock();
+        }
+        failed(status_from_errno(err), err, ("write segment " + seg.name).c_str());
+        undo();
+        return false;
+    }
+    seg.bytes += buf_.size();
+    disk_bytes_ += buf_.size();
+    bytes_written_ += buf_.size();
+    ++commits_;
+    records_ += batch_records_;
+    lost_ += batch_lost_;
+    written_seq_ = next_seq_ - 1;
+    dirty_ = true;
+    buf_.clear();
+    batch_weight_ = batch_records_ = batch_lost_ = 0;
+    bool ok = true;
+    if (opts_.fsync == PROCMON_FSYNC_ALWAYS) ok = datasync();
+    else if (opts_.fsync == PROCMON_FSYNC_NEVER) durable_seq_ = written_seq_;
+    if (seg.bytes >= opts_.segment_bytes) {  // full: the next commit starts a new one
+        if (opts_.fsync != PROCMON_FSYNC_NEVER) ok = datasync() && ok;
+        ::close(fd_);
+        fd_ = -1;
+        seg.closed_ns = opts_.clock();
+    }
+    retain();
+    return ok;
+}
+
+void Writer::run() {
+    std::vector<procmon_event> popped(512);
+    bool source_open = source_ != nullptr;
+    bool failing = false;
+    for (;;) {
+        int timeout = 1000;  // retention by age, at least
+        if (failing) timeout = kRetryMs;
+        else if (opts_.fsync == PROCMON_FSYNC_INTERVAL && dirty_) {
+            const uint64_t due = last_sync_ns_ + uint64_t{opts_.fsync_interval_ms} * 1000000u, now = mono_ns();
+            timeout = due > now ? static_cast<int>((due - now) / 1000000u) + 1 : 0;
+        }
+        const int fds[2] = {waker_.fd(), source_open ? source_->fd() : -1};
+        platform::wait_readable(fds, source_open ? 2 : 1, timeout);
+        waker_.drain();
+
+        Inbox in;
+        uint64_t want_sync;
+        bool stopping;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            std::swap(in, inbox_);
+            want_sync = sync_requested_;
+            stopping = stop_;
+        }
+        room_.notify_all();
+
+        bool ok = true;
+        if (pending_lost_ > 0) {  // what failed writes could not store, said first
+            procmon_event lost{};
+            lost.size = sizeof lost;
+            lost.type = PROCMON_EVENT_LOST;
+            lost.flags = PROCMON_EVENT_FLAG_SYNTHESIZED;
+            lost.time_ns = wall_ns();
+            lost.lost = pending_lost_;
+            pending_lost_ = 0;
+            encode(lost);
+        }
+        while (source_open) {
+            std::size_t n = 0;
+            if (source_->pop(popped.data(), sizeof popped[0], popped.size(), n, 0) != PROCMON_OK) {
+                source_open = false;  // the context was closed: appends only from now on
+                break;
+            }
+            if (n == 0) break;
+            for (std::size_t i = 0; i < n; ++i) encode(popped[i]);
+            if (buf_.size() >= kCommitBytes) ok = commit() && ok;
+        }
+        for (Copied &c : in.events) {
+            c.e.name = in.strings.data() + c.name;
+            c.e.exe = in.strings.data() + c.exe;
+            c.e.argv = in.strings.data() + c.argv;
+            encode(c.e);
+            if (buf_.size() >= kCommitBytes) ok = commit() && ok;
+        }
+        ok = commit() && ok;
+        if (opts_.fsync == PROCMON_FSYNC_INTERVAL && dirty_ &&
+            mono_ns() >= last_sync_ns_ + uint64_t{opts_.fsync_interval_ms} * 1000000u)
+            ok = datasync() && ok;
+        if (want_sync > 0 || stopping) ok = datasync() && ok;  // whatever the policy
+        failing = !ok || pending_lost_ > 0;
+        retain();
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (want_sync > sync_done_) {
+                sync_done_ = want_sync;
+                sync_status_ = failing ? last_error_.load() : PROCMON_OK;
+            }
+            if (stopping) close_status_ = failing ? last_error_.load() : PROCMON_OK;
+        }
+        done_.notify_all();
+        if (stopping) break;
+    }
+}
+
+// ------------------------------------------------------------ callers
+
+int Writer::append(const procmon_event *events, std::size_t stride, std::size_t n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (std::size_t i = 0; i < n; ++i) {
+        while (inbox_.events.size() >= opts_.queue_capacity && !stop_) {
+            waker_.wake();
+            room_.wait(lock);
+        }
+        if (stop_) return fail(PROCMON_ECLOSED, 0, "procmon_journal_append: the journal is closed");
+        const auto *e = reinterpret_cast<const procmon_event *>(reinterpret_cast<const char *>(events) + i * stride);
+        Copied c{*e, 0, 0, 0};
+        auto keep = [&](const char *s, std::size_t len) {
+            const std::size_t at = inbox_.strings.size();
+            if (s != nullptr && len > 0) inbox_.strings.insert(inbox_.strings.end(), s, s + len);
+            inbox_.strings.push_back('\0');
+            return at;
+        };
+        c.name = keep(e->name, e->name ? std::strlen(e->name) : 0);
+        c.exe = keep(e->exe, e->exe ? std::strlen(e->exe) : 0);
+        c.argv = keep(e->argv, e->argv ? e->argv_len : 0);
+        c.e.argv_len = e->argv ? e->argv_len : 0;
+        inbox_.events.push_back(c);
+    }
+    lock.unlock();
+    waker_.wake();
+    return PROCMON_OK;
+}
+
+int Writer::sync(int timeout_ms, uint64_t *durable_seq) {
+    constexpr const char *fn = "procmon_journal_sync";
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (stop_) return fail(PROCMON_ECLOSED, 0, "%s: the journal is closed", fn);
+    const uint64_t gen = ++sync_requested_;
+    waker_.wake();
+    auto done = [&] { return sync_done_ >= gen; };
+    if (timeout_ms < 0) done_.wait(lock, done);
+    else if (!done_.wait_for(lock, std::chrono::milliseconds(timeout_ms), done))
+        return fail(PROCMON_ETIMEDOUT, 0, "%s: not durable within %d ms", fn, timeout_ms);
+    if (durable_seq) *durable_seq = durable_seq_;
+    if (sync_status_ != PROCMON_OK) return fail(sync_status_, 0, "%s: %s", fn, error_text_.c_str());
+    return PROCMON_OK;
+}
+
+int Writer::close() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_ = true;
+    }
+    room_.notify_all();
+    waker_.wake();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard<std::mutex> lock(mutex_);
+    return close_status_;
+}
+
+void Writer::stats(procmon_journal_stats &out) const {
+    procmon_journal_stats s{};
+    s.last_error = last_error_;
+    s.next_seq = next_seq_;
+    s.durable_seq = durable_seq_;
+    s.records = records_;
+    s.lost = lost_;
+    s.bytes_written = bytes_written_;
+    s.commits = commits_;
+    s.fsyncs = fsyncs_;
+    s.write_errors = write_errors_;
+    s.segments = segment_count_;
+    s.disk_bytes = disk_bytes_;
+    s.segments_removed = segments_removed_;
+    s.recovered_truncated_bytes = truncated_;
+    s.recovered_corrupt_records = corrupt_;
+    s.size = out.size < sizeof s ? out.size : static_cast<uint32_t>(sizeof s);
+    std::memcpy(&out, &s, s.size);
+}
+
+}  // namespace procmon::journal
