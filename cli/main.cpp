@@ -14,6 +14,7 @@
 #include "fields.hpp"
 #include "output.hpp"
 #include "procmon.h"
+#include "journal_cmds.hpp"
 #include "watch.hpp"
 
 namespace pc = procmon::cli;
@@ -29,6 +30,8 @@ const char kUsage[] =
     "commands:\n"
     "  snapshot    list the processes of this machine\n"
     "  watch       report process starts, execs and exits as they happen\n"
+    "  record      record them to a journal directory\n"
+    "  replay      print what a journal directory holds\n"
     "\n"
     "  procmon --version | --help | <command> --help\n";
 
@@ -239,6 +242,8 @@ int main(int argc, char **argv) {
     }
     if (cmd == "snapshot") return run_snapshot(argc - 2, argv + 2);
     if (cmd == "watch") return pc::run_watch(argc - 2, argv + 2);
+    if (cmd == "record") return pc::run_record(argc - 2, argv + 2);
+    if (cmd == "replay") return pc::run_replay(argc - 2, argv + 2);
     std::fprintf(stderr, "procmon: unknown command '%s' (try 'procmon --help')\n", cmd.c_str());
     return kExitUsage;
 }

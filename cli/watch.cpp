@@ -13,7 +13,7 @@
 
 #include "args.hpp"
 #include "fields.hpp"
-#include "json.hpp"
+#include "events_out.hpp"
 #include "output.hpp"
 #include "procmon.h"
 
@@ -49,42 +49,11 @@ void on_signal(int) { interrupted = 1; }
 
 struct WatchArgs {
     double duration = -1;
-    uint32_t events = 0;
-    std::string name;
-    bool has_name = false;
-    long long uid = -1, descendants_of = 0, interval = 0, queue = 0;
+    EventFilterArgs filter;
+    long long interval = 0;
     Format format = Format::table;
     bool poll = false, stats = false, verbose = false;
 };
-
-const char *type_name(uint32_t t) {
-    switch (t) {
-    case PROCMON_EVENT_START: return "start";
-    case PROCMON_EVENT_EXEC: return "exec";
-    case PROCMON_EVENT_EXIT: return "exit";
-    case PROCMON_EVENT_UID: return "uid";
-    case PROCMON_EVENT_COMM: return "comm";
-    case PROCMON_EVENT_LOST: return "lost";
-    default: return "?";
-    }
-}
-
-std::string parse_events(const std::string &list, uint32_t &out) {
-    out = 0;
-    std::size_t start = 0;
-    while (start <= list.size()) {
-        std::size_t comma = list.find(',', start);
-        std::string one = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        uint32_t bit = one == "start" ? PROCMON_EVENT_START : one == "exec" ? PROCMON_EVENT_EXEC
-                     : one == "exit" ? PROCMON_EVENT_EXIT : one == "uid" ? PROCMON_EVENT_UID
-                     : one == "comm" ? PROCMON_EVENT_COMM : 0;
-        if (bit == 0) return "unknown event '" + one + "' (start, exec, exit, uid, comm)";
-        out |= bit;
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    return {};
-}
 
 std::string parse_args(int argc, char **argv, WatchArgs &a, bool &help) {
     ArgCursor args(argc, argv);
@@ -99,99 +68,29 @@ std::string parse_args(int argc, char **argv, WatchArgs &a, bool &help) {
             (arg == "-v" ? a.verbose : arg == "--poll" ? a.poll : a.stats) = true;
             continue;
         }
-        static const char *const with_value[] = {"--duration", "--events", "--name", "--user",
-                                                 "--descendants-of", "--format", "--interval", "--queue"};
+        std::string err;
+        if (parse_filter_option(args, arg, a.filter, err)) {
+            if (!err.empty()) return err;
+            continue;
+        }
+        static const char *const with_value[] = {"--duration", "--format", "--interval"};
         if (std::find_if(std::begin(with_value), std::end(with_value), [&](const char *o) { return arg == o; }) ==
             std::end(with_value))
             return "unknown option '" + std::string(args.raw()) + "'";
-        std::string v, err;
+        std::string v;
         if (!(err = args.value(v)).empty()) return err;
         if (arg == "--duration") {
             char *end = nullptr;
             a.duration = std::strtod(v.c_str(), &end);
             if (v.empty() || *end != '\0' || !(a.duration > 0) || a.duration > 1e9) return "'" + v + "' is not a duration in seconds";
-        } else if (arg == "--events") {
-            if (!(err = parse_events(v, a.events)).empty()) return err;
-        } else if (arg == "--name") {
-            a.name = v;
-            a.has_name = true;
-        } else if (arg == "--user") {
-            if (!(err = parse_user(v, a.uid)).empty()) return err;
-        } else if (arg == "--descendants-of") {
-            if (!parse_int(v, 1, 2147483647LL, a.descendants_of)) return "'" + v + "' is not a pid";
         } else if (arg == "--format") {
             if (!parse_format(v, a.format) || a.format == Format::summary)
                 return "unknown format '" + v + "' (table, json-stream, json-array, json-pretty)";
-        } else if (arg == "--interval") {
+        } else {  // --interval
             if (!parse_int(v, 10, 3600000, a.interval)) return "'" + v + "' is not an interval in ms (10..3600000)";
-        } else {  // --queue
-            if (!parse_int(v, 2, 16777216, a.queue)) return "'" + v + "' is not a queue size (2..16777216)";
         }
     }
     return {};
-}
-
-void json_event(std::string &o, const procmon_event &e, Env &env, const char *open, const char *sep, const char *close) {
-    o += open;
-    o += "\"seq\":" + std::to_string(e.seq) + sep + "\"time\":\"";
-    append_iso8601(o, e.time_ns);
-    o += std::string("\"") + sep + "\"type\":\"" + type_name(e.type) + "\"";
-    if (e.type == PROCMON_EVENT_LOST) {
-        o += std::string(sep) + "\"lost\":" + std::to_string(e.lost) + close;
-        return;
-    }
-    o += std::string(sep) + "\"pid\":" + std::to_string(e.pid) + sep + "\"ppid\":" + std::to_string(e.ppid);
-    o += std::string(sep) + "\"uid\":" + (e.uid == UINT32_MAX ? std::string("null") : std::to_string(e.uid));
-    o += std::string(sep) + "\"user\":";
-    if (e.uid == UINT32_MAX) o += "null";
-    else json_string(o, env.user(e.uid));
-    o += std::string(sep) + "\"start\":\"";
-    append_iso8601(o, e.start_time_ns);
-    o += std::string("\"") + sep + "\"start_ticks\":" + std::to_string(e.start_ticks) + sep;
-    json_text_field(o, "name", e.name, true);
-    o += sep;
-    json_text_field(o, "exe", e.exe, true);
-    o += sep;
-    json_argv_field(o, e.argv, e.argv_len);
-    if (e.type == PROCMON_EVENT_EXIT) {
-        const bool known = !(e.flags & PROCMON_EVENT_FLAG_NO_STATUS);
-        o += std::string(sep) + "\"exit_code\":" + (known && e.exit_signal == 0 ? std::to_string(e.exit_code) : "null");
-        o += std::string(sep) + "\"exit_signal\":" + (known && e.exit_signal ? std::to_string(e.exit_signal) : "null");
-        o += std::string(sep) + "\"lifetime_ns\":" + std::to_string(e.lifetime_ns);
-    }
-    o += std::string(sep) + "\"partial\":" + (e.flags & PROCMON_EVENT_FLAG_PARTIAL ? "true" : "false");
-    o += std::string(sep) + "\"synthesized\":" + (e.flags & PROCMON_EVENT_FLAG_SYNTHESIZED ? "true" : "false");
-    o += close;
-}
-
-void table_event(std::string &o, const procmon_event &e, Env &env) {
-    char buf[160];
-    std::string when;
-    append_iso8601(when, e.time_ns);
-    std::snprintf(buf, sizeof buf, "%-12s %-5s ", when.substr(11, 12).c_str(), type_name(e.type));
-    o += buf;
-    if (e.type == PROCMON_EVENT_LOST) {
-        o += std::to_string(e.lost) + " events lost\n";
-        return;
-    }
-    std::string user = e.uid == UINT32_MAX ? "?" : env.user(e.uid);
-    std::snprintf(buf, sizeof buf, "%7d %7d %-8.8s ", e.pid, e.ppid, user.c_str());
-    o += buf;
-    procmon_process p{};
-    p.name = e.name;
-    p.argv = e.argv;
-    p.argv_len = e.argv_len;
-    p.argc = e.argc;
-    p.valid = PROCMON_FIELD_ARGV;
-    append_command(o, p);
-    if (e.type == PROCMON_EVENT_EXIT) {
-        if (e.flags & PROCMON_EVENT_FLAG_NO_STATUS) o += "  [exit status unknown]";
-        else if (e.exit_signal) o += "  [killed by signal " + std::to_string(e.exit_signal) + "]";
-        else o += "  [exit " + std::to_string(e.exit_code) + "]";
-    }
-    if (e.flags & PROCMON_EVENT_FLAG_PARTIAL) o += "  (partial)";
-    if (e.flags & PROCMON_EVENT_FLAG_SYNTHESIZED) o += "  (synthesized)";
-    o += '\n';
 }
 
 }  // namespace
@@ -214,41 +113,21 @@ int run_watch(int argc, char **argv) {
         std::fprintf(stderr, "procmon: %s\n", procmon_error_last()->message);
         return kExitFailure;
     }
-    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
-    so.events = a.events;
-    so.name_glob = a.has_name ? a.name.c_str() : nullptr;
-    so.uid = a.uid;
-    so.descendants_of = static_cast<int32_t>(a.descendants_of);
-    so.queue_capacity = static_cast<uint32_t>(a.queue);
+    const procmon_subscribe_options so = a.filter.options();
     procmon_subscription *sub = nullptr;
-    if (int rc = procmon_subscribe(&sub, ctx, &so); rc != PROCMON_OK) {
-        const std::string message = procmon_error_last()->message;
-        procmon_close(ctx);
-        // EINVAL here can only come from what the user gave (a malformed --name)
-        if (rc == PROCMON_EINVAL) return usage_error("watch", message);
-        std::fprintf(stderr, "procmon: %s\n", message.c_str());
-        return kExitFailure;
-    }
+    if (int rc = procmon_subscribe(&sub, ctx, &so); rc != PROCMON_OK) return start_failed("watch", rc, ctx);
+    say_event_source(ctx, a.verbose);
     procmon_stats st{};
     st.size = sizeof st;
-    procmon_stats_get(&st, ctx);
-    if (st.event_source == PROCMON_STATS_SOURCE_POLLING)
-        std::fprintf(stderr, "procmon: %s; polling every %u ms, so processes shorter than that may be missed\n",
-                     st.source_reason, st.poll_interval_ms);
-    else if (a.verbose)
-        std::fprintf(stderr, "procmon: watching through the %s\n", st.source_reason);
 
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
 
-    Env env;
-    std::string out;
-    const bool pretty = a.format == Format::json_pretty, array = pretty || a.format == Format::json_array;
-    if (array) out += "[";
-    else if (a.format == Format::table) out += "TIME         EVENT     PID    PPID USER     COMMAND\n";
-    uint64_t written = 0, lost = 0;
+    EventPrinter printer(a.format);
+    printer.begin();
+    uint64_t lost = 0;
     const auto begin = std::chrono::steady_clock::now();
     const auto end = begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(a.duration));
     bool write_failed = false;
@@ -271,25 +150,12 @@ int run_watch(int argc, char **argv) {
                 std::fprintf(stderr, "procmon: warning: %llu events lost%s\n", static_cast<unsigned long long>(e.lost),
                              e.lost == 0 ? " (count unknown)" : "");
             }
-            if (a.format == Format::table) table_event(out, e, env);
-            else if (a.format == Format::json_stream) json_event(out, e, env, "{", ",", "}\n");
-            else {
-                out += written ? ",\n" : "\n";
-                if (pretty) json_event(out, e, env, "  {\n    ", ",\n    ", "\n  }");
-                else json_event(out, e, env, "{", ",", "}");
-            }
-            ++written;
+            printer.add(e);
         }
-        if (!out.empty()) {
-            write_failed = std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0;
-            out.clear();
-        }
+        write_failed = !printer.flush();
     }
-    if (array && !write_failed) {
-        out += written ? "\n]\n" : "]\n";
-        std::fwrite(out.data(), 1, out.size(), stdout);
-        std::fflush(stdout);
-    }
+    if (!write_failed) printer.end();
+    const uint64_t written = printer.written();
 
     procmon_subscription_stats ss{};
     ss.size = sizeof ss;

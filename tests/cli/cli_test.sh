@@ -143,5 +143,48 @@ check "watch --poll says it polls and how often" grep -q 'polling every 100 ms' 
 check "watch --poll still sees the exit" bash -c "printf '%s\n' \"\$1\" | jq -e -s 'map(select(.type==\"exit\" and .name==\"sh\")) | length == 1' >/dev/null" _ "$out"
 rm -f /tmp/procmon-watch-err.$$
 
+# --- record and replay
+jdir=$(mktemp -d)/journal
+rerr=$(mktemp)
+"$procmon" record "$jdir" --duration 1.5 --descendants-of $$ --segment-size 64K 2>"$rerr" &
+recorder=$!
+for i in $(seq 100); do [ -e "$jdir/LOCK" ] && break; sleep 0.05; done
+sleep 0.2
+sh -c 'sleep 0.2; exit 5'
+locked=$("$procmon" record "$jdir" --duration 1 2>&1); rc=$?
+check "a second recorder is refused (rc $rc)" test "$rc" -eq 1
+check "and says the directory is locked ($locked)" bash -c "printf '%s' \"\$1\" | grep -q 'locked by another writer'" _ "$locked"
+wait "$recorder"; rc=$?
+check "record exits 0 (got $rc)" test "$rc" -eq 0
+check "record ends with what it recorded" grep -Eq '^procmon: recorded [0-9]+ events to .* lost 0' "$rerr"
+out=$("$procmon" replay "$jdir" --format json-stream 2>"$rerr")
+check "replay json-stream is valid JSON" bash -c "printf '%s' "\$1" | jq -s . >/dev/null" _ "$out"
+code=$(printf '%s\n' "$out" | jq -s 'map(select(.type=="exit" and .name=="sh")) | .[0].exit_code')
+check "replay has the recorded exit code 5 (got $code)" test "$code" = 5
+seqs=$(printf '%s\n' "$out" | jq -c -s 'map(.seq)')
+check "replay numbers from 1 without gaps ($seqs)" bash -c "printf '%s' "\$1" | jq -e '. == [range(1; length + 1)]' >/dev/null" _ "$seqs"
+check "replay ends with a count" grep -Eq '^procmon: replayed [0-9]+ records$' "$rerr"
+n=$(printf '%s\n' "$out" | wc -l)
+since=$("$procmon" replay "$jdir" --since 2 --format json-stream 2>/dev/null | wc -l)
+check "replay --since 2 skips one ($since of $n)" test "$since" -eq $((n - 1))
+until=$("$procmon" replay "$jdir" --until 2 --format json-stream 2>/dev/null | wc -l)
+check "replay --until 2 stops there (got $until)" test "$until" -eq 2
+later=$("$procmon" replay "$jdir" --since 2099-01-01T00:00:00Z --format json-stream 2>/dev/null | wc -l)
+check "replay --since a later time has nothing (got $later)" test "$later" -eq 0
+check "replay table has a header" bash -c "'$procmon' replay '$jdir' 2>/dev/null | head -1 | grep -q '^TIME *EVENT'"
+# a flipped byte in a record: skipped, counted, and the gap shown
+seg=$(ls "$jdir"/*.pmj | head -1)
+printf '\xff' | dd of="$seg" bs=1 seek=90 conv=notrunc status=none
+out=$("$procmon" replay "$jdir" --format json-stream 2>"$rerr")
+check "a damaged record is skipped and said" grep -Eq 'skipped 1 corrupt runs .* first in segment 1 at byte 64' "$rerr"
+check "its sequence number comes back as lost" bash -c "printf '%s\n' \"\$1\" | jq -e -s '.[0].type == \"lost\" and .[0].lost == 1' >/dev/null" _ "$out"
+err=$("$procmon" replay /nonexistent/journal 2>&1); rc=$?
+check "replay of a missing directory fails (rc $rc: $err)" test "$rc" -eq 1
+for args in "record" "replay" "record $jdir --fsync sometimes" "record $jdir --max-size 10X" "replay $jdir --since yesterday"; do
+    "$procmon" $args >/dev/null 2>&1; rc=$?
+    check "'$args' exits 2 (got $rc)" test "$rc" -eq 2
+done
+rm -rf "$(dirname "$jdir")" "$rerr"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,188 @@
+#include "events_out.hpp"
+
+#include <string>
+
+#include "json.hpp"
+
+namespace procmon::cli {
+namespace {
+
+const char *type_name(uint32_t t) {
+    switch (t) {
+    case PROCMON_EVENT_START: return "start";
+    case PROCMON_EVENT_EXEC: return "exec";
+    case PROCMON_EVENT_EXIT: return "exit";
+    case PROCMON_EVENT_UID: return "uid";
+    case PROCMON_EVENT_COMM: return "comm";
+    case PROCMON_EVENT_LOST: return "lost";
+    default: return "?";
+    }
+}
+
+std::string parse_events(const std::string &list, uint32_t &out) {
+    out = 0;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        std::size_t comma = list.find(',', start);
+        std::string one = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        uint32_t bit = one == "start" ? PROCMON_EVENT_START : one == "exec" ? PROCMON_EVENT_EXEC
+                     : one == "exit" ? PROCMON_EVENT_EXIT : one == "uid" ? PROCMON_EVENT_UID
+                     : one == "comm" ? PROCMON_EVENT_COMM : 0;
+        if (bit == 0) return "unknown event '" + one + "' (start, exec, exit, uid, comm)";
+        out |= bit;
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return {};
+}
+
+void json_event(std::string &o, const procmon_event &e, Env &env, const char *open, const char *sep, const char *close) {
+    o += open;
+    o += "\"seq\":" + std::to_string(e.seq) + sep + "\"time\":\"";
+    append_iso8601(o, e.time_ns);
+    o += std::string("\"") + sep + "\"type\":\"" + type_name(e.type) + "\"";
+    if (e.type == PROCMON_EVENT_LOST) {
+        o += std::string(sep) + "\"lost\":" + std::to_string(e.lost) + close;
+        return;
+    }
+    o += std::string(sep) + "\"pid\":" + std::to_string(e.pid) + sep + "\"ppid\":" + std::to_string(e.ppid);
+    o += std::string(sep) + "\"uid\":" + (e.uid == UINT32_MAX ? std::string("null") : std::to_string(e.uid));
+    o += std::string(sep) + "\"user\":";
+    if (e.uid == UINT32_MAX) o += "null";
+    else json_string(o, env.user(e.uid));
+    o += std::string(sep) + "\"start\":\"";
+    append_iso8601(o, e.start_time_ns);
+    o += std::string("\"") + sep + "\"start_ticks\":" + std::to_string(e.start_ticks) + sep;
+    json_text_field(o, "name", e.name, true);
+    o += sep;
+    json_text_field(o, "exe", e.exe, true);
+    o += sep;
+    json_argv_field(o, e.argv, e.argv_len);
+    if (e.type == PROCMON_EVENT_EXIT) {
+        const bool known = !(e.flags & PROCMON_EVENT_FLAG_NO_STATUS);
+        o += std::string(sep) + "\"exit_code\":" + (known && e.exit_signal == 0 ? std::to_string(e.exit_code) : "null");
+        o += std::string(sep) + "\"exit_signal\":" + (known && e.exit_signal ? std::to_string(e.exit_signal) : "null");
+        o += std::string(sep) + "\"lifetime_ns\":" + std::to_string(e.lifetime_ns);
+    }
+    o += std::string(sep) + "\"partial\":" + (e.flags & PROCMON_EVENT_FLAG_PARTIAL ? "true" : "false");
+    o += std::string(sep) + "\"synthesized\":" + (e.flags & PROCMON_EVENT_FLAG_SYNTHESIZED ? "true" : "false");
+    o += close;
+}
+
+void table_event(std::string &o, const procmon_event &e, Env &env) {
+    char buf[160];
+    std::string when;
+    append_iso8601(when, e.time_ns);
+    std::snprintf(buf, sizeof buf, "%-12s %-5s ", when.substr(11, 12).c_str(), type_name(e.type));
+    o += buf;
+    if (e.type == PROCMON_EVENT_LOST) {
+        o += std::to_string(e.lost) + " events lost\n";
+        return;
+    }
+    std::string user = e.uid == UINT32_MAX ? "?" : env.user(e.uid);
+    std::snprintf(buf, sizeof buf, "%7d %7d %-8.8s ", e.pid, e.ppid, user.c_str());
+    o += buf;
+    procmon_process p{};
+    p.name = e.name;
+    p.argv = e.argv;
+    p.argv_len = e.argv_len;
+    p.argc = e.argc;
+    p.valid = PROCMON_FIELD_ARGV;
+    append_command(o, p);
+    if (e.type == PROCMON_EVENT_EXIT) {
+        if (e.flags & PROCMON_EVENT_FLAG_NO_STATUS) o += "  [exit status unknown]";
+        else if (e.exit_signal) o += "  [killed by signal " + std::to_string(e.exit_signal) + "]";
+        else o += "  [exit " + std::to_string(e.exit_code) + "]";
+    }
+    if (e.flags & PROCMON_EVENT_FLAG_PARTIAL) o += "  (partial)";
+    if (e.flags & PROCMON_EVENT_FLAG_SYNTHESIZED) o += "  (synthesized)";
+    o += '\n';
+}
+
+}  // namespace
+
+const char kFilterOptionsHelp[] =
+    "  --events LIST       start,exec,exit,uid,comm (default start,exec,exit)\n"
+    "  --name GLOB         only processes whose name matches the shell pattern\n"
+    "  --user U            only processes whose effective user is U (name or uid)\n"
+    "  --descendants-of P  only descendants of pid P\n"
+    "  --queue N           events the queue holds (default 16384)\n";
+
+procmon_subscribe_options EventFilterArgs::options() const {
+    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    so.events = events;
+    so.name_glob = has_name ? name.c_str() : nullptr;
+    so.uid = uid;
+    so.descendants_of = static_cast<int32_t>(descendants_of);
+    so.queue_capacity = static_cast<uint32_t>(queue);
+    return so;
+}
+
+bool parse_filter_option(ArgCursor &args, const std::string &arg, EventFilterArgs &a, std::string &err) {
+    if (arg != "--events" && arg != "--name" && arg != "--user" && arg != "--descendants-of" && arg != "--queue")
+        return false;
+    std::string v;
+    if (!(err = args.value(v)).empty()) return true;
+    if (arg == "--events") {
+        err = parse_events(v, a.events);
+    } else if (arg == "--name") {
+        a.name = v;
+        a.has_name = true;
+    } else if (arg == "--user") {
+        err = parse_user(v, a.uid);
+    } else if (arg == "--descendants-of") {
+        if (!parse_int(v, 1, 2147483647LL, a.descendants_of)) err = "'" + v + "' is not a pid";
+    } else if (!parse_int(v, 2, 16777216, a.queue)) {
+        err = "'" + v + "' is not a queue size (2..16777216)";
+    }
+    return true;
+}
+
+int start_failed(const char *command, int rc, procmon_ctx *ctx) {
+    const std::string message = procmon_error_last()->message;
+    procmon_close(ctx);
+    if (rc == PROCMON_EINVAL) return usage_error(command, message);
+    std::fprintf(stderr, "procmon: %s\n", message.c_str());
+    return kExitFailure;
+}
+
+void say_event_source(procmon_ctx *ctx, bool verbose) {
+    procmon_stats st{};
+    st.size = sizeof st;
+    procmon_stats_get(&st, ctx);
+    if (st.event_source == PROCMON_STATS_SOURCE_POLLING)
+        std::fprintf(stderr, "procmon: %s; polling every %u ms, so processes shorter than that may be missed\n",
+                     st.source_reason, st.poll_interval_ms);
+    else if (verbose)
+        std::fprintf(stderr, "procmon: watching through the %s\n", st.source_reason);
+}
+
+void EventPrinter::begin() {
+    if (format_ == Format::json_array || format_ == Format::json_pretty) out_ += "[";
+    else if (format_ == Format::table) out_ += "TIME         EVENT     PID    PPID USER     COMMAND\n";
+}
+
+void EventPrinter::add(const procmon_event &e) {
+    if (format_ == Format::table) table_event(out_, e, env_);
+    else if (format_ == Format::json_stream) json_event(out_, e, env_, "{", ",", "}\n");
+    else {
+        out_ += written_ ? ",\n" : "\n";
+        if (format_ == Format::json_pretty) json_event(out_, e, env_, "  {\n    ", ",\n    ", "\n  }");
+        else json_event(out_, e, env_, "{", ",", "}");
+    }
+    ++written_;
+}
+
+bool EventPrinter::flush() {
+    if (out_.empty()) return true;
+    const bool ok = std::fwrite(out_.data(), 1, out_.size(), stdout) == out_.size() && std::fflush(stdout) == 0;
+    out_.clear();
+    return ok;
+}
+
+void EventPrinter::end() {
+    if (format_ == Format::json_array || format_ == Format::json_pretty) out_ += written_ ? "\n]\n" : "]\n";
+    flush();
+}
+
+}  // namespace procmon::cli

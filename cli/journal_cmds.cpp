@@ -1,0 +1,328 @@
+#include "journal_cmds.hpp"
+
+#include <signal.h>
+#include <time.h>
+
+#include <cerrno>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "events_out.hpp"
+#include "output.hpp"
+#include "procmon.h"
+
+namespace procmon::cli {
+namespace {
+
+const char kRecordUsage[] =
+    "usage: procmon record DIR [options]\n"
+    "\n"
+    "Record process starts, execs and exits to the journal in DIR (created if\n"
+    "missing) until --duration ends or Ctrl-C; replay them with procmon replay.\n"
+    "One recorder per directory.\n"
+    "\n"
+    "options:\n"
+    "  --fsync P           always (default: every group commit is on disk before it\n"
+    "                      counts), interval (every --fsync-interval), never\n"
+    "  --fsync-interval MS with --fsync interval (default 1000)\n"
+    "  --max-size SIZE     keep at most SIZE on disk, oldest segments first (e.g.\n"
+    "                      512M, 2G; at least two segments)\n"
+    "  --max-age DUR       remove segments closed longer ago than DUR (e.g. 90s, 30m,\n"
+    "                      12h, 7d)\n"
+    "  --segment-size SIZE close a segment past SIZE (default 64M, at least 64K)\n"
+    "  --duration S        stop after S seconds\n"
+    "  --poll              poll instead of the proc connector\n"
+    "  --interval MS       polling interval (default 1000)\n"
+    "%s"
+    "  -h, --help          this text\n"
+    "\n"
+    "At the end, a line on stderr says what was recorded and up to which sequence\n"
+    "number it is durable.\n";
+
+const char kReplayUsage[] =
+    "usage: procmon replay DIR [options]\n"
+    "\n"
+    "Print the events recorded in DIR by procmon record, oldest first.\n"
+    "\n"
+    "options:\n"
+    "  --since SEQ|TIME    from this sequence number, or this time (2026-11-22T10:00:00Z,\n"
+    "                      UTC, or @UNIX_SECONDS)\n"
+    "  --until SEQ|TIME    up to this sequence number or time, inclusive\n"
+    "  --follow            then wait for more as a recorder appends (until Ctrl-C)\n"
+    "  --format F          table (default), json-stream, json-array, json-pretty\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Records that fail their checksum are skipped and counted on stderr; the\n"
+    "sequence numbers they took come out as a 'lost' event, so a gap is never silent.\n";
+
+volatile sig_atomic_t interrupted = 0;
+void on_signal(int) { interrupted = 1; }
+
+void catch_signals() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+// "512M", "2G", "65536": bytes (K, M, G, T are powers of 1024).
+bool parse_size(const std::string &s, uint64_t &out) {
+    char *end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+    if (s.empty() || s[0] == '-' || end == s.c_str() || errno != 0) return false;
+    uint64_t unit = 1;
+    const std::string suffix = end;
+    if (suffix == "K" || suffix == "k") unit = 1ull << 10;
+    else if (suffix == "M") unit = 1ull << 20;
+    else if (suffix == "G") unit = 1ull << 30;
+    else if (suffix == "T") unit = 1ull << 40;
+    else if (!suffix.empty()) return false;
+    if (v > UINT64_MAX / unit) return false;
+    out = v * unit;
+    return true;
+}
+
+// "90s", "30m", "12h", "7d", or bare seconds: milliseconds.
+bool parse_duration_ms(const std::string &s, uint64_t &out) {
+    char *end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+    if (s.empty() || s[0] == '-' || end == s.c_str() || errno != 0) return false;
+    const std::string suffix = end;
+    uint64_t unit = suffix.empty() || suffix == "s" ? 1000 : suffix == "m" ? 60000 : suffix == "h" ? 3600000 : suffix == "d" ? 86400000 : 0;
+    if (unit == 0 || v == 0 || v > UINT64_MAX / unit / 1000000) return false;
+    out = v * unit;
+    return true;
+}
+
+// A bound of --since/--until: a sequence number, or a time in ns since the epoch.
+struct Bound {
+    bool is_seq = false, set = false;
+    uint64_t value = 0;
+};
+
+bool parse_bound(const std::string &s, Bound &out) {
+    out.set = true;
+    if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
+        long long v;
+        if (!parse_int(s, 0, INT64_MAX, v)) return false;
+        out.is_seq = true;
+        out.value = static_cast<uint64_t>(v);
+        return true;
+    }
+    if (s.size() > 1 && s[0] == '@') {
+        long long secs;
+        if (!parse_int(s.substr(1), 0, 9000000000LL, secs)) return false;
+        out.value = static_cast<uint64_t>(secs) * 1000000000u;
+        return true;
+    }
+    std::tm tm{};
+    const char *rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (rest == nullptr) return false;
+    uint64_t frac_ns = 0;
+    if (*rest == '.') {
+        uint64_t scale = 100000000;
+        for (++rest; *rest >= '0' && *rest <= '9'; ++rest, scale /= 10) frac_ns += static_cast<uint64_t>(*rest - '0') * scale;
+    }
+    if (std::strcmp(rest, "Z") != 0 && *rest != '\0') return false;
+    const time_t secs = timegm(&tm);
+    if (secs < 0) return false;
+    out.value = static_cast<uint64_t>(secs) * 1000000000u + frac_ns;
+    return true;
+}
+
+int failure(const char *what) {
+    std::fprintf(stderr, "procmon: %s%s\n", what ? what : "", procmon_error_last()->message);
+    return kExitFailure;
+}
+
+}  // namespace
+
+int run_record(int argc, char **argv) {
+    ArgCursor args(argc, argv);
+    std::string dir, err;
+    EventFilterArgs filter;
+    procmon_journal_options jo = PROCMON_JOURNAL_OPTIONS_INIT;
+    double duration = -1;
+    long long interval = 0, fsync_interval = 0;
+    bool poll = false;
+    while (args.next()) {
+        const std::string &arg = args.option();
+        if (arg == "-h" || arg == "--help") {
+            std::printf(kRecordUsage, kFilterOptionsHelp);
+            return kExitOk;
+        }
+        if (parse_filter_option(args, arg, filter, err)) {
+            if (!err.empty()) return usage_error("record", err);
+            continue;
+        }
+        if (arg == "--poll") {
+            poll = true;
+            continue;
+        }
+        if (arg.rfind("-", 0) != 0) {
+            if (!dir.empty()) return usage_error("record", "one directory only ('" + arg + "' is a second)");
+            dir = arg;
+            continue;
+        }
+        std::string v;
+        if (arg != "--fsync" && arg != "--fsync-interval" && arg != "--max-size" && arg != "--max-age" &&
+            arg != "--segment-size" && arg != "--duration" && arg != "--interval")
+            return usage_error("record", "unknown option '" + std::string(args.raw()) + "'");
+        if (!(err = args.value(v)).empty()) return usage_error("record", err);
+        if (arg == "--fsync") {
+            if (v == "always") jo.fsync = PROCMON_FSYNC_ALWAYS;
+            else if (v == "interval") jo.fsync = PROCMON_FSYNC_INTERVAL;
+            else if (v == "never") jo.fsync = PROCMON_FSYNC_NEVER;
+            else return usage_error("record", "--fsync '" + v + "' is not always, interval or never");
+        } else if (arg == "--fsync-interval") {
+            if (!parse_int(v, 1, 3600000, fsync_interval)) return usage_error("record", "'" + v + "' is not an interval in ms");
+            jo.fsync_interval_ms = static_cast<uint32_t>(fsync_interval);
+        } else if (arg == "--max-size") {
+            if (!parse_size(v, jo.max_bytes) || jo.max_bytes == 0) return usage_error("record", "'" + v + "' is not a size");
+        } else if (arg == "--segment-size") {
+            if (!parse_size(v, jo.segment_bytes) || jo.segment_bytes == 0) return usage_error("record", "'" + v + "' is not a size");
+        } else if (arg == "--max-age") {
+            if (!parse_duration_ms(v, jo.max_age_ms)) return usage_error("record", "'" + v + "' is not a duration");
+        } else if (arg == "--duration") {
+            char *end = nullptr;
+            duration = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end != '\0' || !(duration > 0) || duration > 1e9)
+                return usage_error("record", "'" + v + "' is not a duration in seconds");
+        } else if (!parse_int(v, 10, 3600000, interval)) {
+            return usage_error("record", "'" + v + "' is not an interval in ms (10..3600000)");
+        }
+    }
+    if (dir.empty()) return usage_error("record", "which directory? (procmon record DIR)");
+
+    procmon_options o = PROCMON_OPTIONS_INIT;
+    if (poll) o.event_source = PROCMON_SOURCE_POLLING;
+    o.poll_interval_ms = static_cast<uint32_t>(interval);
+    procmon_ctx *ctx = nullptr;
+    if (procmon_open(&ctx, &o) != PROCMON_OK) return failure(nullptr);
+    const procmon_subscribe_options so = filter.options();
+    jo.filter = &so;
+    procmon_journal *j = nullptr;
+    if (int rc = procmon_journal_open(&j, ctx, dir.c_str(), &jo); rc != PROCMON_OK) return start_failed("record", rc, ctx);
+    say_event_source(ctx, false);
+    catch_signals();
+
+    const auto end = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(duration));
+    int last_error = PROCMON_OK;
+    while (!interrupted && (duration < 0 || std::chrono::steady_clock::now() < end)) {
+        struct timespec nap = {0, 200 * 1000000};
+        nanosleep(&nap, nullptr);
+        procmon_journal_stats js{};
+        js.size = sizeof js;
+        procmon_journal_stats_get(&js, j);
+        if (js.last_error != last_error && js.last_error != PROCMON_OK)
+            std::fprintf(stderr, "procmon: warning: writing the journal failed (%s); events are counted as lost "
+                                 "and recording resumes when it can\n", procmon_strerror(js.last_error));
+        last_error = js.last_error;
+    }
+    procmon_journal_stats js{};
+    js.size = sizeof js;
+    procmon_journal_stats_get(&js, j);
+    const int rc = procmon_journal_close(j);
+    procmon_close(ctx);
+    std::fprintf(stderr,
+                 "procmon: recorded %llu events to %s (next seq %llu), lost %llu, %llu bytes in %llu commits, %llu "
+                 "fsyncs, %llu segments on disk (%llu bytes)%s\n",
+                 static_cast<unsigned long long>(js.records), dir.c_str(), static_cast<unsigned long long>(js.next_seq),
+                 static_cast<unsigned long long>(js.lost), static_cast<unsigned long long>(js.bytes_written),
+                 static_cast<unsigned long long>(js.commits), static_cast<unsigned long long>(js.fsyncs),
+                 static_cast<unsigned long long>(js.segments), static_cast<unsigned long long>(js.disk_bytes),
+                 js.recovered_truncated_bytes || js.recovered_corrupt_records ? "; recovery at open cut a torn tail or found corrupt records" : "");
+    if (rc != PROCMON_OK) return failure("closing the journal: ");
+    return kExitOk;
+}
+
+int run_replay(int argc, char **argv) {
+    ArgCursor args(argc, argv);
+    std::string dir, err;
+    Bound since, until;
+    bool follow = false;
+    Format format = Format::table;
+    while (args.next()) {
+        const std::string &arg = args.option();
+        if (arg == "-h" || arg == "--help") {
+            std::fputs(kReplayUsage, stdout);
+            return kExitOk;
+        }
+        if (arg == "--follow") {
+            follow = true;
+            continue;
+        }
+        if (arg.rfind("-", 0) != 0) {
+            if (!dir.empty()) return usage_error("replay", "one directory only ('" + arg + "' is a second)");
+            dir = arg;
+            continue;
+        }
+        if (arg != "--since" && arg != "--until" && arg != "--format")
+            return usage_error("replay", "unknown option '" + std::string(args.raw()) + "'");
+        std::string v;
+        if (!(err = args.value(v)).empty()) return usage_error("replay", err);
+        if (arg == "--format") {
+            if (!parse_format(v, format) || format == Format::summary)
+                return usage_error("replay", "unknown format '" + v + "' (table, json-stream, json-array, json-pretty)");
+        } else if (!parse_bound(v, arg == "--since" ? since : until)) {
+            return usage_error("replay", "'" + v + "' is neither a sequence number nor a time (2026-11-22T10:00:00Z, @SECONDS)");
+        }
+    }
+    if (dir.empty()) return usage_error("replay", "which directory? (procmon replay DIR)");
+
+    procmon_journal_read_options ro = PROCMON_JOURNAL_READ_OPTIONS_INIT;
+    if (since.set) (since.is_seq ? ro.from_seq : ro.from_time_ns) = since.value;
+    procmon_journal_reader *r = nullptr;
+    if (procmon_journal_reader_open(&r, dir.c_str(), &ro) != PROCMON_OK) return failure(nullptr);
+    catch_signals();
+    EventPrinter printer(format);
+    printer.begin();
+    std::vector<procmon_event> batch(512);
+    bool write_failed = false, done = false;
+    int rc = PROCMON_OK;
+    while (!interrupted && !write_failed && !done) {
+        size_t n = 0;
+        rc = procmon_journal_reader_next(r, batch.data(), sizeof batch[0], batch.size(), &n, follow ? 1000 : 0);
+        if (rc != PROCMON_OK) break;
+        if (n == 0 && !follow) break;
+        for (size_t i = 0; i < n && !done; ++i) {
+            const procmon_event &e = batch[i];
+            if (until.set && (until.is_seq ? e.seq > until.value : e.time_ns > until.value)) {
+                done = true;
+                break;
+            }
+            if (e.type == PROCMON_EVENT_LOST)
+                std::fprintf(stderr, "procmon: warning: %llu events lost%s\n", static_cast<unsigned long long>(e.lost),
+                             e.flags & PROCMON_EVENT_FLAG_SYNTHESIZED ? " (missing from the journal)" : " (when recorded)");
+            printer.add(e);
+        }
+        write_failed = !printer.flush();
+    }
+    if (!write_failed) printer.end();
+    procmon_journal_reader_stats rs{};
+    rs.size = sizeof rs;
+    procmon_journal_reader_stats_get(&rs, r);
+    procmon_journal_reader_close(r);
+    if (rc != PROCMON_OK) return failure(nullptr);
+    std::fprintf(stderr, "procmon: replayed %llu records", static_cast<unsigned long long>(rs.records));
+    if (rs.corrupt_records)
+        std::fprintf(stderr, "; skipped %llu corrupt runs (%llu bytes, the first in segment %llu at byte %llu)",
+                     static_cast<unsigned long long>(rs.corrupt_records), static_cast<unsigned long long>(rs.corrupt_bytes),
+                     static_cast<unsigned long long>(rs.first_corrupt_segment),
+                     static_cast<unsigned long long>(rs.first_corrupt_offset));
+    if (rs.missing) std::fprintf(stderr, "; %llu sequence numbers missing", static_cast<unsigned long long>(rs.missing));
+    std::fputc('\n', stderr);
+    return write_failed && errno != EPIPE ? kExitFailure : kExitOk;
+}
+
+}  // namespace procmon::cli
