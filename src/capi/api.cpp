@@ -509,8 +509,10 @@ PROCMON_API int procmon_journal_stats_get(procmon_journal_stats *out, const proc
 
 PROCMON_API int procmon_journal_close(procmon_journal *j) {
     if (j == nullptr) return PROCMON_OK;
-    if (j->engine) j->engine->remove(j->sub.get());  // no more events in; what is queued still gets written
+    // The writer drains the subscription's queue as it stops; the
+    // subscription goes after, so nothing queued before this call is lost.
     const int rc = j->writer->close();
+    if (j->engine) j->engine->remove(j->sub.get());
     std::string message = rc != PROCMON_OK ? last_error()->message : "";
     delete j;
     return rc == PROCMON_OK ? rc : fail(rc, 0, "procmon_journal_close: %s", message.c_str());

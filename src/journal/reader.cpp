@@ -173,7 +173,7 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
                     out_.push_back(lost);
                     stats_.missing += missing;
                 }
-                if (e.time_ns < from_time_ns_ && e.type != PROCMON_EVENT_LOST) continue;
+                if (e.time_ns < from_time_ns_) continue;
                 Out o{e, 0, 0, 0};
                 o.e.seq = seq;
                 ++stats_.records;

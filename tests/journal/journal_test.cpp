@@ -497,6 +497,44 @@ Test(journal, records_a_contexts_events) {
         if (r.e.pid == pid && r.e.type == PROCMON_EVENT_EXIT) cr_expect_eq(r.e.exit_code, 4);
 }
 
+// Close writes what the journal's subscription holds: the writer is held in
+// a slow fdatasync while a child's events queue up, then close comes.
+namespace {
+int slow_fdatasync(int fd) {
+    usleep(300000);
+    return pm_sys_default()->fdatasync(fd);
+}
+}  // namespace
+
+Test(journal, close_writes_the_events_still_queued) {
+    TempDir d;
+    procmon_ctx *ctx = nullptr;
+    cr_assert_eq(procmon_open(&ctx, nullptr), PROCMON_OK);
+    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    so.descendants_of = getpid();
+    procmon_journal_options o = PROCMON_JOURNAL_OPTIONS_INIT;
+    o.filter = &so;
+    procmon_journal *j = nullptr;
+    cr_assert_eq(procmon_journal_open(&j, ctx, d.path.c_str(), &o), PROCMON_OK, "%s", procmon_error_last()->message);
+    pm_sys_ops ops = *pm_sys_default();
+    ops.fdatasync = slow_fdatasync;
+    pm_sys_set(&ops);
+    cr_assert_eq(jt::append_range(j, 1, 1), PROCMON_OK);  // the writer commits it and sits in fdatasync
+    usleep(50000);
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    waitpid(pid, nullptr, 0);
+    usleep(150000);  // its events are in the journal's queue by now
+    cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+    pm_sys_set(nullptr);
+    procmon_close(ctx);
+    std::vector<Read> got;
+    cr_assert_eq(jt::read_all(d.path, got), PROCMON_OK);
+    int of_child = 0;
+    for (const Read &r : got) of_child += r.e.pid == pid;
+    cr_expect_eq(of_child, 2, "START and EXIT of the child: got %d", of_child);
+}
+
 Test(journal, bad_arguments_and_old_stats_sizes) {
     TempDir d;
     procmon_journal *j = nullptr;
