@@ -32,6 +32,12 @@ pub enum ErrorKind {
     Busy,
     /// An internal error of procmon (`PROCMON_EINTERNAL`): please report it.
     Internal,
+    /// The device is full (`PROCMON_ENOSPC`).
+    NoSpace,
+    /// Another writer holds the journal directory (`PROCMON_ELOCKED`).
+    Locked,
+    /// Not a procmon journal, or a newer format (`PROCMON_EFORMAT`).
+    Format,
     /// A code this crate does not know (a newer library).
     Other,
 }
@@ -51,6 +57,9 @@ impl ErrorKind {
             sys::PROCMON_EVERSION => ErrorKind::Version,
             sys::PROCMON_EBUSY => ErrorKind::Busy,
             sys::PROCMON_EINTERNAL => ErrorKind::Internal,
+            sys::PROCMON_ENOSPC => ErrorKind::NoSpace,
+            sys::PROCMON_ELOCKED => ErrorKind::Locked,
+            sys::PROCMON_EFORMAT => ErrorKind::Format,
             _ => ErrorKind::Other,
         }
     }

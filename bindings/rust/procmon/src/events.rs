@@ -212,7 +212,7 @@ impl Event {
 
     /// Copies an event out of the library's memory (its strings live only
     /// until the next call on the subscription).
-    fn copy(e: &sys::procmon_event) -> Event {
+    pub(crate) fn copy(e: &sys::procmon_event) -> Event {
         let text = |p: *const std::os::raw::c_char| -> Vec<u8> {
             if p.is_null() {
                 Vec::new()

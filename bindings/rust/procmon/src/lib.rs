@@ -29,6 +29,21 @@
 //! # Ok::<(), procmon::Error>(())
 //! ```
 //!
+//! A durable journal of them, read back later or while it is written:
+//!
+//! ```no_run
+//! use procmon::{Context, Journal, JournalOptions, JournalReader, ReadFrom};
+//!
+//! let ctx = Context::new()?;
+//! let journal = Journal::open("/var/lib/mon/journal", Some(&ctx), &JournalOptions::new())?;
+//! // ... later, or in another process:
+//! for event in JournalReader::open("/var/lib/mon/journal", ReadFrom::Seq(1000))? {
+//!     println!("{:?}", event?);
+//! }
+//! journal.close()?;
+//! # Ok::<(), procmon::Error>(())
+//! ```
+//!
 //! Threads: [`Context`] and [`Subscription`] are `Send` (one thread at a
 //! time), [`Snapshot`] is `Send + Sync`, and a [`Process`] borrows from its
 //! snapshot. Names and arguments are `&OsStr` / bytes, never lossily
@@ -38,11 +53,13 @@
 mod context;
 mod error;
 mod events;
+mod journal;
 mod snapshot;
 
 pub use context::{Context, EventSource, Options, Stats};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventTypes, ExitStatus, Latency, ProcessEvent, SubscribeOptions, Subscription, SubscriptionStats};
+pub use journal::{Fsync, Journal, JournalOptions, JournalReader, JournalStats, ReadFrom, ReaderStats};
 pub use snapshot::{Args, Fields, Ids, IoCounters, Iter, Process, Query, Snapshot};
 
 /// The library's version, e.g. "0.1.0".
