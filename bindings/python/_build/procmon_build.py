@@ -27,7 +27,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent  # bindings/python, or an unpacked sdist
 NAME = "procmon"
-PACKAGE_FILES = ("__init__.py", "__init__.pyi", "_procmon.pyi", "_monitor.py", "_events.py", "_columns.py", "py.typed")
+PACKAGE_FILES = ("__init__.py", "__init__.pyi", "_procmon.pyi", "_monitor.py", "_events.py", "_journal.py", "_columns.py",
+                 "py.typed")
 # What the C library's build needs, copied into an sdist under core/.
 CORE_PARTS = ("CMakeLists.txt", "cmake", "include", "src")
 

@@ -8,6 +8,9 @@
     me = snap.find(os.getpid())             # a Process record
     with procmon.subscribe({"exec", "exit"}) as sub:
         for event in sub: ...
+    with procmon.Journal("/var/lib/mon/journal", procmon.Monitor()):
+        ...                                 # events recorded to disk meanwhile
+    for event in procmon.JournalReader("/var/lib/mon/journal", since_seq=1000): ...
 
 The API follows psutil's names and units where they overlap (procmon.ATTRS
 lists the process attributes). Everything is read by the procmon C library
@@ -30,6 +33,9 @@ from ._procmon import (  # noqa: F401
     Error,
     Event,
     InvalidArgument,
+    JournalFormatError,
+    Locked,
+    NoSpace,
     NoSuchProcess,
     OutOfMemory,
     Process,
@@ -42,6 +48,7 @@ from ._procmon import (  # noqa: F401
     puids,
 )
 from ._events import Subscription  # noqa: F401
+from ._journal import Journal, JournalReader  # noqa: F401
 from ._monitor import Monitor, PsProcess, default_monitor, process_iter, snapshot, subscribe  # noqa: F401
 
 __version__ = VERSION
@@ -49,7 +56,8 @@ __version__ = VERSION
 __all__ = [
     "ATTRS", "EVENTS", "FIELDS", "QUEUE_DEFAULT", "QUEUE_MAX", "QUEUE_MIN", "DEFAULT_ARENA_CAP", "MIN_ARENA_CAP",
     "VERSION", "Error", "AccessDenied", "NoSuchProcess", "OutOfMemory", "Closed", "InvalidArgument", "Busy",
-    "Monitor", "Snapshot", "Process", "PsProcess", "Event", "Subscription",
+    "NoSpace", "Locked", "JournalFormatError",
+    "Monitor", "Snapshot", "Process", "PsProcess", "Event", "Subscription", "Journal", "JournalReader",
     "snapshot", "process_iter", "subscribe", "default_monitor",
     "pmem", "pcputimes", "puids", "pgids", "pio", "pctxsw",
 ]

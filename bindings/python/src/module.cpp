@@ -20,6 +20,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <utility>
 #include <string>
@@ -39,7 +40,8 @@ namespace {
 // ------------------------------------------------------------ errors
 
 struct ErrorTypes {
-    py::object base, access_denied, no_such_process, out_of_memory, closed, invalid_argument, busy;
+    py::object base, access_denied, no_such_process, out_of_memory, closed, invalid_argument, busy, no_space, locked,
+        journal_format;
 };
 ErrorTypes *errors = nullptr;  // created at import, never freed (module lifetime)
 
@@ -52,6 +54,9 @@ py::object error_type(int code) {
     case PROCMON_EINVAL:
     case PROCMON_EVERSION: return errors->invalid_argument;
     case PROCMON_EBUSY: return errors->busy;
+    case PROCMON_ENOSPC: return errors->no_space;
+    case PROCMON_ELOCKED: return errors->locked;
+    case PROCMON_EFORMAT: return errors->journal_format;
     default: return errors->base;
     }
 }
@@ -642,6 +647,210 @@ std::shared_ptr<Subscription> subscribe(const std::shared_ptr<Context> &c, uint3
     return s;
 }
 
+// ------------------------------------------------------------ journal
+
+// A journal writer. append, sync and stats from any thread; close once.
+// `lock` is shared by the calls and taken exclusively by close, so a call in
+// flight never sees the journal freed under it.
+struct Journal {
+    std::shared_ptr<Context> ctx;  // may be null: fed by append only
+    procmon_journal *j = nullptr;
+    std::shared_mutex lock;
+
+    ~Journal() {
+        if (j) procmon_journal_close(j);
+    }
+
+    // Runs f(journal) without the GIL under the shared lock; raises on failure.
+    template <class F>
+    void call(F &&f) {
+        std::optional<Failure> failed;
+        {
+            py::gil_scoped_release nogil;
+            std::shared_lock<std::shared_mutex> hold(lock);
+            if (j == nullptr) failed = Failure{PROCMON_ECLOSED, 0, "the journal is closed"};
+            else if (int rc = f(j); rc != PROCMON_OK) failed = last_failure(rc);
+        }
+        if (failed) raise(*failed);
+    }
+
+    void append(const std::vector<const Event *> &events) {
+        std::vector<procmon_event> raw;
+        raw.reserve(events.size());
+        for (const Event *v : events) {
+            procmon_event e = v->e;
+            e.name = v->name.c_str();
+            e.exe = v->exe.c_str();
+            e.argv = v->argv.data();
+            e.argv_len = v->argv.size();
+            raw.push_back(e);
+        }
+        call([&](procmon_journal *jj) { return procmon_journal_append(jj, raw.data(), sizeof(procmon_event), raw.size()); });
+    }
+
+    uint64_t sync(std::optional<double> timeout) {
+        const int ms = timeout ? static_cast<int>(std::min(std::max(0.0, *timeout) * 1000.0, 2147483647.0)) : -1;
+        uint64_t durable = 0;
+        call([&](procmon_journal *jj) { return procmon_journal_sync(jj, ms, &durable); });
+        return durable;
+    }
+
+    py::dict stats() {
+        procmon_journal_stats s{};
+        s.size = sizeof s;
+        call([&](procmon_journal *jj) { return procmon_journal_stats_get(&s, jj); });
+        py::dict d;
+        PM_COPY(next_seq);
+        PM_COPY(durable_seq);
+        PM_COPY(records);
+        PM_COPY(lost);
+        PM_COPY(bytes_written);
+        PM_COPY(commits);
+        PM_COPY(fsyncs);
+        PM_COPY(write_errors);
+        d["last_error"] = s.last_error == PROCMON_OK ? py::object(py::none()) : py::object(py::str(procmon_strerror(s.last_error)));
+        PM_COPY(segments);
+        PM_COPY(disk_bytes);
+        PM_COPY(segments_removed);
+        PM_COPY(recovered_truncated_bytes);
+        PM_COPY(recovered_corrupt_records);
+        return d;
+    }
+
+    void close() {
+        std::optional<Failure> failed;
+        {
+            py::gil_scoped_release nogil;
+            std::unique_lock<std::shared_mutex> hold(lock);
+            if (j != nullptr) {
+                int rc = procmon_journal_close(j);
+                j = nullptr;
+                if (rc != PROCMON_OK) failed = last_failure(rc);
+            }
+        }
+        ctx.reset();
+        if (failed) raise(*failed);
+    }
+};
+
+std::shared_ptr<Journal> open_journal(const std::string &dir, std::shared_ptr<Context> c, uint32_t fsync,
+                                      uint32_t interval_ms, uint32_t queue, uint64_t segment, uint64_t max_bytes,
+                                      uint64_t max_age_ms, uint32_t events, std::optional<std::string> name, int64_t uid,
+                                      int32_t descendants_of) {
+    auto jr = std::make_shared<Journal>();
+    jr->ctx = c;
+    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    so.events = events;
+    so.name_glob = name ? name->c_str() : nullptr;
+    so.uid = uid;
+    so.descendants_of = descendants_of;
+    procmon_journal_options o = PROCMON_JOURNAL_OPTIONS_INIT;
+    o.fsync = fsync;
+    o.fsync_interval_ms = interval_ms;
+    o.queue_capacity = queue;
+    o.segment_bytes = segment;
+    o.max_bytes = max_bytes;
+    o.max_age_ms = max_age_ms;
+    o.filter = &so;
+    std::optional<Failure> failed;
+    auto open = [&](procmon_ctx *ctx) {
+        int rc = procmon_journal_open(&jr->j, ctx, dir.c_str(), &o);
+        if (rc != PROCMON_OK) failed = last_failure(rc);
+        return rc;
+    };
+    if (c) {
+        locked(*c, open);
+    } else {
+        py::gil_scoped_release nogil;
+        open(nullptr);
+    }
+    if (failed) raise(*failed);
+    return jr;
+}
+
+// A journal reader: one thread at a time (the lock makes that so).
+struct JournalReader {
+    procmon_journal_reader *r = nullptr;
+    std::mutex mutex;
+    std::vector<procmon_event> batch;
+
+    ~JournalReader() { procmon_journal_reader_close(r); }
+
+    // Up to max records, waiting up to timeout seconds (None: forever) for
+    // the first; in slices of 200 ms so Ctrl-C gets through.
+    std::vector<Event> next(std::size_t max, std::optional<double> timeout) {
+        if (max == 0) raise(PROCMON_EINVAL, "max must be at least 1");
+        using clock = std::chrono::steady_clock;
+        const auto deadline = timeout ? clock::now() + std::chrono::duration_cast<clock::duration>(
+                                                           std::chrono::duration<double>(std::max(0.0, *timeout)))
+                                      : clock::time_point::max();
+        std::vector<Event> out;
+        for (;;) {
+            std::optional<Failure> failed;
+            int wait_ms = 200;
+            if (timeout) {
+                auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
+                wait_ms = static_cast<int>(std::max<long long>(0, std::min<long long>(left, 200)));
+            }
+            {
+                py::gil_scoped_release nogil;
+                std::lock_guard<std::mutex> hold(mutex);
+                if (r == nullptr) {
+                    failed = Failure{PROCMON_ECLOSED, 0, "the reader is closed"};
+                } else {
+                    batch.resize(std::min<std::size_t>(max, 4096));
+                    std::size_t n = 0;
+                    int rc = procmon_journal_reader_next(r, batch.data(), sizeof(procmon_event), batch.size(), &n, wait_ms);
+                    if (rc != PROCMON_OK) failed = last_failure(rc);
+                    for (std::size_t i = 0; i < n; ++i) out.push_back(copy_event(batch[i]));
+                }
+            }
+            if (failed) raise(*failed);
+            if (!out.empty() || (timeout && clock::now() >= deadline)) return out;
+            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        }
+    }
+
+    py::dict stats() {
+        procmon_journal_reader_stats s{};
+        s.size = sizeof s;
+        {
+            std::lock_guard<std::mutex> hold(mutex);
+            if (r == nullptr) raise(PROCMON_ECLOSED, "the reader is closed");
+            procmon_journal_reader_stats_get(&s, r);
+        }
+        py::dict d;
+        PM_COPY(records);
+        PM_COPY(corrupt_records);
+        PM_COPY(corrupt_bytes);
+        PM_COPY(first_corrupt_segment);
+        PM_COPY(first_corrupt_offset);
+        PM_COPY(missing);
+        return d;
+    }
+
+    void close() {
+        py::gil_scoped_release nogil;
+        std::lock_guard<std::mutex> hold(mutex);
+        procmon_journal_reader_close(r);
+        r = nullptr;
+    }
+};
+
+std::shared_ptr<JournalReader> open_reader(const std::string &dir, uint64_t from_seq, uint64_t from_time_ns) {
+    auto jr = std::make_shared<JournalReader>();
+    procmon_journal_read_options o = PROCMON_JOURNAL_READ_OPTIONS_INIT;
+    o.from_seq = from_seq;
+    o.from_time_ns = from_time_ns;
+    std::optional<Failure> failed;
+    {
+        py::gil_scoped_release nogil;
+        if (int rc = procmon_journal_reader_open(&jr->r, dir.c_str(), &o); rc != PROCMON_OK) failed = last_failure(rc);
+    }
+    if (failed) raise(*failed);
+    return jr;
+}
+
 py::object make_error(py::module_ &m, const char *name, py::object base, const char *doc, py::object extra = py::none()) {
     py::tuple bases = extra.is_none() ? py::make_tuple(base) : py::make_tuple(base, extra);
     PyObject *t = PyErr_NewExceptionWithDoc((std::string("procmon.") + name).c_str(), doc, bases.ptr(), nullptr);
@@ -675,6 +884,11 @@ PYBIND11_MODULE(_procmon, m) {
                                           builtins.attr("ValueError"));
     errors->busy = make_error(m, "Busy", errors->base,
                               "Not allowed from inside this subscription's own dispatch callback (PROCMON_EBUSY).");
+    errors->no_space = make_error(m, "NoSpace", errors->base, "The device is full (PROCMON_ENOSPC).",
+                                  builtins.attr("OSError"));
+    errors->locked = make_error(m, "Locked", errors->base, "Another writer holds the journal directory (PROCMON_ELOCKED).");
+    errors->journal_format = make_error(m, "JournalFormatError", errors->base,
+                                        "Not a procmon journal, or of a newer format (PROCMON_EFORMAT).");
 
     types = new Types();
     py::object namedtuple = py::module_::import("collections").attr("namedtuple");
@@ -857,4 +1071,24 @@ PYBIND11_MODULE(_procmon, m) {
         .def_property_readonly("closed", [](const Subscription &s) { return s.closed.load(); })
         .def_property_readonly("_wake_fd", [](const Subscription &s) { return s.wake; },
                                "Readable once close() was called (for asyncio waiters); lives as long as this object.");
+
+    py::class_<Journal, std::shared_ptr<Journal>>(m, "Journal", "A journal writer (use procmon.Journal).")
+        .def(py::init(&open_journal), py::arg("dir"), py::arg("ctx"), py::arg("fsync"), py::arg("fsync_interval_ms"),
+             py::arg("queue"), py::arg("segment_bytes"), py::arg("max_bytes"), py::arg("max_age_ms"), py::arg("events"),
+             py::arg("name"), py::arg("uid"), py::arg("descendants_of"))
+        .def("append", &Journal::append, py::arg("events"))
+        .def("sync", &Journal::sync, py::arg("timeout"))
+        .def("stats", &Journal::stats)
+        .def("close", &Journal::close)
+        .def_property_readonly("closed", [](Journal &jr) {
+            std::shared_lock<std::shared_mutex> hold(jr.lock);
+            return jr.j == nullptr;
+        });
+    py::class_<JournalReader, std::shared_ptr<JournalReader>>(m, "JournalReader", "A journal reader (use procmon.JournalReader).")
+        .def(py::init(&open_reader), py::arg("dir"), py::arg("from_seq"), py::arg("from_time_ns"))
+        .def("next", &JournalReader::next, py::arg("max"), py::arg("timeout"))
+        .def("stats", &JournalReader::stats)
+        .def("close", &JournalReader::close);
+    m.attr("FSYNC") = py::dict(py::arg("always") = PROCMON_FSYNC_ALWAYS, py::arg("interval") = PROCMON_FSYNC_INTERVAL,
+                               py::arg("never") = PROCMON_FSYNC_NEVER);
 }
