@@ -328,73 +328,112 @@ void Writer::run() {
     bool source_open = source_ != nullptr;
     bool failing = false;
     for (;;) {
-        int timeout = 1000;  // retention by age, at least
-        if (failing) timeout = kRetryMs;
-        else if (opts_.fsync == PROCMON_FSYNC_INTERVAL && dirty_) {
-            const uint64_t due = last_sync_ns_ + uint64_t{opts_.fsync_interval_ms} * 1000000u, now = mono_ns();
-            timeout = due > now ? static_cast<int>((due - now) / 1000000u) + 1 : 0;
-        }
-        const int fds[2] = {waker_.fd(), source_open ? source_->fd() : -1};
-        platform::wait_readable(fds, source_open ? 2 : 1, timeout);
-        waker_.drain();
-
-        Inbox in;
-        uint64_t want_sync;
-        bool stopping;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            std::swap(in, inbox_);
-            want_sync = sync_requested_;
-            stopping = stop_;
-        }
-        room_.notify_all();
-
-        bool ok = true;
-        if (pending_lost_ > 0) {  // what failed writes could not store, said first
-            procmon_event lost{};
-            lost.size = sizeof lost;
-            lost.type = PROCMON_EVENT_LOST;
-            lost.flags = PROCMON_EVENT_FLAG_SYNTHESIZED;
-            lost.time_ns = wall_ns();
-            lost.lost = pending_lost_;
-            pending_lost_ = 0;
-            encode(lost);
-        }
-        while (source_open) {
-            std::size_t n = 0;
-            if (source_->pop(popped.data(), sizeof popped[0], popped.size(), n, 0) != PROCMON_OK) {
-                source_open = false;  // the context was closed: appends only from now on
-                break;
+        try {
+            if (step(popped, source_open, failing)) return;
+        } catch (const std::exception &e) {
+            // Out of memory, most likely: what this pass held is counted and
+            // journaled as lost once writing works again; never a silent gap.
+            if (!buf_.empty()) {
+                next_seq_ = batch_first_seq_;
+                pending_lost_ += batch_weight_;
+                buf_.clear();
+                batch_weight_ = batch_records_ = batch_lost_ = 0;
             }
-            if (n == 0) break;
-            for (std::size_t i = 0; i < n; ++i) encode(popped[i]);
-            if (buf_.size() >= kCommitBytes) ok = commit() && ok;
-        }
-        for (Copied &c : in.events) {
-            c.e.name = in.strings.data() + c.name;
-            c.e.exe = in.strings.data() + c.exe;
-            c.e.argv = in.strings.data() + c.argv;
-            encode(c.e);
-            if (buf_.size() >= kCommitBytes) ok = commit() && ok;
-        }
-        ok = commit() && ok;
-        if (opts_.fsync == PROCMON_FSYNC_INTERVAL && dirty_ &&
-            mono_ns() >= last_sync_ns_ + uint64_t{opts_.fsync_interval_ms} * 1000000u)
-            ok = datasync() && ok;
-        if (want_sync > 0 || stopping) ok = datasync() && ok;  // whatever the policy
-        failing = !ok || pending_lost_ > 0;
-        retain();
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (want_sync > sync_done_) {
-                sync_done_ = want_sync;
-                sync_status_ = failing ? last_error_.load() : PROCMON_OK;
+            pending_lost_ += taking_.events.size() - std::min(taken_, taking_.events.size());
+            taking_ = Inbox{};
+            taken_ = 0;
+            ++write_errors_;
+            last_error_ = PROCMON_ENOMEM;
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                error_text_ = dir_ + ": " + e.what();
             }
-            if (stopping) close_status_ = failing ? last_error_.load() : PROCMON_OK;
+            failing = true;
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (stop_) {
+                close_status_ = PROCMON_ENOMEM;
+                sync_done_ = sync_requested_;
+                sync_status_ = PROCMON_ENOMEM;
+                done_.notify_all();
+                return;
+            }
         }
-        done_.notify_all();
-        if (stopping) break;
     }
+}
+
+// One pass of the writer's thread; true once it is to stop.
+bool Writer::step(std::vector<procmon_event> &popped, bool &source_open, bool &failing) {
+    int timeout = 1000;  // retention by age, at least
+    if (failing) timeout = kRetryMs;
+    else if (opts_.fsync == PROCMON_FSYNC_INTERVAL && dirty_) {
+        const uint64_t due = last_sync_ns_ + uint64_t{opts_.fsync_interval_ms} * 1000000u, now = mono_ns();
+        timeout = due > now ? static_cast<int>((due - now) / 1000000u) + 1 : 0;
+    }
+    const int fds[2] = {waker_.fd(), source_open ? source_->fd() : -1};
+    platform::wait_readable(fds, source_open ? 2 : 1, timeout);
+    waker_.drain();
+
+    Inbox &in = taking_;
+    in = Inbox{};
+    taken_ = 0;
+    uint64_t want_sync;
+    bool stopping, sync_asked;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::swap(in, inbox_);
+        want_sync = sync_requested_;
+        sync_asked = want_sync > sync_done_;
+        stopping = stop_;
+    }
+    room_.notify_all();
+
+    bool ok = true;
+    if (pending_lost_ > 0) {  // what failed writes could not store, said first
+        procmon_event lost{};
+        lost.size = sizeof lost;
+        lost.type = PROCMON_EVENT_LOST;
+        lost.flags = PROCMON_EVENT_FLAG_SYNTHESIZED;
+        lost.time_ns = wall_ns();
+        lost.lost = pending_lost_;
+        pending_lost_ = 0;
+        encode(lost);
+    }
+    while (source_open) {
+        std::size_t n = 0;
+        if (source_->pop(popped.data(), sizeof popped[0], popped.size(), n, 0) != PROCMON_OK) {
+            source_open = false;  // the context was closed: appends only from now on
+            break;
+        }
+        if (n == 0) break;
+        for (std::size_t i = 0; i < n; ++i) encode(popped[i]);
+        if (buf_.size() >= kCommitBytes) ok = commit() && ok;
+    }
+    for (Copied &c : in.events) {
+        c.e.name = in.strings.data() + c.name;
+        c.e.exe = in.strings.data() + c.exe;
+        c.e.argv = in.strings.data() + c.argv;
+        encode(c.e);
+        ++taken_;
+        if (buf_.size() >= kCommitBytes) ok = commit() && ok;
+    }
+    in = Inbox{};  // its strings are no longer needed
+    ok = commit() && ok;
+    if (opts_.fsync == PROCMON_FSYNC_INTERVAL && dirty_ &&
+        mono_ns() >= last_sync_ns_ + uint64_t{opts_.fsync_interval_ms} * 1000000u)
+        ok = datasync() && ok;
+    if (sync_asked || stopping) ok = datasync() && ok;  // whatever the policy
+    failing = !ok || pending_lost_ > 0;
+    retain();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (want_sync > sync_done_) {
+            sync_done_ = want_sync;
+            sync_status_ = failing ? last_error_.load() : PROCMON_OK;
+        }
+        if (stopping) close_status_ = failing ? last_error_.load() : PROCMON_OK;
+    }
+    done_.notify_all();
+    return stopping;
 }
 
 // ------------------------------------------------------------ callers

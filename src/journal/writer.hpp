@@ -71,6 +71,7 @@ private:
 
     int recover();
     void run();
+    bool step(std::vector<procmon_event> &popped, bool &source_open, bool &failing);
     void encode(const procmon_event &e);
     bool commit();                      // buf_ to the active segment; false on failure (counted)
     bool start_segment();               // a new active segment at next_seq_
@@ -100,6 +101,8 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable room_, done_;
     Inbox inbox_;
+    Inbox taking_;            // writer thread: the inbox being encoded,
+    std::size_t taken_ = 0;   //   and how much of it is in buf_ or on disk
     bool stop_ = false;
     uint64_t sync_requested_ = 0, sync_done_ = 0;  // generations
     int sync_status_ = PROCMON_OK;

@@ -535,6 +535,26 @@ Test(journal, close_writes_the_events_still_queued) {
     cr_expect_eq(of_child, 2, "START and EXIT of the child: got %d", of_child);
 }
 
+// fsync "never": fdatasync only when sync() asks, not on every commit after.
+Test(journal, fsync_never_syncs_only_when_asked) {
+    TempDir d;
+    procmon_journal *j = open_journal(d.path, 0, PROCMON_FSYNC_NEVER);
+    cr_assert_eq(jt::append_range(j, 1, 10), PROCMON_OK);
+    cr_assert_eq(procmon_journal_sync(j, 10000, nullptr), PROCMON_OK);
+    const uint64_t after_sync = stats_of(j).fsyncs;
+    cr_expect_geq(after_sync, 1u);
+    for (uint64_t first = 11; first <= 200; first += 10) {
+        cr_assert_eq(jt::append_range(j, first, 10), PROCMON_OK);
+        usleep(2000);
+    }
+    for (int i = 0; i < 500 && stats_of(j).records < 200; ++i) usleep(2000);
+    procmon_journal_stats s = stats_of(j);
+    cr_expect_eq(s.records, 200u);
+    cr_expect_eq(s.durable_seq, 200u, "never: durable once written");
+    cr_expect_eq(s.fsyncs, after_sync, "%llu fsyncs after the one asked for", static_cast<unsigned long long>(s.fsyncs - after_sync));
+    cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+}
+
 Test(journal, bad_arguments_and_old_stats_sizes) {
     TempDir d;
     procmon_journal *j = nullptr;
