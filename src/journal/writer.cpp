@@ -292,6 +292,7 @@ bool Writer::commit() {
         // Leave no partial record: cut back to the last whole commit, or
         // if even that fails, leave this segment and start another.
         if (::ftruncate(fd_, static_cast<off_t>(seg.bytes)) != 0 || ::lseek(fd_, 0, SEEK_END) < 0) {
+            datasync();  // what this segment holds before the torn bytes stays durable
             ::close(fd_);
             fd_ = -1;
             seg.closed_ns = opts_.clock();
