@@ -79,6 +79,7 @@ int Reader::open_segment(const SegmentFile &f, bool newest) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
     segment_first_ = f.first_seq;
+    newer_seen_ = false;
     if (expected_ == 0 && c == HeaderCheck::ok) expected_ = h.first_seq;  // so a damaged first record shows as LOST
     scan_ = std::make_unique<SegmentScanner>(fd);
     if (c != HeaderCheck::ok && !newest) {  // unreadable header: the whole segment is lost to us
@@ -161,6 +162,7 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
                 const bool gap = expected_ != 0 && seq > expected_;
                 const uint64_t missing = gap ? seq - expected_ : 0;
                 expected_ = seq + 1;
+                if (e.time_ns < from_time_ns_) continue;  // before the window: neither it nor its gap
                 if (gap) {  // corruption or retention swallowed these: say how many
                     Out lost{};
                     lost.e.size = sizeof lost.e;
@@ -173,7 +175,6 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
                     out_.push_back(lost);
                     stats_.missing += missing;
                 }
-                if (e.time_ns < from_time_ns_) continue;
                 Out o{e, 0, 0, 0};
                 o.e.seq = seq;
                 ++stats_.records;
@@ -205,21 +206,32 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
             }
             if (step == SegmentScanner::Step::io_error)
                 return fail(PROCMON_EIO, errno, "%s: read %s: %s", kNext, dir_.c_str(), std::strerror(errno));
-            // end or incomplete: the writer may still be appending here, unless a newer segment exists
-            const uint64_t at = scan_->offset();
-            uint64_t first = segment_first_;
-            struct stat st {};
-            ::fstat(fd_, &st);
-            const Moved m = move_to_next_segment();
-            if (m == Moved::error) return last_error()->code;
-            if (m == Moved::yes) {
-                const uint64_t left = static_cast<uint64_t>(st.st_size) > at ? static_cast<uint64_t>(st.st_size) - at : 0;
-                if (step == SegmentScanner::Step::incomplete && left > 0) {  // a torn record nobody will finish
-                    std::swap(first, segment_first_);
-                    corrupt(at, left);
-                    std::swap(first, segment_first_);
+            // End or incomplete: the writer may still be appending here,
+            // unless a newer segment exists. It never appends to a segment
+            // once it has started the next, so on first seeing a newer one,
+            // read this one again before leaving it: it may have grown
+            // between our reaching its end and the next one appearing.
+            if (!newer_seen_) {
+                std::vector<SegmentFile> files;
+                if (list_segments(dirfd_, dir_.c_str(), kNext, files) != PROCMON_OK) return last_error()->code;
+                newer_seen_ = !files.empty() && files.back().first_seq > segment_first_;
+                if (newer_seen_) continue;
+            } else {
+                const uint64_t at = scan_->offset();
+                uint64_t first = segment_first_;
+                struct stat st {};
+                ::fstat(fd_, &st);
+                const Moved m = move_to_next_segment();
+                if (m == Moved::error) return last_error()->code;
+                if (m == Moved::yes) {
+                    const uint64_t left = static_cast<uint64_t>(st.st_size) > at ? static_cast<uint64_t>(st.st_size) - at : 0;
+                    if (step == SegmentScanner::Step::incomplete && left > 0) {  // a torn record nobody will finish
+                        std::swap(first, segment_first_);
+                        corrupt(at, left);
+                        std::swap(first, segment_first_);
+                    }
+                    continue;
                 }
-                continue;
             }
         }
         // Nothing more now.

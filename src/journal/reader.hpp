@@ -38,6 +38,7 @@ private:
     const uint64_t from_seq_, from_time_ns_;
     int dirfd_ = -1, fd_ = -1, notify_fd_ = -1;
     uint64_t segment_first_ = 0;
+    bool newer_seen_ = false;  // a segment after this one exists: this one is finished
     std::unique_ptr<SegmentScanner> scan_;
     uint64_t last_seq_ = 0;   // last record read (returned or skipped)
     uint64_t expected_ = 0;   // the seq that should come next; 0 = any

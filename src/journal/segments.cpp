@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "platform/linux/sys_ops.h"
 
 namespace procmon::journal {
 namespace {
@@ -19,20 +20,26 @@ constexpr std::size_t kChunk = 1u << 20;
 
 int list_segments(int dirfd, const char *dir, const char *fn, std::vector<SegmentFile> &out) {
     out.clear();
-    int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = fd >= 0 ? ::fdopendir(fd) : nullptr;
-    if (d == nullptr) {
-        const int err = errno;
-        if (fd >= 0) ::close(fd);
-        return fail(status_from_errno(err), err, "%s: list %s: %s", fn, dir, std::strerror(err));
+    // Through the syscall table, as every other listing: tests step in here.
+    const int fd = pm_sys()->openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail(status_from_errno(errno), errno, "%s: list %s: %s", fn, dir, std::strerror(errno));
+    alignas(8) char buf[16384];
+    int err = 0;
+    for (;;) {
+        const ssize_t n = pm_sys()->getdents64(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            err = n < 0 ? errno : 0;
+            break;
+        }
+        for (ssize_t off = 0; off < n;) {
+            const auto *d = reinterpret_cast<const dirent64 *>(buf + off);
+            uint64_t first;
+            if (parse_segment_name(d->d_name, first)) out.push_back({first, d->d_name});
+            off += d->d_reclen;
+        }
     }
-    errno = 0;
-    while (const dirent *e = ::readdir(d)) {
-        uint64_t first;
-        if (parse_segment_name(e->d_name, first)) out.push_back({first, e->d_name});
-    }
-    const int err = errno;
-    ::closedir(d);
+    pm_sys()->close(fd);
     if (err != 0) return fail(status_from_errno(err), err, "%s: list %s: %s", fn, dir, std::strerror(err));
     std::sort(out.begin(), out.end(), [](const SegmentFile &a, const SegmentFile &b) { return a.first_seq < b.first_seq; });
     return PROCMON_OK;

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -329,6 +330,68 @@ Test(journal, a_reader_follows_a_live_writer_across_segments, .timeout = 60) {
     procmon_journal_reader_close(r);
     cr_expect_gt(stats_of(j).segments, 10u);
     cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+}
+
+// A reader at the end of a segment when the writer adds to it and then
+// starts the next, between the reader's read and its listing of the
+// directory: it must read the additions before moving on, never report
+// them missing. The listing (through the syscall table) stages that moment.
+namespace {
+std::function<void()> on_listing;
+ssize_t staging_getdents64(int fd, void *buf, size_t n) {
+    if (on_listing) {
+        auto once = std::move(on_listing);
+        on_listing = nullptr;
+        once();
+    }
+    return pm_sys_default()->getdents64(fd, buf, n);
+}
+}  // namespace
+
+Test(journal, a_reader_finishes_a_segment_that_grew_before_the_next_began) {
+    TempDir src, d;
+    procmon_journal *j = open_journal(src.path, 0, PROCMON_FSYNC_NEVER);
+    cr_assert_eq(jt::append_range(j, 1, 12), PROCMON_OK);
+    cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+    j = open_journal(src.path, 0, PROCMON_FSYNC_NEVER);
+    cr_assert_eq(jt::append_range(j, 13, 3), PROCMON_OK);
+    cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+    const auto files = jt::segment_files(src.path);
+    cr_assert_eq(files.size(), 2u);
+    const auto first = slurp(files[0]), second = slurp(files[1]);
+    const auto offs = record_offsets(first);
+    const std::string seg1 = d.sub("00000000000000000001.pmj"), seg13 = d.sub("00000000000000000013.pmj");
+    spit(seg1, std::vector<unsigned char>(first.begin(), first.begin() + static_cast<long>(offs[10])));  // records 1-10
+
+    procmon_journal_reader *r = nullptr;
+    cr_assert_eq(procmon_journal_reader_open(&r, d.path.c_str(), nullptr), PROCMON_OK);
+    procmon_event batch[32];
+    size_t n = 0;
+    cr_assert_eq(procmon_journal_reader_next(r, batch, sizeof batch[0], 32, &n, 0), PROCMON_OK);
+    cr_assert_eq(n, 10u);
+    // The reader is at the end of segment 1. When it next lists the
+    // directory, the writer has just finished segment 1 and begun 13.
+    pm_sys_ops ops = *pm_sys_default();
+    ops.getdents64 = staging_getdents64;
+    pm_sys_set(&ops);
+    on_listing = [&] {
+        spit(seg1, first);
+        spit(seg13, second);
+    };
+    std::vector<uint64_t> seqs;
+    for (;;) {
+        cr_assert_eq(procmon_journal_reader_next(r, batch, sizeof batch[0], 32, &n, 0), PROCMON_OK);
+        if (n == 0) break;
+        for (size_t i = 0; i < n; ++i) {
+            cr_expect_neq(batch[i].type, static_cast<uint32_t>(PROCMON_EVENT_LOST), "reported missing at seq %llu",
+                          static_cast<unsigned long long>(batch[i].seq));
+            seqs.push_back(batch[i].seq);
+        }
+    }
+    pm_sys_set(nullptr);
+    cr_expect(on_listing == nullptr, "the reader never listed the directory");
+    procmon_journal_reader_close(r);
+    cr_expect(seqs == std::vector<uint64_t>({11, 12, 13, 14, 15}), "%zu records after the first ten", seqs.size());
 }
 
 // Retention on a simulated clock: an hour passes per commit, segments older
