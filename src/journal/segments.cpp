@@ -45,6 +45,14 @@ int list_segments(int dirfd, const char *dir, const char *fn, std::vector<Segmen
     return PROCMON_OK;
 }
 
+SegmentScanner::SegmentScanner(int fd, uint64_t offset) : fd_(fd), offset_(offset) {
+    // Advice only (its failure changes nothing): read front to back, and
+    // start reading the whole file now, so the disk works while we check
+    // CRCs (cold recovery of 1 GiB: 1.3 s median without, see PERFORMANCE.md).
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    ::posix_fadvise(fd, static_cast<off_t>(offset), 0, POSIX_FADV_WILLNEED);
+}
+
 bool SegmentScanner::fill(std::size_t want) {
     if (len_ - pos_ >= want) return true;
     if (eof_) return false;

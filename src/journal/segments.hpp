@@ -27,7 +27,8 @@ int list_segments(int dirfd, const char *dir, const char *fn, std::vector<Segmen
 // intact record after it and reports the bytes in between.
 class SegmentScanner {
 public:
-    explicit SegmentScanner(int fd, uint64_t offset = kHeaderBytes) : fd_(fd), offset_(offset) {}
+    // Tells the kernel the fd is read front to back (a wider readahead).
+    explicit SegmentScanner(int fd, uint64_t offset = kHeaderBytes);
 
     enum class Step {
         record,      // `record`/`event` hold the next record; offset() is past it
