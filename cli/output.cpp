@@ -122,12 +122,18 @@ bool write_summary(Sink &sink, const std::vector<const procmon_process *> &rows,
     for (auto &[state, n] : by_state) {
         o += "  ";
         append_printable(o, &state, 1);
-        o += " " + std::to_string(n);
+        o += ' ';  // not `" " + std::string`: GCC 12 warns falsely there (-Wrestrict, GCC bug 105329)
+        o += std::to_string(n);
     }
     o += "\nby user:";
     std::vector<std::pair<std::string, std::size_t>> users(by_user.begin(), by_user.end());
     std::stable_sort(users.begin(), users.end(), [](auto &a, auto &b) { return a.second > b.second; });
-    for (auto &[user, n] : users) o += "  " + user + " " + std::to_string(n);
+    for (auto &[user, n] : users) {
+        o += "  ";
+        o += user;
+        o += ' ';
+        o += std::to_string(n);
+    }
     o += "\n";
 
     auto top = [&](const char *title, auto key, auto show) {
