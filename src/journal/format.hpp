@@ -45,6 +45,15 @@ HeaderCheck decode_header(const unsigned char *p, std::size_t n, SegmentHeader &
 std::string segment_name(uint64_t first_seq);
 bool parse_segment_name(const char *name, uint64_t &first_seq);
 
+// Appends s[0, len) and a NUL to buf; returns where it starts (an offset,
+// as buf may move). For the strings of events held in one buffer.
+inline std::size_t append_string(std::vector<char> &buf, const char *s, std::size_t len) {
+    const std::size_t at = buf.size();
+    if (len > 0) buf.insert(buf.end(), s, s + len);
+    buf.push_back('\0');
+    return at;
+}
+
 // Appends one whole record (header and payload) for `e` with sequence `seq`.
 void append_record(std::vector<unsigned char> &out, uint64_t seq, const procmon_event &e);
 

@@ -133,20 +133,6 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
     strings_.clear();
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
-    auto keep = [this](const char *s, std::size_t len) {
-        const std::size_t at = strings_.size();
-        strings_.insert(strings_.end(), s, s + len);
-        strings_.push_back('\0');
-        return at;
-    };
-    if (held_ && max > 0) {
-        Out o = held_event_;
-        const std::size_t base = strings_.size();
-        strings_.insert(strings_.end(), held_strings_.begin(), held_strings_.end());
-        o.name += base, o.exe += base, o.argv += base;
-        out_.push_back(o);
-        held_ = false;
-    }
     while (out_.size() < max) {
         if (!scan_) {
             const Moved m = move_to_next_segment();
@@ -157,12 +143,12 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
             if (step == SegmentScanner::Step::record) {
                 const procmon_event &e = scan_->event();
                 const uint64_t seq = scan_->record().seq;
-                last_seq_ = seq;
-                if (seq < from_seq_) continue;
                 const bool gap = expected_ != 0 && seq > expected_;
-                const uint64_t missing = gap ? seq - expected_ : 0;
-                expected_ = seq + 1;
-                if (e.time_ns < from_time_ns_) continue;  // before the window: neither it nor its gap
+                if (seq < from_seq_ || e.time_ns < from_time_ns_) {  // before the window: neither it nor its gap
+                    last_seq_ = seq;
+                    if (seq >= from_seq_) expected_ = seq + 1;
+                    continue;
+                }
                 if (gap) {  // corruption or retention swallowed these: say how many
                     Out lost{};
                     lost.e.size = sizeof lost.e;
@@ -170,33 +156,23 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
                     lost.e.flags = PROCMON_EVENT_FLAG_SYNTHESIZED;
                     lost.e.seq = seq - 1;
                     lost.e.time_ns = e.time_ns;
-                    lost.e.lost = missing;
-                    lost.name = lost.exe = lost.argv = keep("", 0);
+                    lost.e.lost = seq - expected_;
+                    lost.name = lost.exe = lost.argv = append_string(strings_, "", 0);
                     out_.push_back(lost);
-                    stats_.missing += missing;
+                    stats_.missing += seq - expected_;
+                    expected_ = seq;
+                    if (out_.size() == max) {  // no room left: this record comes first next time
+                        scan_->unread();
+                        continue;
+                    }
                 }
-                Out o{e, 0, 0, 0};
+                Out o{e, append_string(strings_, e.name, std::strlen(e.name)),
+                      append_string(strings_, e.exe, std::strlen(e.exe)), append_string(strings_, e.argv, e.argv_len)};
                 o.e.seq = seq;
+                out_.push_back(o);
                 ++stats_.records;
-                if (out_.size() < max) {
-                    o.name = keep(e.name, std::strlen(e.name));
-                    o.exe = keep(e.exe, std::strlen(e.exe));
-                    o.argv = keep(e.argv, e.argv_len);
-                    out_.push_back(o);
-                } else {  // the LOST took the last place: this one comes first next time
-                    held_strings_.clear();
-                    auto hold = [this](const char *s, std::size_t len) {
-                        const std::size_t at = held_strings_.size();
-                        held_strings_.insert(held_strings_.end(), s, s + len);
-                        held_strings_.push_back('\0');
-                        return at;
-                    };
-                    o.name = hold(e.name, std::strlen(e.name));
-                    o.exe = hold(e.exe, std::strlen(e.exe));
-                    o.argv = hold(e.argv, e.argv_len);
-                    held_event_ = o;
-                    held_ = true;
-                }
+                last_seq_ = seq;
+                expected_ = seq + 1;
                 continue;
             }
             if (step == SegmentScanner::Step::corrupt) {

@@ -50,9 +50,6 @@ private:
     };
     std::vector<Out> out_;
     std::vector<char> strings_;
-    bool held_ = false;  // out_[0] is a record held back behind a LOST that filled the caller's room
-    Out held_event_{};
-    std::vector<char> held_strings_;
 
     procmon_journal_reader_stats stats_{};
 };

@@ -85,6 +85,11 @@ bool SegmentScanner::read_rest() {
     return true;
 }
 
+void SegmentScanner::unread() {
+    pos_ -= record_.total;
+    offset_ -= record_.total;
+}
+
 void SegmentScanner::skip(uint64_t n) {
     const std::size_t buffered = len_ - pos_;
     if (n <= buffered) {

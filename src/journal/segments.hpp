@@ -43,6 +43,9 @@ public:
     uint64_t corrupt_bytes() const { return corrupt_bytes_; }
     const RecordView &record() const { return record_; }
     const procmon_event &event() const { return event_; }  // strings valid until the next call
+    // Steps back over the record just returned, so the next call returns
+    // it again (its bytes are still buffered).
+    void unread();
     // Skips past the corruption or incompleteness just reported.
     void skip(uint64_t n);
 

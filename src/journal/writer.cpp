@@ -449,15 +449,9 @@ int Writer::append(const procmon_event *events, std::size_t stride, std::size_t 
         if (stop_) return fail(PROCMON_ECLOSED, 0, "procmon_journal_append: the journal is closed");
         const auto *e = reinterpret_cast<const procmon_event *>(reinterpret_cast<const char *>(events) + i * stride);
         Copied c{*e, 0, 0, 0};
-        auto keep = [&](const char *s, std::size_t len) {
-            const std::size_t at = inbox_.strings.size();
-            if (s != nullptr && len > 0) inbox_.strings.insert(inbox_.strings.end(), s, s + len);
-            inbox_.strings.push_back('\0');
-            return at;
-        };
-        c.name = keep(e->name, e->name ? std::strlen(e->name) : 0);
-        c.exe = keep(e->exe, e->exe ? std::strlen(e->exe) : 0);
-        c.argv = keep(e->argv, e->argv ? e->argv_len : 0);
+        c.name = append_string(inbox_.strings, e->name, e->name ? std::strlen(e->name) : 0);
+        c.exe = append_string(inbox_.strings, e->exe, e->exe ? std::strlen(e->exe) : 0);
+        c.argv = append_string(inbox_.strings, e->argv, e->argv ? e->argv_len : 0);
         c.e.argv_len = e->argv ? e->argv_len : 0;
         inbox_.events.push_back(c);
     }

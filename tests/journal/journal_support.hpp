@@ -99,8 +99,9 @@ struct Read {
     procmon_event e;
     std::string name, exe, argv;
 };
+// `per_call` events at most per procmon_journal_reader_next (1..64).
 inline int read_all(const std::string &dir, std::vector<Read> &out, procmon_journal_reader_stats *stats = nullptr,
-                    uint64_t from_seq = 0) {
+                    uint64_t from_seq = 0, size_t per_call = 64) {
     procmon_journal_read_options ro = PROCMON_JOURNAL_READ_OPTIONS_INIT;
     ro.from_seq = from_seq;
     procmon_journal_reader *r = nullptr;
@@ -109,7 +110,7 @@ inline int read_all(const std::string &dir, std::vector<Read> &out, procmon_jour
     procmon_event batch[64];
     for (;;) {
         size_t n = 0;
-        rc = procmon_journal_reader_next(r, batch, sizeof batch[0], 64, &n, 0);
+        rc = procmon_journal_reader_next(r, batch, sizeof batch[0], per_call, &n, 0);
         if (rc != PROCMON_OK || n == 0) break;
         for (size_t i = 0; i < n; ++i) {
             Read x{batch[i], batch[i].name, batch[i].exe, std::string(batch[i].argv, batch[i].argv_len)};

@@ -197,6 +197,16 @@ Test(journal, a_bit_flip_is_skipped_counted_and_reported_as_lost) {
         for (std::size_t i = 0; i + 1 < got.size(); ++i)
             if (got[i].e.type == PROCMON_EVENT_LOST && got[i].e.lost == 1 && got[i + 1].e.seq == 18) lost_in_place = true;
         cr_expect(lost_in_place, "a LOST of 1 comes just before seq 18");
+        // One event per call: the LOST takes a call of its own, and the
+        // record after it still comes next.
+        std::vector<Read> one_by_one;
+        cr_assert_eq(jt::read_all(d.path, one_by_one, nullptr, 0, 1), PROCMON_OK);
+        cr_assert_eq(one_by_one.size(), got.size());
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            cr_expect_eq(one_by_one[i].e.type, got[i].e.type, "event %zu", i);
+            cr_expect_eq(one_by_one[i].e.seq, got[i].e.seq, "event %zu", i);
+            cr_expect_eq(one_by_one[i].name, got[i].name, "event %zu", i);
+        }
 
         // The writer counts it, keeps everything after it, and goes on.
         j = open_journal(d.path);
