@@ -16,6 +16,7 @@
 #include "core/arena.hpp"
 #include "core/error.hpp"
 #include "core/glob.hpp"
+#include "journal/format.hpp"
 #include "journal/reader.hpp"
 #include "journal/writer.hpp"
 #include "procmon.h"
@@ -484,7 +485,7 @@ PROCMON_API int procmon_journal_append(procmon_journal *j, const procmon_event *
                     event_size, sizeof(procmon_event));
     for (size_t i = 0; i < n; ++i) {
         const auto *e = reinterpret_cast<const procmon_event *>(reinterpret_cast<const char *>(events) + i * event_size);
-        if (e->type == 0 || (e->type & (e->type - 1)) != 0 || (e->type & ~uint32_t{PROCMON_EVENTS_ALL}))
+        if (!journal::is_event_type(e->type))
             return fail(PROCMON_EINVAL, 0, "%s: event %zu has type 0x%x, not one PROCMON_EVENT_*", fn, i, e->type);
         if (e->argv == nullptr && e->argv_len > 0)
             return fail(PROCMON_EINVAL, 0, "%s: event %zu has argv_len %zu but no argv", fn, i, e->argv_len);

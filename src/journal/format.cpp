@@ -186,8 +186,7 @@ bool decode_event(const unsigned char *payload, std::size_t n, procmon_event &e)
     e.name = d.string(len);
     e.exe = d.string(len);
     e.argv = d.string(e.argv_len);
-    const bool one_type = e.type != 0 && (e.type & (e.type - 1)) == 0 && (e.type & ~uint32_t{PROCMON_EVENTS_ALL}) == 0;
-    return d.ok && d.p == d.end && one_type;
+    return d.ok && d.p == d.end && is_event_type(e.type);
 }
 
 std::size_t resync(const unsigned char *p, std::size_t n, std::size_t from, uint64_t after_seq) {

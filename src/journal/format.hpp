@@ -45,6 +45,11 @@ HeaderCheck decode_header(const unsigned char *p, std::size_t n, SegmentHeader &
 std::string segment_name(uint64_t first_seq);
 bool parse_segment_name(const char *name, uint64_t &first_seq);
 
+// Whether t is exactly one PROCMON_EVENT_* type.
+inline bool is_event_type(uint32_t t) {
+    return t != 0 && (t & (t - 1)) == 0 && (t & ~uint32_t{PROCMON_EVENTS_ALL}) == 0;
+}
+
 // Appends s[0, len) and a NUL to buf; returns where it starts (an offset,
 // as buf may move). For the strings of events held in one buffer.
 inline std::size_t append_string(std::vector<char> &buf, const char *s, std::size_t len) {

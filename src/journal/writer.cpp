@@ -22,6 +22,11 @@ constexpr const char *kOpen = "procmon_journal_open";
 constexpr std::size_t kCommitBytes = 4u << 20;  // a group commit is cut at about this much
 constexpr int kRetryMs = 100;                   // after a failed write
 
+// A segment found at open is dated by its file: when it was last written.
+uint64_t modified_ns(const struct stat &st) {
+    return static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000u + static_cast<uint64_t>(st.st_mtim.tv_nsec);
+}
+
 uint64_t wall_ns() { return static_cast<uint64_t>(platform::now_ns(platform::Clock::realtime)); }
 uint64_t mono_ns() { return static_cast<uint64_t>(platform::now_ns(platform::Clock::monotonic)); }
 
@@ -135,8 +140,7 @@ int Writer::recover() {
                 ::unlinkat(dirfd_, f.name.c_str(), 0);
             } else {
                 ++corrupt_;  // readers skip it whole
-                segments_.push_back({f.first_seq, f.name, static_cast<uint64_t>(st.st_size),
-                                     static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000u + static_cast<uint64_t>(st.st_mtim.tv_nsec)});
+                segments_.push_back({f.first_seq, f.name, static_cast<uint64_t>(st.st_size), modified_ns(st)});
             }
             continue;
         }
@@ -175,8 +179,7 @@ int Writer::recover() {
             continue;
         }
         last = seg_last;
-        segments_.push_back({f.first_seq, f.name, static_cast<uint64_t>(st.st_size),
-                             static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000u + static_cast<uint64_t>(st.st_mtim.tv_nsec)});
+        segments_.push_back({f.first_seq, f.name, static_cast<uint64_t>(st.st_size), modified_ns(st)});
     }
     next_seq_ = last + 1;
     written_seq_ = durable_seq_ = last;  // what recovery found is on disk
