@@ -1,5 +1,7 @@
 #include "events_out.hpp"
 
+#include <signal.h>
+
 #include <string>
 
 #include "json.hpp"
@@ -99,7 +101,19 @@ void table_event(std::string &o, const procmon_event &e, Env &env) {
     o += '\n';
 }
 
+volatile sig_atomic_t interrupt_seen = 0;
+void on_interrupt(int) { interrupt_seen = 1; }
+
 }  // namespace
+
+void catch_interrupts() {
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool interrupted() { return interrupt_seen != 0; }
 
 const char kFilterOptionsHelp[] =
     "  --events LIST       start,exec,exit,uid,comm (default start,exec,exit)\n"

@@ -36,6 +36,11 @@ int start_failed(const char *command, int rc, procmon_ctx *ctx);
 // which source it uses otherwise.
 void say_event_source(procmon_ctx *ctx, bool verbose);
 
+// SIGINT and SIGTERM end a streaming command cleanly: after this,
+// interrupted() turns true on either (and a wait they cut short returns).
+void catch_interrupts();
+bool interrupted();
+
 // The filter options' lines for a command's --help.
 extern const char kFilterOptionsHelp[];
 

@@ -1,6 +1,5 @@
 #include "journal_cmds.hpp"
 
-#include <signal.h>
 #include <time.h>
 
 #include <cerrno>
@@ -61,16 +60,6 @@ const char kReplayUsage[] =
     "\n"
     "Records that fail their checksum are skipped and counted on stderr; the\n"
     "sequence numbers they took come out as a 'lost' event, so a gap is never silent.\n";
-
-volatile sig_atomic_t interrupted = 0;
-void on_signal(int) { interrupted = 1; }
-
-void catch_signals() {
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-}
 
 // "512M", "2G", "65536": bytes (K, M, G, T are powers of 1024).
 bool parse_size(const std::string &s, uint64_t &out) {
@@ -213,12 +202,12 @@ int run_record(int argc, char **argv) {
     procmon_journal *j = nullptr;
     if (int rc = procmon_journal_open(&j, ctx, dir.c_str(), &jo); rc != PROCMON_OK) return start_failed("record", rc, ctx);
     say_event_source(ctx, false);
-    catch_signals();
+    catch_interrupts();
 
     const auto end = std::chrono::steady_clock::now() +
                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(duration));
     int last_error = PROCMON_OK;
-    while (!interrupted && (duration < 0 || std::chrono::steady_clock::now() < end)) {
+    while (!interrupted() && (duration < 0 || std::chrono::steady_clock::now() < end)) {
         struct timespec nap = {0, 200 * 1000000};
         nanosleep(&nap, nullptr);
         procmon_journal_stats js{};
@@ -229,10 +218,13 @@ int run_record(int argc, char **argv) {
                                  "and recording resumes when it can\n", procmon_strerror(js.last_error));
         last_error = js.last_error;
     }
+    // Written and synced first, so the line below counts everything
+    // recorded up to now (close frees the journal with its counters).
+    int rc = procmon_journal_sync(j, -1, nullptr);
     procmon_journal_stats js{};
     js.size = sizeof js;
     procmon_journal_stats_get(&js, j);
-    const int rc = procmon_journal_close(j);
+    if (int closed = procmon_journal_close(j); rc == PROCMON_OK) rc = closed;
     procmon_close(ctx);
     std::fprintf(stderr,
                  "procmon: recorded %llu events to %s (next seq %llu), lost %llu, %llu bytes in %llu commits, %llu "
@@ -242,7 +234,7 @@ int run_record(int argc, char **argv) {
                  static_cast<unsigned long long>(js.commits), static_cast<unsigned long long>(js.fsyncs),
                  static_cast<unsigned long long>(js.segments), static_cast<unsigned long long>(js.disk_bytes),
                  js.recovered_truncated_bytes || js.recovered_corrupt_records ? "; recovery at open cut a torn tail or found corrupt records" : "");
-    if (rc != PROCMON_OK) return failure("closing the journal: ");
+    if (rc != PROCMON_OK) return failure("writing the last events: ");  // the error slot keeps the failing call's
     return kExitOk;
 }
 
@@ -284,13 +276,13 @@ int run_replay(int argc, char **argv) {
     if (since.set) (since.is_seq ? ro.from_seq : ro.from_time_ns) = since.value;
     procmon_journal_reader *r = nullptr;
     if (procmon_journal_reader_open(&r, dir.c_str(), &ro) != PROCMON_OK) return failure(nullptr);
-    catch_signals();
+    catch_interrupts();
     EventPrinter printer(format);
     printer.begin();
     std::vector<procmon_event> batch(512);
     bool write_failed = false, done = false;
     int rc = PROCMON_OK;
-    while (!interrupted && !write_failed && !done) {
+    while (!interrupted() && !write_failed && !done) {
         size_t n = 0;
         rc = procmon_journal_reader_next(r, batch.data(), sizeof batch[0], batch.size(), &n, follow ? 1000 : 0);
         if (rc != PROCMON_OK) break;

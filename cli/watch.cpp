@@ -44,8 +44,6 @@ const char kWatchUsage[] =
     "Events whose process was gone before it could be read are marked partial;\n"
     "lost events are reported on stderr when they happen and counted at the end.\n";
 
-volatile sig_atomic_t interrupted = 0;
-void on_signal(int) { interrupted = 1; }
 
 struct WatchArgs {
     double duration = -1;
@@ -120,10 +118,7 @@ int run_watch(int argc, char **argv) {
     procmon_stats st{};
     st.size = sizeof st;
 
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    catch_interrupts();
 
     EventPrinter printer(a.format);
     printer.begin();
@@ -132,7 +127,7 @@ int run_watch(int argc, char **argv) {
     const auto end = begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(a.duration));
     bool write_failed = false;
     std::vector<procmon_event> batch(256);
-    while (!interrupted && !write_failed) {
+    while (!interrupted() && !write_failed) {
         // Wake once a second at most to notice Ctrl-C (a signal also cuts the
         // wait short): an idle watch should cost next to nothing.
         int timeout = 1000;

@@ -157,6 +157,7 @@ check "and says the directory is locked ($locked)" bash -c "printf '%s' \"\$1\" 
 wait "$recorder"; rc=$?
 check "record exits 0 (got $rc)" test "$rc" -eq 0
 check "record ends with what it recorded" grep -Eq '^procmon: recorded [0-9]+ events to .* lost 0' "$rerr"
+recorded=$(sed -nE 's/^procmon: recorded ([0-9]+) events.*/\1/p' "$rerr")
 out=$("$procmon" replay "$jdir" --format json-stream 2>"$rerr")
 check "replay json-stream is valid JSON" bash -c "printf '%s' "\$1" | jq -s . >/dev/null" _ "$out"
 code=$(printf '%s\n' "$out" | jq -s 'map(select(.type=="exit" and .name=="sh")) | .[0].exit_code')
@@ -165,6 +166,7 @@ seqs=$(printf '%s\n' "$out" | jq -c -s 'map(.seq)')
 check "replay numbers from 1 without gaps ($seqs)" bash -c "printf '%s' "\$1" | jq -e '. == [range(1; length + 1)]' >/dev/null" _ "$seqs"
 check "replay ends with a count" grep -Eq '^procmon: replayed [0-9]+ records$' "$rerr"
 n=$(printf '%s\n' "$out" | wc -l)
+check "record's count is what replay finds ($recorded, $n)" test "$recorded" = "$n"
 since=$("$procmon" replay "$jdir" --since 2 --format json-stream 2>/dev/null | wc -l)
 check "replay --since 2 skips one ($since of $n)" test "$since" -eq $((n - 1))
 until=$("$procmon" replay "$jdir" --until 2 --format json-stream 2>/dev/null | wc -l)
