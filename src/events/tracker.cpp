@@ -30,8 +30,7 @@ Tracker::Tracker(std::shared_ptr<Arena> arena, std::unique_ptr<platform::ProcSou
       scratch_(ArenaAllocator<char>(arena_.get())), exe_(ArenaAllocator<char>(arena_.get())),
       argv_(ArenaAllocator<char>(arena_.get())), pids_(ArenaAllocator<int32_t>(arena_.get())),
       candidates_(ArenaAllocator<int32_t>(arena_.get())),
-      candidate_runs_(ArenaAllocator<platform::RunCount>(arena_.get())),
-      candidate_probed_(ArenaAllocator<bool>(arena_.get())) {
+      candidate_runs_(ArenaAllocator<std::optional<platform::RunCount>>(arena_.get())) {
     const int64_t mono = platform::now_ns(platform::Clock::monotonic);
     mono_to_wall_ = platform::now_ns(platform::Clock::realtime) - mono;
     mono_to_boot_ = platform::now_ns(platform::Clock::boottime) - mono;
@@ -100,18 +99,17 @@ void Tracker::scan(bool emit_events, uint32_t flags, Batch *out) {
     // before its last full read is as that read saw it (see RunCount).
     candidates_.clear();
     candidate_runs_.clear();
-    candidate_probed_.clear();
     for (int32_t pid : pids_) {
-        platform::RunCount ran;
-        const bool probed = proc_->run_count(pid, ran, scratch_) == Read::ok;
+        platform::RunCount counts;
+        std::optional<platform::RunCount> ran;
+        if (proc_->run_count(pid, counts, scratch_) == Read::ok) ran = counts;
         auto it = known_.find(pid);
-        if (probed && it != known_.end() && it->second.has_ran && it->second.ran == ran) {
+        if (ran && it != known_.end() && it->second.ran == ran) {
             it->second.seen = gen;
             continue;
         }
         candidates_.push_back(pid);
         candidate_runs_.push_back(ran);
-        candidate_probed_.push_back(probed);
     }
     Query q;
     q.fields = PROCMON_FIELD_BASIC | PROCMON_FIELD_IDS | PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV;
@@ -122,9 +120,7 @@ void Tracker::scan(bool emit_events, uint32_t flags, Batch *out) {
     auto record_run = [this](Known &k, int32_t pid) {
         const auto at = std::lower_bound(candidates_.begin(), candidates_.end(), pid);
         if (at == candidates_.end() || *at != pid) return;  // records are of candidates only
-        const auto i = static_cast<std::size_t>(at - candidates_.begin());
-        k.has_ran = candidate_probed_[i];
-        k.ran = candidate_runs_[i];
+        k.ran = candidate_runs_[static_cast<std::size_t>(at - candidates_.begin())];
     };
     const uint64_t now = static_cast<uint64_t>(platform::now_ns(platform::Clock::realtime));
     auto same_strings = [](const Known &k, const procmon_process &p) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -63,8 +64,7 @@ private:
         StringsRef strings;
         // Probed before the last full read: equal on the next pass means
         // nothing changed since, and the pass skips the full read.
-        platform::RunCount ran;
-        bool has_ran = false;
+        std::optional<platform::RunCount> ran;  // none: not probed, or the OS did not say
     };
     using KnownMap = std::unordered_map<int32_t, Known, std::hash<int32_t>, std::equal_to<int32_t>,
                                         ArenaAllocator<std::pair<const int32_t, Known>>>;
@@ -87,8 +87,7 @@ private:
     KnownMap known_;
     platform::Bytes scratch_, exe_, argv_;
     platform::PidList pids_, candidates_;  // a scan's pids, and those it reads in full
-    std::vector<platform::RunCount, ArenaAllocator<platform::RunCount>> candidate_runs_;
-    std::vector<bool, ArenaAllocator<bool>> candidate_probed_;
+    std::vector<std::optional<platform::RunCount>, ArenaAllocator<std::optional<platform::RunCount>>> candidate_runs_;
     uint64_t generation_ = 0;
     int64_t mono_to_wall_ = 0, mono_to_boot_ = 0;  // kernel event times are monotonic
 };
