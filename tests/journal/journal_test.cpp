@@ -37,6 +37,18 @@ procmon_journal *open_journal(const std::string &dir, uint64_t segment = 0, uint
     return j;
 }
 
+// A new context, and a journal recording the events of this test's children.
+procmon_journal *record_my_children(const std::string &dir, procmon_ctx *&ctx) {
+    cr_assert_eq(procmon_open(&ctx, nullptr), PROCMON_OK);
+    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    so.descendants_of = getpid();
+    procmon_journal_options o = PROCMON_JOURNAL_OPTIONS_INIT;
+    o.filter = &so;
+    procmon_journal *j = nullptr;
+    cr_assert_eq(procmon_journal_open(&j, ctx, dir.c_str(), &o), PROCMON_OK, "%s", procmon_error_last()->message);
+    return j;
+}
+
 procmon_journal_stats stats_of(procmon_journal *j) {
     procmon_journal_stats s{};
     s.size = sizeof s;
@@ -533,13 +545,7 @@ Test(journal, a_full_disk_is_an_error_then_a_lost_record_then_recording_resumes)
 Test(journal, records_a_contexts_events) {
     TempDir d;
     procmon_ctx *ctx = nullptr;
-    cr_assert_eq(procmon_open(&ctx, nullptr), PROCMON_OK);
-    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
-    so.descendants_of = getpid();
-    procmon_journal_options o = PROCMON_JOURNAL_OPTIONS_INIT;
-    o.filter = &so;
-    procmon_journal *j = nullptr;
-    cr_assert_eq(procmon_journal_open(&j, ctx, d.path.c_str(), &o), PROCMON_OK, "%s", procmon_error_last()->message);
+    procmon_journal *j = record_my_children(d.path, ctx);
     pid_t pid = fork();
     if (pid == 0) {
         execl("/bin/sh", "sh", "-c", "sleep 0.2; exit 4", static_cast<char *>(nullptr));
@@ -582,13 +588,7 @@ int slow_fdatasync(int fd) {
 Test(journal, close_writes_the_events_still_queued) {
     TempDir d;
     procmon_ctx *ctx = nullptr;
-    cr_assert_eq(procmon_open(&ctx, nullptr), PROCMON_OK);
-    procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
-    so.descendants_of = getpid();
-    procmon_journal_options o = PROCMON_JOURNAL_OPTIONS_INIT;
-    o.filter = &so;
-    procmon_journal *j = nullptr;
-    cr_assert_eq(procmon_journal_open(&j, ctx, d.path.c_str(), &o), PROCMON_OK, "%s", procmon_error_last()->message);
+    procmon_journal *j = record_my_children(d.path, ctx);
     pm_sys_ops ops = *pm_sys_default();
     ops.fdatasync = slow_fdatasync;
     pm_sys_set(&ops);

@@ -426,6 +426,13 @@ py::list columns(const Snapshot &s) {
 
 // ------------------------------------------------------------ events
 
+// When a wait of `timeout` seconds from now ends (None: never; negative: now).
+std::chrono::steady_clock::time_point deadline_after(std::optional<double> timeout) {
+    using clock = std::chrono::steady_clock;
+    if (!timeout) return clock::time_point::max();
+    return clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(std::max(0.0, *timeout)));
+}
+
 struct Event {
     procmon_event e{};
     std::string name, exe, argv;  // copies: the library's strings live only until the next call
@@ -485,9 +492,7 @@ struct Subscription {
         check_not_in_dispatch("next");
         if (max == 0) raise(PROCMON_EINVAL, "max must be at least 1");
         using clock = std::chrono::steady_clock;
-        const auto deadline = timeout ? clock::now() + std::chrono::duration_cast<clock::duration>(
-                                                           std::chrono::duration<double>(std::max(0.0, *timeout)))
-                                      : clock::time_point::max();
+        const auto deadline = deadline_after(timeout);
         std::vector<Event> out;
         for (;;) {
             std::optional<Failure> failed;
@@ -781,9 +786,7 @@ struct JournalReader {
     std::vector<Event> next(std::size_t max, std::optional<double> timeout) {
         if (max == 0) raise(PROCMON_EINVAL, "max must be at least 1");
         using clock = std::chrono::steady_clock;
-        const auto deadline = timeout ? clock::now() + std::chrono::duration_cast<clock::duration>(
-                                                           std::chrono::duration<double>(std::max(0.0, *timeout)))
-                                      : clock::time_point::max();
+        const auto deadline = deadline_after(timeout);
         std::vector<Event> out;
         for (;;) {
             std::optional<Failure> failed;
