@@ -277,16 +277,18 @@ void Writer::encode(const procmon_event &e) {
     if (e.type == PROCMON_EVENT_LOST) batch_lost_ += e.lost;
 }
 
+void Writer::drop_batch() {
+    if (buf_.empty()) return;
+    next_seq_ = batch_first_seq_;  // the sequence stays gapless on disk
+    pending_lost_ += batch_weight_;
+    buf_.clear();
+    batch_weight_ = batch_records_ = batch_lost_ = 0;
+}
+
 bool Writer::commit() {
     if (buf_.empty()) return true;
-    auto undo = [this] {
-        next_seq_ = batch_first_seq_;  // the sequence stays gapless on disk
-        pending_lost_ += batch_weight_;
-        buf_.clear();
-        batch_weight_ = batch_records_ = batch_lost_ = 0;
-    };
     if (fd_ < 0 && !start_segment()) {
-        undo();
+        drop_batch();
         return false;
     }
     Segment &seg = segments_.back();
@@ -301,7 +303,7 @@ bool Writer::commit() {
             seg.closed_ns = opts_.clock();
         }
         failed(status_from_errno(err), err, ("write segment " + seg.name).c_str());
-        undo();
+        drop_batch();
         return false;
     }
     seg.bytes += buf_.size();
@@ -337,12 +339,7 @@ void Writer::run() {
         } catch (const std::exception &e) {
             // Out of memory, most likely: what this pass held is counted and
             // journaled as lost once writing works again; never a silent gap.
-            if (!buf_.empty()) {
-                next_seq_ = batch_first_seq_;
-                pending_lost_ += batch_weight_;
-                buf_.clear();
-                batch_weight_ = batch_records_ = batch_lost_ = 0;
-            }
+            drop_batch();
             pending_lost_ += taking_.events.size() - std::min(taken_, taking_.events.size());
             taking_ = Inbox{};
             taken_ = 0;

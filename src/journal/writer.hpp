@@ -74,6 +74,7 @@ private:
     bool step(std::vector<procmon_event> &popped, bool &source_open, bool &failing);
     void encode(const procmon_event &e);
     bool commit();                      // buf_ to the active segment; false on failure (counted)
+    void drop_batch();                  // buf_ not written: its events count as lost, its seqs are reused
     bool start_segment();               // a new active segment at next_seq_
     bool datasync();
     void retain();                      // retention by size and age
