@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Rust crates (bindings/rust), offline: build and test with the cargo on
 # PATH (tests, doctests, examples, the ABI drift and layout guards), clippy
-# with -D warnings when the toolchain has it, the MSRV build with Debian's
-# rustc 1.63 when it is installed, then linking an installed libprocmon
-# through PROCMON_DIR and through pkg-config.
+# with -D warnings when the toolchain has it, cargo doc with rustdoc's
+# warnings as errors, the MSRV build with Debian's rustc 1.63 when it is
+# installed, then linking an installed libprocmon through PROCMON_DIR and
+# through pkg-config.
 # Usage: scripts/test-rust.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +32,9 @@ if cargo clippy --version >/dev/null 2>&1; then
 else
     echo "=== rust: clippy is not part of this toolchain: skipped"
 fi
+
+echo "=== rust: cargo doc, warnings are errors"
+RUSTDOCFLAGS="-D warnings" cargo doc --offline --no-deps -q
 
 if [ -x /usr/bin/cargo ] && [ "$(readlink -f "$(command -v cargo)")" != /usr/bin/cargo ]; then
     echo "=== rust: MSRV: $(/usr/bin/rustc --version) (Debian's), build and test"

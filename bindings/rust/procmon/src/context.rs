@@ -28,7 +28,8 @@ pub struct Stats {
     pub memory_used: u64,
     /// The most held so far.
     pub memory_peak: u64,
-    /// Where the capped memory comes from: "mimalloc arena" or "system malloc: <why>".
+    /// Where the capped memory comes from: `"mimalloc arena"`, or `"system malloc: "`
+    /// followed by the reason mimalloc is not used.
     pub allocator: &'static str,
     /// Successful snapshots.
     pub enumerations: u64,
