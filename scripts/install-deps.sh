@@ -1,22 +1,54 @@
 #!/usr/bin/env bash
-# Installs what procmon needs from Debian's packages, skipping what is
-# already there. Idempotent; needs root (or sudo) only when something is
-# missing. Usage: scripts/install-deps.sh
-#   build and tests: compiler, CMake, Ninja, pkgconf, mimalloc, Criterion,
-#     cmocka, jq (the CLI test checks JSON with it), valgrind (the
-#     performance gate counts instructions with it)
-#   Python binding: pybind11-dev, python3-dev, python3-venv, python3-pip (pip
-#     builds the wheel), python3-pytest, python3-numpy (its to_numpy tests)
-#   Rust crates: bindgen (the ABI drift test), cargo (Debian's: rustc 1.63,
-#     the crates' MSRV; a newer cargo on PATH, e.g. rustup's, is used first)
-#   benchmarks: hyperfine, procps (ps), libproc2-dev, python3-psutil, time,
-#     gnuplot-nox (bench/plot.py)
+# Installs what procmon's build and every test suite need from Debian 12's
+# packages, skipping what is already there. Idempotent; needs root (or sudo)
+# only when something is missing. Usage: scripts/install-deps.sh
+#
+# The list is what scripts/test.sh actually runs, each command mapped to its
+# package with `dpkg -S $(command -v X)`. A minimal Debian 12 (debootstrap
+# --variant=minbase) already has: bash, dash (sh), coreutils (mktemp, od,
+# base64, seq, dd, readlink, ...), findutils, grep, sed, tar, mawk (awk),
+# util-linux, libc-bin (ldd), base-passwd (user nobody, the Python tests').
+# Installing runs with --no-install-recommends, so what a package only
+# recommends is listed here too.
+#   build and C tests:
+#     g++          the C++20 core (g++-12)
+#     gcc          cc: the header and consumer tests, the examples' C89
+#                  check, the Rust layout test ($CC, else cc)
+#     libc6-dev    C headers for those
+#     binutils     nm and readelf (abi_exports, install_rpath)
+#     cmake        cmake and ctest (>= 3.22; Debian 12 has 3.25)
+#     ninja-build  ninja, the CMake presets' generator
+#     pkgconf      pkg-config: Criterion, cmocka and libproc2 at configure
+#                  time, the consumer test, procmon-sys's build.rs
+#     libmimalloc-dev  mimalloc's header (its library is loaded at run time)
+#     libcriterion-dev, libcmocka-dev  the unit and concurrency suites
+#     jq           the CLI test checks JSON with it
+#     valgrind     the performance gate counts instructions with it
+#     python3      the performance gate (bench/gate/run.py)
+#   Python binding (scripts/test-python.sh):
+#     pybind11-dev, python3-dev  the extension
+#     python3-venv python3-pip   the wheel is built with pip, installed in a venv
+#     python3-pytest             its test suite
+#     python3-psutil             the tests compare with psutil (and bench/)
+#     python3-numpy              the to_numpy tests (skipped without it)
+#   Rust crates (scripts/test-rust.sh):
+#     cargo        Debian's: rustc 1.63, the crates' MSRV (a newer cargo on
+#                  PATH, e.g. rustup's, is used first)
+#     bindgen      the ABI drift test runs procmon-sys/generate.sh
+#     libclang1-14 the libclang that bindgen loads at run time: Debian's
+#                  bindgen does not depend on it ("Unable to find libclang")
+#     libclang-common-14-dev  clang's own headers (stddef.h, stdint.h) that
+#                  libclang needs to parse procmon.h
+#   benchmarks (built by default, not run by the tests):
+#     hyperfine, procps (ps), libproc2-dev (enumerate_bench compares with
+#     it), time, gnuplot-nox (bench/plot.py)
 set -euo pipefail
 
-packages=(g++ cmake ninja-build pkgconf libmimalloc-dev libcriterion-dev libcmocka-dev jq valgrind
-          pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-numpy
-          bindgen cargo
-          hyperfine procps libproc2-dev python3 python3-psutil time gnuplot-nox)
+packages=(g++ gcc libc6-dev binutils cmake ninja-build pkgconf libmimalloc-dev
+          libcriterion-dev libcmocka-dev jq valgrind python3
+          pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-psutil python3-numpy
+          cargo bindgen libclang1-14 libclang-common-14-dev
+          hyperfine procps libproc2-dev time gnuplot-nox)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,8 +61,13 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || {
+        echo "install-deps: not root and no sudo: run as root: apt-get install ${missing[*]}" >&2
+        exit 1
+    }
+    sudo="sudo"
+fi
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done"
