@@ -5,8 +5,10 @@
 //! crate, each reading pid, name, rss and argv length of every record, on a
 //! warm context (as a monitor does) and a cold one (open, enumerate, close).
 //! Prints medians and the crate's overhead in percent of the C figure.
+mod common;
+
 use std::ffi::CStr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use procmon::{Context, Query};
@@ -44,53 +46,67 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
-    let rounds: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(31);
-    let start = Instant::now();
-    let mut kids: Vec<Child> = (0..n)
-        .map(|_| Command::new("/bin/cat").stdin(Stdio::piped()).stdout(Stdio::null()).spawn().expect("spawn cat"))
-        .collect();
-    println!("{} idle processes (spawned in {:.1} s), {} rounds interleaved, procmon {}", n,
-             start.elapsed().as_secs_f64(), rounds, procmon::version());
+/// The idle processes: their stdin closed (cat then exits) and reaped on
+/// drop, also when the run stops early.
+struct Kids(Vec<Child>);
 
-    let crate_ctx = Context::new().unwrap();
-    let mut c_ctx = std::ptr::null_mut();
-    assert_eq!(unsafe { sys::procmon_open(&mut c_ctx, std::ptr::null()) }, sys::PROCMON_OK);
-    let (mut cw, mut rw, mut cc, mut rc) = (vec![], vec![], vec![], vec![]);
-    let mut procs = 0;
-    c_api(c_ctx);
-    crate_api(&crate_ctx);
-    let time = |f: &mut dyn FnMut() -> usize, out: &mut Vec<f64>| -> usize {
-        let t = Instant::now();
-        let k = f();
-        out.push(t.elapsed().as_secs_f64() * 1e3);
-        k
-    };
-    for _ in 0..rounds {
-        procs = time(&mut || c_api(c_ctx).0, &mut cw);
-        time(&mut || crate_api(&crate_ctx).0, &mut rw);
-        time(&mut || {
-            let mut ctx = std::ptr::null_mut();
-            unsafe { sys::procmon_open(&mut ctx, std::ptr::null()) };
-            let k = c_api(ctx).0;
-            unsafe { sys::procmon_close(ctx) };
+impl Drop for Kids {
+    fn drop(&mut self) {
+        for k in &mut self.0 {
+            drop(k.stdin.take());
+        }
+        for k in &mut self.0 {
+            let _ = k.wait();
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let help = "Holds N idle processes (default 1000) and times ROUNDS enumerations (default 31) of them\n\
+                through the C API and through the crate.";
+    common::run("[N [ROUNDS]]", help, 2, |operands, out| {
+        let n: usize = common::number(&operands, 0, "N")?.unwrap_or(1000);
+        let rounds: usize = common::number(&operands, 1, "ROUNDS")?.unwrap_or(31);
+        let start = Instant::now();
+        let _kids = Kids((0..n)
+            .map(|_| Command::new("/bin/cat").stdin(Stdio::piped()).stdout(Stdio::null()).spawn().expect("spawn cat"))
+            .collect());
+        writeln!(out, "{} idle processes (spawned in {:.1} s), {} rounds interleaved, procmon {}", n,
+                 start.elapsed().as_secs_f64(), rounds, procmon::version())?;
+
+        let crate_ctx = Context::new().unwrap();
+        let mut c_ctx = std::ptr::null_mut();
+        assert_eq!(unsafe { sys::procmon_open(&mut c_ctx, std::ptr::null()) }, sys::PROCMON_OK);
+        let (mut cw, mut rw, mut cc, mut rc) = (vec![], vec![], vec![], vec![]);
+        let mut procs = 0;
+        c_api(c_ctx);
+        crate_api(&crate_ctx);
+        let time = |f: &mut dyn FnMut() -> usize, samples: &mut Vec<f64>| -> usize {
+            let t = Instant::now();
+            let k = f();
+            samples.push(t.elapsed().as_secs_f64() * 1e3);
             k
-        }, &mut cc);
-        time(&mut || crate_api(&Context::new().unwrap()).0, &mut rc);
-    }
-    unsafe { sys::procmon_close(c_ctx) };
-    println!("{:<28} {:>6} {:>10} {:>10}", "variant", "procs", "median ms", "vs C API");
-    for (name, c, r) in [("warm", cw, rw), ("cold", cc, rc)] {
-        let (c, r) = (median(c), median(r));
-        println!("{:<28} {:>6} {:>10.3} {:>10}", format!("C API, {}", name), procs, c, "1.000");
-        println!("{:<28} {:>6} {:>10.3} {:>9.3}x  (overhead {:+.1}%)", format!("procmon crate, {}", name), procs, r,
-                 r / c, (r / c - 1.0) * 100.0);
-    }
-    for k in &mut kids {
-        drop(k.stdin.take());
-    }
-    for k in &mut kids {
-        let _ = k.wait();
-    }
+        };
+        for _ in 0..rounds {
+            procs = time(&mut || c_api(c_ctx).0, &mut cw);
+            time(&mut || crate_api(&crate_ctx).0, &mut rw);
+            time(&mut || {
+                let mut ctx = std::ptr::null_mut();
+                unsafe { sys::procmon_open(&mut ctx, std::ptr::null()) };
+                let k = c_api(ctx).0;
+                unsafe { sys::procmon_close(ctx) };
+                k
+            }, &mut cc);
+            time(&mut || crate_api(&Context::new().unwrap()).0, &mut rc);
+        }
+        unsafe { sys::procmon_close(c_ctx) };
+        writeln!(out, "{:<28} {:>6} {:>10} {:>10}", "variant", "procs", "median ms", "vs C API")?;
+        for (name, c, r) in [("warm", cw, rw), ("cold", cc, rc)] {
+            let (c, r) = (median(c), median(r));
+            writeln!(out, "{:<28} {:>6} {:>10.3} {:>10}", format!("C API, {}", name), procs, c, "1.000")?;
+            writeln!(out, "{:<28} {:>6} {:>10.3} {:>9.3}x  (overhead {:+.1}%)", format!("procmon crate, {}", name), procs, r,
+                     r / c, (r / c - 1.0) * 100.0)?;
+        }
+        Ok(())
+    })
 }
