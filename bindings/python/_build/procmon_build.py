@@ -22,6 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -138,14 +139,18 @@ def _pybind11_dir():
         return None
 
 
-def _has_mimalloc():
+def _mimalloc_configs():
+    """Folders holding mimalloc's CMake config, in the usual prefixes."""
     prefixes = [p for p in os.environ.get("CMAKE_PREFIX_PATH", "").split(":") if p] + ["/usr", "/usr/local"]
+    found = []
     for prefix in prefixes:
-        if glob.glob(f"{prefix}/lib/cmake/mimalloc*/mimalloc-config.cmake") or \
-           glob.glob(f"{prefix}/lib/*/cmake/mimalloc*/mimalloc-config.cmake") or \
-           glob.glob(f"{prefix}/share/cmake/mimalloc*/mimalloc-config.cmake"):
-            return True
-    return False
+        for pattern in ("lib/cmake/mimalloc*", "lib/*/cmake/mimalloc*", "share/cmake/mimalloc*"):
+            found += [d for d in sorted(glob.glob(f"{prefix}/{pattern}")) if Path(d, "mimalloc-config.cmake").is_file()]
+    return found
+
+
+def _has_mimalloc():
+    return bool(_mimalloc_configs())
 
 
 def _run(cmd, log):
@@ -159,30 +164,112 @@ def _run(cmd, log):
                          + str(log) + ":\n" + "\n".join(tail))
 
 
+def _hash_files(h, root, parts):
+    """Every file under root/part (part a file or a folder): its path relative
+    to root and its bytes, in a fixed order."""
+    for part in parts:
+        p = root / part
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        for f in files:
+            if "__pycache__" in f.parts or f.suffix in (".so", ".pyc"):
+                continue
+            h.update(f"{f.relative_to(root)}\0{f.stat().st_size}\0".encode())
+            h.update(f.read_bytes())
+
+
+def _build_key():
+    """A hash of everything that goes into the module: the interpreter, the
+    compiler, pybind11, mimalloc, the build flags in the environment and the
+    sources (by content and relative path, so the same sources in another
+    place, or in an sdist, give the same key and a changed file another)."""
+    h = hashlib.sha256()
+    base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    h.update(f"{base}\0{sys.version}\0{sysconfig.get_config_var('EXT_SUFFIX')}\0".encode())
+    cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or ""
+    try:
+        version = subprocess.run([cxx.split()[0], "--version"], capture_output=True, timeout=30).stdout
+    except (OSError, IndexError, subprocess.SubprocessError):
+        version = b""
+    h.update(f"{shutil.which(cxx.split()[0]) if cxx else ''}\0".encode() + version)
+    for d in [_pybind11_dir() or ""] + _mimalloc_configs():
+        for f in sorted(glob.glob(os.path.join(d, "*ersion.cmake"))):
+            h.update(f.encode() + b"\0" + Path(f).read_bytes())
+    for var in sorted(os.environ):
+        if var in ("CC", "CXX", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS") or var.startswith("CMAKE_"):
+            h.update(f"{var}={os.environ[var]}\0".encode())
+    _hash_files(h, HERE, ("CMakeLists.txt", "src", "_build/procmon_build.py"))
+    _hash_files(h, _core_dir(), CORE_PARTS)
+    return h.hexdigest()[:32]
+
+
+def _cache_dir():
+    """Where built modules are kept by key, or None: PROCMON_BUILD_CACHE (a
+    folder, or 0 for none), else $XDG_CACHE_HOME/procmon/build
+    (~/.cache/procmon/build)."""
+    setting = os.environ.get("PROCMON_BUILD_CACHE")
+    if setting is not None:
+        return None if setting.lower() in ("", "0", "off", "no", "false") else Path(setting)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "procmon" / "build"
+
+
+CACHE_KEEP = 8  # modules kept in the cache: the most recently used
+
+
+def _cache_store(cache, name, data):
+    """Keep data under cache/name; a cache that cannot be written is skipped.
+    Written to a temporary name first, so a concurrent build never reads half
+    a module."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, cache / name)
+        entries = sorted(cache.glob("*.so"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in entries[CACHE_KEEP:]:
+            old.unlink()
+    except OSError:
+        pass
+
+
 def _build_extension():
-    """Builds procmon._procmon; returns the path of the built module."""
+    """Builds procmon._procmon; returns (file name, bytes) of the module.
+
+    The build runs in a new temporary folder, never in the source tree (which
+    may be read-only, and whose old build folders could be stale). The module
+    is kept in a cache keyed on everything that goes into it (_build_key), so
+    installing the same sources again, for another venv of this Python or
+    editable after a wheel, takes no build.
+    """
     _check_tools()
-    # One build directory per base interpreter: venvs of the same Python
-    # share it, and CMake rebuilds only what changed.
-    key = hashlib.sha256(os.path.realpath(getattr(sys, "_base_executable", sys.executable)).encode()).hexdigest()[:10]
-    build = HERE / "build" / f"{sys.implementation.cache_tag}-{key}"
-    build.mkdir(parents=True, exist_ok=True)
+    name = "_procmon" + sysconfig.get_config_var("EXT_SUFFIX")
+    cache = _cache_dir()
+    key = _build_key() if cache else None
+    if cache:
+        hit = cache / f"{key}-{name}"
+        try:
+            data = hit.read_bytes()
+            os.utime(hit)
+            print(f"procmon: the module built before from these sources ({hit})", file=sys.stderr)
+            return name, data
+        except OSError:
+            pass
+    build = Path(tempfile.mkdtemp(prefix="procmon-build-"))
     log = build / "build.log"
-    log.write_text("")
     generator = "Ninja" if shutil.which("ninja") else "Unix Makefiles"
-    cache = build / "CMakeCache.txt"
-    if cache.is_file() and f"CMAKE_GENERATOR:INTERNAL={generator}" not in cache.read_text():
-        shutil.rmtree(build)
-        build.mkdir(parents=True)
     _run(["cmake", "-S", HERE, "-B", build, "-G", generator, "-DCMAKE_BUILD_TYPE=Release",
           f"-DPython_EXECUTABLE={sys.executable}", f"-DPROCMON_SOURCE_DIR={_core_dir()}",
           f"-Dpybind11_DIR={_pybind11_dir()}"], log)
     _run(["cmake", "--build", build, "--target", "_procmon", "--parallel", str(os.cpu_count() or 2)], log)
-    suffix = sysconfig.get_config_var("EXT_SUFFIX")
-    built = build / f"_procmon{suffix}"
+    built = build / name
     if not built.is_file():
         raise BuildError(f"procmon: the build finished but {built} is missing; see {log}")
-    return built
+    data = built.read_bytes()
+    shutil.rmtree(build, ignore_errors=True)  # kept when the build failed: its log says why
+    if cache:
+        _cache_store(cache, f"{key}-{name}", data)
+    return name, data
 
 
 # ------------------------------------------------------------------ wheels
@@ -249,8 +336,8 @@ def prepare_metadata_for_build_editable(metadata_directory, config_settings=None
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    built = _build_extension()
-    files = list(_package_files()) + [(f"{NAME}/{built.name}", built.read_bytes())]
+    name, data = _build_extension()
+    files = list(_package_files()) + [(f"{NAME}/{name}", data)]
     return _write_wheel(wheel_directory, files)
 
 
@@ -258,9 +345,8 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
     """PEP 660: the extension is built into the source package, and a .pth
     puts this directory on sys.path, so edits to the .py files take effect
     at once (rebuild for C++ changes by installing again)."""
-    built = _build_extension()
-    target = HERE / NAME / built.name
-    shutil.copy2(built, target)
+    name, data = _build_extension()
+    (HERE / NAME / name).write_bytes(data)
     files = [(f"__editable__.{NAME}.pth", (str(HERE) + "\n").encode())]
     return _write_wheel(wheel_directory, files)
 
