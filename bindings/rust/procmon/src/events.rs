@@ -110,8 +110,9 @@ impl SubscribeOptions {
     }
 }
 
-/// What an event says of its process.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What an event says of its process. `{:?}` shows the name, exe and
+/// arguments as text (as `OsStr` does: bytes that are not UTF-8 escaped).
+#[derive(Clone, PartialEq, Eq)]
 pub struct ProcessEvent {
     /// Process id (thread id for thread events).
     pub pid: i32,
@@ -145,6 +146,29 @@ impl ProcessEvent {
     /// The arguments, each as `&OsStr`.
     pub fn args(&self) -> Args<'_> {
         Args::new(&self.argv)
+    }
+}
+
+impl std::fmt::Debug for ProcessEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // every field named: a new one does not compile until it is shown here
+        let ProcessEvent { pid, ppid, uid, seq, time, start_ticks, start_time, name, exe, argv: _, synthesized, partial, thread } =
+            self;
+        f.debug_struct("ProcessEvent")
+            .field("pid", pid)
+            .field("ppid", ppid)
+            .field("uid", uid)
+            .field("seq", seq)
+            .field("time", time)
+            .field("start_ticks", start_ticks)
+            .field("start_time", start_time)
+            .field("name", name)
+            .field("exe", exe)
+            .field("argv", &self.args())
+            .field("synthesized", synthesized)
+            .field("partial", partial)
+            .field("thread", thread)
+            .finish()
     }
 }
 

@@ -431,14 +431,45 @@ impl<'snap> Process<'snap> {
     }
 }
 
+/// Every field, groups not read as `None`; names, paths and arguments as
+/// text (as `OsStr` shows them: bytes that are not UTF-8 escaped).
 impl std::fmt::Debug for Process<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Process").field("pid", &self.pid()).field("ppid", &self.ppid()).field("name", &self.name()).finish()
+        f.debug_struct("Process")
+            .field("pid", &self.pid())
+            .field("ppid", &self.ppid())
+            .field("pgid", &self.pgid())
+            .field("sid", &self.sid())
+            .field("state", &self.state())
+            .field("name", &self.name())
+            .field("start_ticks", &self.start_ticks())
+            .field("start_time", &self.start_time())
+            .field("kernel_thread", &self.is_kernel_thread())
+            .field("zombie", &self.is_zombie())
+            .field("exe", &self.exe())
+            .field("argv", &self.args())
+            .field("argv_truncated", &self.argv_truncated())
+            .field("uids", &self.uids())
+            .field("gids", &self.gids())
+            .field("cpu_times", &self.cpu_times())
+            .field("cpu_percent", &self.cpu_percent())
+            .field("rss", &self.rss())
+            .field("vms", &self.vms())
+            .field("threads", &self.threads())
+            .field("nice", &self.nice())
+            .field("cwd", &self.cwd())
+            .field("fd_count", &self.fd_count())
+            .field("io", &self.io())
+            .field("context_switches", &self.context_switches())
+            .field("cgroup", &self.cgroup())
+            .field("container_id", &self.container_id())
+            .finish()
     }
 }
 
-/// The arguments of a process, each as `&OsStr`.
-#[derive(Clone, Debug)]
+/// The arguments of a process, each as `&OsStr`; `{:?}` shows them as a
+/// list of text.
+#[derive(Clone)]
 pub struct Args<'a> {
     rest: &'a [u8],
 }
@@ -446,6 +477,12 @@ pub struct Args<'a> {
 impl<'a> Args<'a> {
     pub(crate) fn new(block: &'a [u8]) -> Args<'a> {
         Args { rest: block }
+    }
+}
+
+impl std::fmt::Debug for Args<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
     }
 }
 

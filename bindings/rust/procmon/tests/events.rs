@@ -2,10 +2,10 @@ mod common;
 
 use std::os::unix::io::AsRawFd;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use common::wait_until;
-use procmon::{Context, ErrorKind, Event, EventSource, EventTypes, ExitStatus, Options, SubscribeOptions, Subscription};
+use procmon::{Context, ErrorKind, Event, EventSource, EventTypes, ExitStatus, Options, ProcessEvent, SubscribeOptions, Subscription};
 
 fn me() -> i32 {
     std::process::id() as i32
@@ -175,4 +175,27 @@ fn bad_subscribe_options_are_invalid_argument() {
     for opts in [SubscribeOptions::new().queue(1), SubscribeOptions::new().name("[x"), SubscribeOptions::new().descendants_of(-3)] {
         assert_eq!(ctx.subscribe(&opts).err().unwrap().kind(), ErrorKind::InvalidArgument);
     }
+}
+
+#[test]
+fn debug_shows_names_paths_and_arguments_as_text() {
+    let p = ProcessEvent {
+        pid: 42,
+        ppid: 1,
+        uid: Some(1000),
+        seq: 7,
+        time: UNIX_EPOCH,
+        start_ticks: 99,
+        start_time: UNIX_EPOCH,
+        name: std::os::unix::ffi::OsStringExt::from_vec(b"caf\xe9".to_vec()),
+        exe: "/usr/bin/prog".into(),
+        argv: b"prog\0--flag=x y\0caf\xe9\n\0".to_vec(),
+        synthesized: false,
+        partial: false,
+        thread: false,
+    };
+    let shown = format!("{:?}", Event::Exec(p));
+    assert!(shown.starts_with("Exec(ProcessEvent { pid: 42, ppid: 1, uid: Some(1000), seq: 7,"), "{}", shown);
+    assert!(shown.contains(r#"name: "caf\xE9", exe: "/usr/bin/prog", argv: ["prog", "--flag=x y", "caf\xE9\n"]"#), "{}", shown);
+    assert!(shown.ends_with("synthesized: false, partial: false, thread: false })"), "{}", shown);
 }

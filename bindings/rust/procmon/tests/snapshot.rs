@@ -41,6 +41,12 @@ fn a_non_utf8_argument_round_trips_its_bytes() {
     let args: Vec<&OsStr> = p.args().unwrap().collect();
     assert_eq!(args, [OsStr::new("/bin/sh"), OsStr::new("-c"), OsStr::new("sleep 60; :"), OsStr::new("sh"), odd]);
     assert_eq!(p.argv_bytes().unwrap(), &b"/bin/sh\0-c\0sleep 60; :\0sh\0caf\xe9 \xff\xfe and a ) paren\nnewline\0"[..]);
+    // {:?} shows text, as OsStr does, not lists of bytes
+    let shown = format!("{:?}", p);
+    let argv = r#"argv: Some(["/bin/sh", "-c", "sleep 60; :", "sh", "caf\xE9 \xFF\xFE and a ) paren\nnewline"])"#;
+    assert!(shown.contains(argv), "{}", shown);
+    assert!(shown.contains(r#"name: "sh""#) && shown.contains(r#"exe: Some("/"#), "{}", shown);
+    assert!(shown.contains(&format!("pid: {}, ppid: {}", kid.pid(), std::process::id())), "{}", shown);
 }
 
 #[test]
