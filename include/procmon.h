@@ -6,8 +6,11 @@
  * (procmon_enumerate), and when one starts, execs or exits
  * (procmon_subscribe).
  *
- * The header is C89-clean and reads top-down: export macro, versions, status
- * codes and errors, opaque handles, then one section per capability.
+ * The header is C89 plus <stdint.h>: C99's fixed-width integer types
+ * (uint32_t, int64_t, ...) are the only C99 it uses, and GCC and Clang
+ * provide <stdint.h> in C89 mode too. It compiles with -std=c89 -pedantic
+ * and as C++, and reads top-down: export macro, versions, status codes and
+ * errors, opaque handles, then one section per capability.
  *
  * Conventions (see docs/api.md):
  *  - Every fallible function returns int: PROCMON_OK (0) or a negative

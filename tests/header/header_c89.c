@@ -1,4 +1,4 @@
-/* procmon.h must compile as strict C89: -std=c89 -pedantic -Wall -Wextra -Werror. */
+/* procmon.h must compile as C89 plus <stdint.h>: -std=c89 -pedantic -Wall -Wextra -Werror. */
 #include "procmon.h"
 
 int main(void) {
