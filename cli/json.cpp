@@ -125,4 +125,27 @@ void json_argv_field(std::string &out, const char *argv, std::size_t argv_len) {
     }
 }
 
+void json_pretty_object(std::string &out, std::string_view compact) {
+    int depth = 0;
+    bool in_string = false, escaped = false;
+    for (char c : compact) {
+        if (in_string) {
+            out.push_back(c);
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        switch (c) {
+        case '"': in_string = true; out.push_back(c); break;
+        case '{':
+        case '[': out += ++depth == 1 ? "  {\n    " : std::string_view(&c, 1); break;
+        case '}':
+        case ']': out += depth-- == 1 ? "\n  }" : std::string_view(&c, 1); break;
+        case ',': out += depth == 1 ? ",\n    " : ","; break;
+        default: out.push_back(c);
+        }
+    }
+}
+
 }  // namespace procmon::cli

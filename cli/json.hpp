@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace procmon::cli {
 
@@ -30,5 +31,10 @@ void json_text_field(std::string &out, const char *key, const char *s, bool vali
 // Appends `"argv":[...]` for a NUL-separated block (argv_len bytes), plus
 // `"argv_base64":[...]` when any argument is not UTF-8.
 void json_argv_field(std::string &out, const char *argv, std::size_t argv_len);
+
+// Appends a compact JSON object as json-pretty shows it: indented two
+// spaces, each key on its own line (arrays stay on their key's line). One
+// layout for every object, whatever keys it holds.
+void json_pretty_object(std::string &out, std::string_view compact);
 
 }  // namespace procmon::cli
