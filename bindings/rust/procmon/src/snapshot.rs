@@ -1,4 +1,5 @@
 //! Snapshots: every process at one moment, as records borrowed from it.
+use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, CString, OsStr};
 use std::marker::PhantomData;
 use std::ops::{BitOr, BitOrAssign};
@@ -187,6 +188,51 @@ impl Snapshot {
     /// Every record, in pid order.
     pub fn iter(&self) -> Iter<'_> {
         Iter { snap: self, next: 0, end: self.len() }
+    }
+
+    /// The record of `pid`'s parent, if it is in the snapshot.
+    pub fn parent(&self, pid: i32) -> Option<Process<'_>> {
+        self.find(pid).and_then(|p| self.find(p.ppid()))
+    }
+
+    /// The processes whose parent is `pid`, in pid order.
+    pub fn children(&self, pid: i32) -> Vec<Process<'_>> {
+        self.iter().filter(|p| p.ppid() == pid && p.pid() != pid).collect()
+    }
+
+    /// `pid`'s children, their children, and so on (not `pid` itself),
+    /// breadth first: the children in pid order, then the children of each
+    /// of them in turn. Each process comes once, even where a pid reused
+    /// while the snapshot was read makes the parent links a cycle.
+    ///
+    /// ```
+    /// let ctx = procmon::Context::new()?;
+    /// let snap = ctx.snapshot()?;
+    /// let tree = snap.descendants(1);
+    /// assert!(tree.iter().all(|p| p.pid() != 1));
+    /// # Ok::<(), procmon::Error>(())
+    /// ```
+    pub fn descendants(&self, pid: i32) -> Vec<Process<'_>> {
+        let mut by_parent: HashMap<i32, Vec<Process<'_>>> = HashMap::new();
+        for p in self.iter() {
+            by_parent.entry(p.ppid()).or_default().push(p);
+        }
+        let mut seen = HashSet::from([pid]);
+        let mut out: Vec<Process<'_>> = Vec::new();
+        let mut next = 0;
+        let mut parent = pid;
+        loop {
+            for &child in by_parent.get(&parent).map_or(&[][..], |c| &c[..]) {
+                if seen.insert(child.pid()) {
+                    out.push(child);
+                }
+            }
+            match out.get(next) {
+                Some(p) => parent = p.pid(),
+                None => return out,
+            }
+            next += 1;
+        }
     }
 }
 

@@ -140,3 +140,100 @@ fn out_of_memory_then_usable() {
     assert!(ctx.query(&Query::new().pids(&[me])).unwrap().find(me).is_some(), "usable after ENOMEM");
     assert!(ctx.stats().unwrap().memory_peak <= 1 << 20);
 }
+
+/// sh -> (cat, sh -> (cat, cat)), all reading the pipe through: closing
+/// its end makes each cat, then each sh, exit and be reaped by its parent.
+struct Tree(std::process::Child);
+
+impl Tree {
+    fn spawn() -> Tree {
+        let child = Command::new("/bin/sh")
+            .args(["-c", "cat | /bin/sh -c 'cat | cat'"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Tree(child)
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn children_descendants_and_parent_of_a_spawned_tree() {
+    let tree = Tree::spawn();
+    let root = tree.0.id() as i32;
+    let ctx = Context::new().unwrap();
+    let cats = |snap: &Snapshot| snap.descendants(root).iter().filter(|p| p.name() == "cat").count();
+    wait_until("three cats under the tree", || cats(&ctx.snapshot().unwrap()) == 3);
+    let snap = ctx.snapshot().unwrap();
+    let names = |ps: &[procmon::Process]| -> Vec<String> { ps.iter().map(|p| p.name().to_string_lossy().into_owned()).collect() };
+
+    let children = snap.children(root);
+    assert_eq!(children.len(), 2, "{:?}", children);
+    let inner = *children.iter().find(|p| p.name() == "sh").expect("the inner sh");
+    assert!(children.iter().all(|p| p.ppid() == root));
+    assert!(children.windows(2).all(|w| w[0].pid() < w[1].pid()), "pid order");
+
+    let all = snap.descendants(root);
+    assert_eq!(all.len(), 4, "{:?}", all);
+    let mut sorted = names(&all);
+    sorted.sort();
+    assert_eq!(sorted, ["cat", "cat", "cat", "sh"]);
+    let first: Vec<i32> = all[..2].iter().map(|p| p.pid()).collect();
+    assert_eq!(first, children.iter().map(|p| p.pid()).collect::<Vec<_>>(), "breadth first");
+    assert!(all[2..].iter().all(|p| p.ppid() == inner.pid()));
+    assert_eq!(snap.children(inner.pid()).len(), 2);
+    assert_eq!(snap.descendants(inner.pid()).len(), 2);
+    assert!(snap.descendants(all[3].pid()).is_empty());
+
+    assert_eq!(snap.parent(all[3].pid()).map(|p| p.pid()), Some(inner.pid()));
+    assert_eq!(snap.parent(inner.pid()).map(|p| p.pid()), Some(root));
+    assert!(snap.parent(i32::MAX).is_none());
+    assert!(snap.descendants(1).iter().any(|p| p.pid() == root), "under init, or a subreaper under it");
+    assert!(snap.descendants(i32::MAX).is_empty());
+}
+
+/// A proc root where pids 100 and 200 are each other's parent (as pid
+/// reuse during a snapshot can make them), and 300 is a child of 200.
+fn cyclic_proc_root() -> std::path::PathBuf {
+    let root = std::env::temp_dir().join(format!("procmon-rs-cycle-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let files: [(&str, String); 5] = [
+        ("stat", "cpu  1 2 3 4\nbtime 1700000000\nprocesses 3\n".into()),
+        ("uptime", "1000.50 1900.00\n".into()),
+        ("100/stat", stat_line(100, 200)),
+        ("200/stat", stat_line(200, 100)),
+        ("300/stat", stat_line(300, 200)),
+    ];
+    for (path, text) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    root
+}
+
+fn stat_line(pid: i32, ppid: i32) -> String {
+    format!("{} (p{}) S {} {} {} 0 -1 4194560 100 0 10 0 150 50 0 0 20 0 1 0 5 170000000 2500 \
+             18446744073709551615 4194304 4198400 140737488351232{}\n", pid, pid, ppid, pid, pid, " 0".repeat(24))
+}
+
+#[test]
+fn descendants_stop_at_a_cycle_of_parents() {
+    let root = cyclic_proc_root();
+    let ctx = Context::with_options(&Options::default().proc_root(&root)).unwrap();
+    let snap = ctx.query(&Query::new().fields(Fields::BASIC)).unwrap();
+    std::fs::remove_dir_all(&root).unwrap();
+    assert_eq!(snap.iter().map(|p| (p.pid(), p.ppid())).collect::<Vec<_>>(), [(100, 200), (200, 100), (300, 200)]);
+    let pids = |v: Vec<procmon::Process>| v.iter().map(|p| p.pid()).collect::<Vec<_>>();
+    assert_eq!(pids(snap.descendants(100)), [200, 300]);
+    assert_eq!(pids(snap.descendants(200)), [100, 300]);
+    assert_eq!(pids(snap.children(200)), [100, 300]);
+    assert_eq!(snap.parent(100).map(|p| p.pid()), Some(200));
+}
