@@ -197,7 +197,7 @@ void bus(uint64_t n, int subscribers) {
         e.type = types[k % 3];
         e.pid = static_cast<int32_t>(1000 + k % 30000);
         for (auto &s : subs) {
-            auto [passed, r] = s->offer(e, strings, "bash", [](int32_t, int32_t) { return true; });
+            auto [passed, r] = s->offer(e, strings, [](int32_t, int32_t) { return true; });
             if (!passed) continue;
             ++(r.queued ? delivered : dropped);
             // a fast publisher outruns a consumer thread only on this 2-vCPU

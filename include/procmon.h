@@ -58,15 +58,15 @@ extern "C" {
 
 /* ----------------------------------------------------------------- version */
 #define PROCMON_VERSION_MAJOR 0
-#define PROCMON_VERSION_MINOR 1
+#define PROCMON_VERSION_MINOR 2
 #define PROCMON_VERSION_PATCH 0
-#define PROCMON_VERSION_NUMBER 100 /* MAJOR * 10000 + MINOR * 100 + PATCH */
-#define PROCMON_VERSION_STRING "0.1.0"
+#define PROCMON_VERSION_NUMBER 200 /* MAJOR * 10000 + MINOR * 100 + PATCH */
+#define PROCMON_VERSION_STRING "0.2.0"
 
 /* The library's PROCMON_VERSION_NUMBER, to compare with the header's.
  * Any thread. */
 PROCMON_API unsigned int procmon_version(void);
-/* The library's version as static text, e.g. "0.1.0". Any thread. */
+/* The library's version as static text, e.g. "0.2.0". Any thread. */
 PROCMON_API const char *procmon_version_string(void);
 
 /* ---------------------------------------------------------- status codes */
@@ -193,9 +193,11 @@ PROCMON_API void procmon_close(procmon_ctx *ctx);
 #define PROCMON_FIELD_IO       0x0200 /* opt-in: io counters */
 #define PROCMON_FIELD_CTXSW    0x0400 /* opt-in: context switches */
 #define PROCMON_FIELD_CGROUP   0x0800 /* opt-in: cgroup path, container id */
+#define PROCMON_FIELD_SMAPS    0x1000 /* opt-in: pss uss swap (smaps_rollup: walks the page
+                                         tables, about 10x a default read) */
 
 #define PROCMON_FIELDS_DEFAULT 0x007F /* BASIC CPU MEMORY SCHED IDS EXE ARGV */
-#define PROCMON_FIELDS_ALL     0x0FFF /* DEFAULT and every opt-in group */
+#define PROCMON_FIELDS_ALL     0x1FFF /* DEFAULT and every opt-in group */
 
 /* procmon_process.flags */
 #define PROCMON_PROC_KTHREAD        0x1 /* a kernel thread */
@@ -218,7 +220,8 @@ typedef struct procmon_process {
     uint32_t    uid, euid, suid;
     uint32_t    gid, egid, sgid;
     const char *name;          /* kernel comm: up to 15 bytes for user processes (kernel
-                                  threads may have more), any bytes but NUL */
+                                  threads may have more), any bytes but NUL; see
+                                  full_name for the name users see */
     const char *exe;           /* executable path */
     const char *argv;          /* arguments, each NUL-terminated, back to back */
     size_t      argv_len;      /* bytes in argv, counting every terminating NUL */
@@ -230,7 +233,9 @@ typedef struct procmon_process {
     uint64_t    stime_ns;      /* system CPU time */
     double      cpu_percent;   /* 100 = one core busy; since this context's
                                   previous enumeration, or since the process
-                                  started if that one did not see it */
+                                  started if that one did not see it (a single
+                                  enumeration gives the lifetime average: take
+                                  two, an interval apart, for top's figure) */
     uint64_t    rss_bytes;
     uint64_t    vms_bytes;
     int32_t     nice;
@@ -244,17 +249,29 @@ typedef struct procmon_process {
     uint64_t    nonvoluntary_ctxt_switches;
     const char *cgroup;        /* cgroup v2 path (or the v1 lines joined) */
     const char *container_id;  /* 64-hex id found in the cgroup path, "" if none */
+    /* since 0.2 */
+    const char *full_name;     /* BASIC: the name users see (psutil's rule): name, or when
+                                  the kernel cut it at 15 bytes, the base name of argv[0]
+                                  or else of exe when that starts with name (read for
+                                  such processes whatever the query's fields). Name
+                                  filters match it */
+    double      mem_percent;   /* MEMORY: rss_bytes * 100 / the machine's total memory */
+    uint64_t    pss_bytes;     /* SMAPS: proportional set size (shared pages divided
+                                  among their sharers: sums to the machine's use) */
+    uint64_t    uss_bytes;     /* SMAPS: unique set size (private pages: freed at exit) */
+    uint64_t    swap_bytes;    /* SMAPS: swapped out */
     /* append only */
 } procmon_process;
 
-#define PROCMON_QUERY_VERSION 1
+#define PROCMON_QUERY_VERSION 2
 /* procmon_query.flags */
 #define PROCMON_QUERY_REFRESH 0x1 /* ignore cached argv/exe/ids, re-read them */
 
 typedef struct procmon_query {
     unsigned int   version;    /* PROCMON_QUERY_VERSION */
     uint64_t       fields;     /* PROCMON_FIELD_* bits (others: EINVAL); 0 = PROCMON_FIELDS_DEFAULT */
-    const char    *name_glob;  /* fnmatch(3) pattern on name; NULL = all. A malformed
+    const char    *name_glob;  /* fnmatch(3) pattern on full_name (the name users see,
+                                  not the kernel's 15-byte cut); NULL = all. A malformed
                                   pattern (an unclosed '[', an unknown [:class:], a
                                   trailing '\\') is EINVAL, never "no match" */
     int64_t        uid;        /* effective uid to keep: -1 = all, else 0..4294967295 */
@@ -262,9 +279,14 @@ typedef struct procmon_query {
                                   allowed); NULL = all */
     size_t         pid_count;  /* entries in pids; 0 with pids non-NULL keeps none */
     uint32_t       flags;      /* PROCMON_QUERY_* */
+    /* version 2 */
+    const char    *cmdline_glob; /* fnmatch(3) pattern on the command line: argv joined by
+                                  single spaces (the whole line: "*x*" finds x anywhere,
+                                  as pgrep -f does). NULL = all; malformed: EINVAL. A
+                                  process whose argv cannot be read does not match */
 } procmon_query;
 
-#define PROCMON_QUERY_INIT { PROCMON_QUERY_VERSION, 0, NULL, -1, NULL, 0, 0 }
+#define PROCMON_QUERY_INIT { PROCMON_QUERY_VERSION, 0, NULL, -1, NULL, 0, 0, NULL }
 
 /* Fill *q with defaults (all processes, default fields).
  * Errors: EINVAL, EVERSION. Any thread. */
@@ -288,6 +310,41 @@ PROCMON_API const procmon_process *procmon_snapshot_at(const procmon_snapshot *s
 PROCMON_API const procmon_process *procmon_snapshot_find(const procmon_snapshot *s, int32_t pid);
 /* Free a snapshot; NULL is a no-op. Any thread, even after procmon_close. */
 PROCMON_API void procmon_snapshot_free(procmon_snapshot *s);
+
+/* ----------------------------------------------------------------- system */
+/* The machine as a whole, as top's header shows it. */
+typedef struct procmon_system {
+    uint32_t size;                /* set by the caller to sizeof(procmon_system) */
+    uint32_t cpus;                /* online CPUs */
+    uint64_t mem_total_bytes;     /* MemTotal */
+    uint64_t mem_available_bytes; /* MemAvailable: what can be had without swapping */
+    uint64_t mem_used_bytes;      /* mem_total_bytes - mem_available_bytes: what is in use
+                                     (unlike a sum of rss, shared pages count once) */
+    uint64_t mem_free_bytes;      /* MemFree: not used at all, not even as cache */
+    uint64_t swap_total_bytes;
+    uint64_t swap_free_bytes;
+    double   load1, load5, load15;  /* load averages */
+    uint64_t boot_time_ns;        /* when the machine booted, ns since the Unix epoch */
+    uint64_t processes;           /* processes now (threads not counted) */
+    /* append only */
+} procmon_system;
+
+/* Fill *out (out->size must be set, at least 8; as procmon_stats_get) from
+ * the context's proc root. Errors: EINVAL, EIO (meminfo or loadavg
+ * unreadable). One thread at a time per context. */
+PROCMON_API int procmon_system_get(procmon_system *out, procmon_ctx *ctx);
+
+/* ---------------------------------------------------------------- signals */
+/* Send signal sig (0 = only check that the process is there) to the process
+ * with this identity: pid and start_ticks, as procmon_process and
+ * procmon_event give them. A pid reused by another process since is never
+ * hit: that is ENOENT, as for a process that exited. Race-free where the
+ * kernel has pidfds (Linux 5.3); else the identity is checked just before
+ * kill(2). Errors: EINVAL (pid <= 0, sig outside 0..64), ENOENT (no such
+ * process, or the pid now belongs to another one), EPERM (not allowed to
+ * signal it), EUNSUPPORTED (the context reads a proc root other than
+ * /proc). Any thread. */
+PROCMON_API int procmon_signal(procmon_ctx *ctx, int32_t pid, uint64_t start_ticks, int sig);
 
 /* ------------------------------------------------------------------ stats */
 typedef struct procmon_stats {
@@ -370,15 +427,21 @@ typedef struct procmon_event {
     size_t      argv_len;
     uint32_t    argc;
     uint32_t    reserved_;
+    /* since 0.2 */
+    const char *full_name;     /* the name users see, as procmon_process.full_name ("" when
+                                  name is "", never NULL) */
     /* append only */
 } procmon_event;
 
-#define PROCMON_SUBSCRIBE_VERSION 1
-#define PROCMON_SUBSCRIBE_THREADS 0x1 /* also thread starts and exits (netlink only) */
+#define PROCMON_SUBSCRIBE_VERSION 2
+#define PROCMON_SUBSCRIBE_THREADS     0x1 /* also thread starts and exits (netlink only) */
+#define PROCMON_SUBSCRIBE_UNDECIDABLE 0x2 /* also pass events the filters cannot decide */
 
-/* Filters run before events are queued. A field that is unknown (the
- * process was gone before it could be read: PROCMON_EVENT_FLAG_PARTIAL)
- * never excludes an event: it passes, so nothing vanishes unseen. */
+/* Filters run before events are queued. When a filter needs a field that is
+ * unknown (the process was gone before it could be read:
+ * PROCMON_EVENT_FLAG_PARTIAL, or its uid unknown), the event is undecidable:
+ * it is dropped and counted in procmon_subscription_stats.undecidable, or
+ * passed with PROCMON_SUBSCRIBE_UNDECIDABLE. Nothing vanishes uncounted. */
 #define PROCMON_QUEUE_DEFAULT 16384    /* procmon_subscribe_options.queue_capacity */
 #define PROCMON_QUEUE_MIN     2        /* room for one event and the LOST after it */
 #define PROCMON_QUEUE_MAX     16777216
@@ -386,8 +449,9 @@ typedef struct procmon_event {
 typedef struct procmon_subscribe_options {
     unsigned int version;        /* PROCMON_SUBSCRIBE_VERSION */
     uint32_t     events;         /* PROCMON_EVENT_* bits (others: EINVAL); 0 = PROCMON_EVENTS_DEFAULT */
-    const char  *name_glob;      /* fnmatch(3) on the name; NULL = all; malformed: EINVAL
-                                    (as procmon_query.name_glob) */
+    const char  *name_glob;      /* fnmatch(3) on the name users see (as procmon_query's:
+                                    the comm, or argv[0]'s or exe's base name when the
+                                    comm was cut); NULL = all; malformed: EINVAL */
     int64_t      uid;            /* effective uid: -1 = all, else 0..4294967295 */
     int32_t      descendants_of; /* only this pid's descendants (not itself); 0 = all, < 0: EINVAL */
     uint32_t     queue_capacity; /* events the queue holds: 0 = PROCMON_QUEUE_DEFAULT, else
@@ -395,9 +459,11 @@ typedef struct procmon_subscribe_options {
                                     about 140 bytes of the context's arena
                                     (ENOMEM past its cap) */
     uint32_t     flags;          /* PROCMON_SUBSCRIBE_* */
+    /* version 2 */
+    const char  *cmdline_glob;   /* as procmon_query.cmdline_glob; NULL = all */
 } procmon_subscribe_options;
 
-#define PROCMON_SUBSCRIBE_OPTIONS_INIT { PROCMON_SUBSCRIBE_VERSION, 0, NULL, -1, 0, 0, 0 }
+#define PROCMON_SUBSCRIBE_OPTIONS_INIT { PROCMON_SUBSCRIBE_VERSION, 0, NULL, -1, 0, 0, 0, NULL }
 
 /* Fill *o with defaults. Errors: EINVAL, EVERSION. Any thread. */
 PROCMON_API int procmon_subscribe_options_init(procmon_subscribe_options *o, unsigned int version);
@@ -483,6 +549,9 @@ typedef struct procmon_subscription_stats {
     procmon_latency latency_enrich;
     procmon_latency latency_deliver;
     procmon_latency latency_total;
+    /* since 0.2 */
+    uint64_t undecidable;     /* of filtered, events a filter could not decide (see
+                                 PROCMON_SUBSCRIBE_UNDECIDABLE); with that flag, passed */
     /* append only */
 } procmon_subscription_stats;
 

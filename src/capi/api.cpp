@@ -60,13 +60,15 @@ template <>
 struct Versions<procmon_query> {
     static constexpr const char *what = "query";
     static constexpr unsigned latest = PROCMON_QUERY_VERSION;
-    static constexpr size_t size[] = {0, offsetof(procmon_query, flags) + sizeof(uint32_t)};
+    static constexpr size_t size[] = {0, offsetof(procmon_query, flags) + sizeof(uint32_t),
+                                      offsetof(procmon_query, cmdline_glob) + sizeof(void *)};
 };
 template <>
 struct Versions<procmon_subscribe_options> {
     static constexpr const char *what = "options";
     static constexpr unsigned latest = PROCMON_SUBSCRIBE_VERSION;
-    static constexpr size_t size[] = {0, offsetof(procmon_subscribe_options, flags) + sizeof(uint32_t)};
+    static constexpr size_t size[] = {0, offsetof(procmon_subscribe_options, flags) + sizeof(uint32_t),
+                                      offsetof(procmon_subscribe_options, cmdline_glob) + sizeof(void *)};
 };
 template <>
 struct Versions<procmon_journal_options> {
@@ -96,7 +98,7 @@ static_assert(PROCMON_VERSION_NUMBER == PROCMON_VERSION_MAJOR * 10000 + PROCMON_
 static_assert(PROCMON_FIELDS_DEFAULT == (PROCMON_FIELD_BASIC | PROCMON_FIELD_CPU | PROCMON_FIELD_MEMORY | PROCMON_FIELD_SCHED |
                                          PROCMON_FIELD_IDS | PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV));
 static_assert(PROCMON_FIELDS_ALL == (PROCMON_FIELDS_DEFAULT | PROCMON_FIELD_CWD | PROCMON_FIELD_FDS | PROCMON_FIELD_IO |
-                                     PROCMON_FIELD_CTXSW | PROCMON_FIELD_CGROUP));
+                                     PROCMON_FIELD_CTXSW | PROCMON_FIELD_CGROUP | PROCMON_FIELD_SMAPS));
 static_assert(PROCMON_EVENTS_ALL == (PROCMON_EVENTS_DEFAULT | PROCMON_EVENT_UID | PROCMON_EVENT_COMM | PROCMON_EVENT_LOST));
 
 template <class T>
@@ -128,11 +130,12 @@ int init_struct(T *out, unsigned version, const T &defaults, const char *fn) {
     return PROCMON_OK;
 }
 
-// A name filter: NULL, or a pattern fnmatch(3) can use.
-int check_glob(const char *glob, const char *fn) {
+// A name or command line filter (`what` names the field): NULL, or a
+// pattern fnmatch(3) can use.
+int check_glob(const char *glob, const char *what, const char *fn) {
     if (glob == nullptr) return PROCMON_OK;
     std::string why;
-    if (!glob_is_valid(glob, why)) return fail(PROCMON_EINVAL, 0, "%s: name_glob '%s': %s", fn, glob, why.c_str());
+    if (!glob_is_valid(glob, why)) return fail(PROCMON_EINVAL, 0, "%s: %s '%s': %s", fn, what, glob, why.c_str());
     return PROCMON_OK;
 }
 
@@ -223,7 +226,8 @@ PROCMON_API int procmon_enumerate(procmon_snapshot **out, procmon_ctx *ctx, cons
         return fail(PROCMON_EINVAL, 0, "procmon_enumerate: fields has unknown bits 0x%llx",
                     static_cast<unsigned long long>(q.fields & ~uint64_t{PROCMON_FIELDS_ALL}));
     if (int rc = check_uid_filter(q.uid, "procmon_enumerate"); rc != PROCMON_OK) return rc;
-    if (int rc = check_glob(q.name_glob, "procmon_enumerate"); rc != PROCMON_OK) return rc;
+    if (int rc = check_glob(q.name_glob, "name_glob", "procmon_enumerate"); rc != PROCMON_OK) return rc;
+    if (int rc = check_glob(q.cmdline_glob, "cmdline_glob", "procmon_enumerate"); rc != PROCMON_OK) return rc;
     if (q.pids == nullptr && q.pid_count != 0)
         return fail(PROCMON_EINVAL, 0, "procmon_enumerate: pid_count is %zu but pids is NULL", q.pid_count);
     if (q.flags & ~PROCMON_QUERY_REFRESH)
@@ -236,6 +240,7 @@ PROCMON_API int procmon_enumerate(procmon_snapshot **out, procmon_ctx *ctx, cons
         Query cq;
         cq.fields = (q.fields == 0 ? PROCMON_FIELDS_DEFAULT : q.fields) | PROCMON_FIELD_BASIC;
         cq.name_glob = q.name_glob;
+        cq.cmdline_glob = q.cmdline_glob;
         cq.uid = q.uid;
         cq.refresh = (q.flags & PROCMON_QUERY_REFRESH) != 0;
         platform::PidList pids{ArenaAllocator<int32_t>(ctx->arena.get())};
@@ -293,6 +298,41 @@ PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx) {
     return PROCMON_OK;
 }
 
+PROCMON_API int procmon_system_get(procmon_system *out, procmon_ctx *ctx) {
+    if (out == nullptr || ctx == nullptr)
+        return fail(PROCMON_EINVAL, 0, "procmon_system_get: %s is NULL", out ? "ctx" : "out");
+    if (out->size < offsetof(procmon_system, mem_total_bytes))
+        return fail(PROCMON_EINVAL, 0, "procmon_system_get: out->size %u is too small; set it to sizeof(procmon_system)",
+                    out->size);
+    return guarded("procmon_system_get", [&]() -> int {
+        platform::SystemInfo info;
+        if (int rc = ctx->source->system(info); rc != PROCMON_OK) return rc;
+        platform::PidList pids{ArenaAllocator<int32_t>(ctx->arena.get())};
+        if (int rc = ctx->source->list_pids(pids); rc != PROCMON_OK) return rc;
+        procmon_system s{};
+        s.size = static_cast<uint32_t>(std::min<size_t>(out->size, sizeof s));
+        s.cpus = info.cpus;
+        s.mem_total_bytes = info.mem_total;
+        s.mem_available_bytes = info.mem_available;
+        s.mem_used_bytes = info.mem_total > info.mem_available ? info.mem_total - info.mem_available : 0;
+        s.mem_free_bytes = info.mem_free;
+        s.swap_total_bytes = info.swap_total;
+        s.swap_free_bytes = info.swap_free;
+        s.load1 = info.load[0], s.load5 = info.load[1], s.load15 = info.load[2];
+        s.boot_time_ns = info.boot_time_ns;
+        s.processes = pids.size();
+        std::memcpy(out, &s, s.size);
+        return PROCMON_OK;
+    });
+}
+
+PROCMON_API int procmon_signal(procmon_ctx *ctx, int32_t pid, uint64_t start_ticks, int sig) {
+    if (ctx == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_signal: ctx is NULL");
+    if (pid <= 0) return fail(PROCMON_EINVAL, 0, "procmon_signal: pid %d is not a process id", pid);
+    if (sig < 0 || sig > 64) return fail(PROCMON_EINVAL, 0, "procmon_signal: signal %d is outside 0..64", sig);
+    return guarded("procmon_signal", [&]() -> int { return ctx->source->signal(pid, start_ticks, sig); });
+}
+
 // ------------------------------------------------------------ events
 
 PROCMON_API int procmon_subscribe_options_init(procmon_subscribe_options *o, unsigned int version) {
@@ -309,10 +349,11 @@ int procmon::capi::subscribe(procmon_ctx *ctx, const procmon_subscribe_options *
         return rc;
     if (o.events & ~uint32_t{PROCMON_EVENTS_ALL})
         return fail(PROCMON_EINVAL, 0, "%s: events has unknown bits 0x%x", fn, o.events & ~uint32_t{PROCMON_EVENTS_ALL});
-    if (o.flags & ~PROCMON_SUBSCRIBE_THREADS)
-        return fail(PROCMON_EINVAL, 0, "%s: flags has unknown bits 0x%x", fn, o.flags & ~PROCMON_SUBSCRIBE_THREADS);
+    constexpr uint32_t kFlags = PROCMON_SUBSCRIBE_THREADS | PROCMON_SUBSCRIBE_UNDECIDABLE;
+    if (o.flags & ~kFlags) return fail(PROCMON_EINVAL, 0, "%s: flags has unknown bits 0x%x", fn, o.flags & ~kFlags);
     if (int rc = check_uid_filter(o.uid, fn); rc != PROCMON_OK) return rc;
-    if (int rc = check_glob(o.name_glob, fn); rc != PROCMON_OK) return rc;
+    if (int rc = check_glob(o.name_glob, "name_glob", fn); rc != PROCMON_OK) return rc;
+    if (int rc = check_glob(o.cmdline_glob, "cmdline_glob", fn); rc != PROCMON_OK) return rc;
     if (o.descendants_of < 0)
         return fail(PROCMON_EINVAL, 0, "%s: descendants_of %d is not a pid", fn, o.descendants_of);
     if (o.queue_capacity != 0 && (o.queue_capacity < PROCMON_QUEUE_MIN || o.queue_capacity > PROCMON_QUEUE_MAX))
@@ -324,9 +365,12 @@ int procmon::capi::subscribe(procmon_ctx *ctx, const procmon_subscribe_options *
         f.types = o.events == 0 ? PROCMON_EVENTS_DEFAULT : o.events;
         f.has_name = o.name_glob != nullptr;
         if (f.has_name) f.name_glob = o.name_glob;
+        f.has_cmdline = o.cmdline_glob != nullptr;
+        if (f.has_cmdline) f.cmdline_glob = o.cmdline_glob;
         f.uid = o.uid;
         f.descendants_of = o.descendants_of;
         f.threads = (o.flags & PROCMON_SUBSCRIBE_THREADS) != 0;
+        f.pass_undecidable = (o.flags & PROCMON_SUBSCRIBE_UNDECIDABLE) != 0;
         auto sub = std::make_shared<events::Subscription>(ctx->arena, std::move(f),
                                                           o.queue_capacity == 0 ? PROCMON_QUEUE_DEFAULT : o.queue_capacity);
         if (!sub->ok()) return fail(PROCMON_EIO, errno, "%s: eventfd: %s", fn, std::strerror(errno));

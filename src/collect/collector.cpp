@@ -1,13 +1,15 @@
 #include "collect/collector.hpp"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <cstring>
 #include <deque>
 #include <exception>
 #include <iterator>
+#include <string_view>
 #include <thread>
+
+#include "core/glob.hpp"
+#include "core/names.hpp"
 
 namespace procmon {
 
@@ -32,7 +34,8 @@ struct Collector::Range {
     explicit Range(Arena *a)
         : records(ArenaAllocator<procmon_process>(a)), entries(ArenaAllocator<CacheEntry>(a)),
           scratch(ArenaAllocator<char>(a)), exe(ArenaAllocator<char>(a)), argv(ArenaAllocator<char>(a)),
-          extra(ArenaAllocator<char>(a)), extra2(ArenaAllocator<char>(a)), strings(a), arena(a) {}
+          extra(ArenaAllocator<char>(a)), extra2(ArenaAllocator<char>(a)), line(ArenaAllocator<char>(a)), strings(a),
+          arena(a) {}
 
     const int32_t *pid_begin = nullptr, *pid_end = nullptr;
     CacheEntry *old_begin = nullptr, *old_end = nullptr;
@@ -41,6 +44,7 @@ struct Collector::Range {
     std::vector<procmon_process, ArenaAllocator<procmon_process>> records;
     Cache entries;
     Bytes scratch, exe, argv, extra, extra2;
+    Bytes line;  // the command line a cmdline filter matches
     StringPool strings;
     Arena *arena;
     CollectorCounters counters;
@@ -54,6 +58,16 @@ bool same_exec(const CacheEntry &e, const platform::Stat &st) {
 }
 
 bool is_dead(char state) { return state == 'Z' || state == 'X' || state == 'x'; }
+
+// argv joined by single spaces, NUL-terminated, into `line`.
+const char *command_line(const Bytes &argv, Bytes &line) {
+    std::size_t n = argv.size();
+    while (n > 0 && argv[n - 1] == '\0') --n;
+    line.resize(n + 1);
+    for (std::size_t i = 0; i < n; ++i) line[i] = argv[i] == '\0' ? ' ' : argv[i];
+    line[n] = '\0';
+    return line.data();
+}
 
 double cpu_percent(uint64_t cpu_ns, uint64_t since_cpu_ns, uint64_t now_ns, uint64_t since_ns) {
     if (now_ns <= since_ns || cpu_ns < since_cpu_ns) return 0.0;
@@ -86,8 +100,11 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
         if (source_->stat(pid, st, r.scratch) != Read::ok) continue;  // gone or unreadable: no record
         if (prior != nullptr && prior->start_ticks != st.start_ticks) prior = nullptr;  // pid reused
 
-        const bool name_ok = q.name_glob == nullptr || fnmatch(q.name_glob, st.name, 0) == 0;
-        if (!name_ok) {
+        // A name the kernel cut at 15 bytes needs argv (or exe) for the name
+        // users see; any other is decided here, before anything else is read.
+        const std::string_view comm(st.name);
+        const bool name_cut = !st.kernel_thread && comm.size() >= kCommCut;
+        if (q.name_glob != nullptr && !name_cut && !glob_match(q.name_glob, st.name)) {
             if (prior != nullptr) r.entries.push_back(std::move(*prior));
             continue;
         }
@@ -125,16 +142,8 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
         }
         if (q.uid >= 0 && (!e.has_ids || e.euid != static_cast<uint64_t>(q.uid))) continue;
 
-        if ((fields & PROCMON_FIELD_EXE) && !e.has_exe) {
-            hit = false;
-            if (st.kernel_thread) {
-                e.has_exe = true;  // a kernel thread has no executable
-            } else if (source_->exe(pid, r.exe) == Read::ok) {
-                e.exe.assign(r.exe.begin(), r.exe.end());
-                e.has_exe = true;
-            }
-        }
-        if ((fields & PROCMON_FIELD_ARGV) && !e.has_argv) {
+        const bool want_argv = (fields & PROCMON_FIELD_ARGV) || name_cut || q.cmdline_glob != nullptr;
+        if (want_argv && !e.has_argv) {
             hit = false;
             bool truncated = false;
             if (st.kernel_thread) {
@@ -147,6 +156,33 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
                 e.has_argv = true;
             }
         }
+        std::string_view full = comm;
+        if (name_cut) {
+            full = full_name(comm, e.has_argv ? e.argv.data() : nullptr, e.argv.size(), {});
+            if (full.size() == comm.size() && !e.has_exe && source_->exe(pid, r.exe) == Read::ok) {
+                hit = false;
+                e.exe.assign(r.exe.begin(), r.exe.end());
+                e.has_exe = true;
+            }
+            if (full.size() == comm.size() && e.has_exe) full = full_name(comm, nullptr, 0, {e.exe.data(), e.exe.size()});
+        }
+        if (q.name_glob != nullptr && name_cut) {
+            r.line.assign(full.begin(), full.end());
+            r.line.push_back('\0');
+            if (!glob_match(q.name_glob, r.line.data())) continue;
+        }
+        if (q.cmdline_glob != nullptr && !(e.has_argv && glob_match(q.cmdline_glob, command_line(e.argv, r.line))))
+            continue;
+
+        if ((fields & PROCMON_FIELD_EXE) && !e.has_exe) {
+            hit = false;
+            if (st.kernel_thread) {
+                e.has_exe = true;  // a kernel thread has no executable
+            } else if (source_->exe(pid, r.exe) == Read::ok) {
+                e.exe.assign(r.exe.begin(), r.exe.end());
+                e.has_exe = true;
+            }
+        }
         ++(hit ? r.counters.cache_hits : r.counters.cache_misses);
 
         rec.pid = pid;
@@ -156,7 +192,8 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
         rec.tty = st.tty;
         rec.state = st.state;
         rec.flags = (st.kernel_thread ? PROCMON_PROC_KTHREAD : 0u) | (st.state == 'Z' ? PROCMON_PROC_ZOMBIE : 0u);
-        rec.name = pool.add(st.name, std::strlen(st.name));
+        rec.name = pool.add(st.name, comm.size());
+        rec.full_name = full.size() == comm.size() ? rec.name : pool.add(full.data(), full.size());
         rec.start_ticks = st.start_ticks;
         rec.start_time_ns = st.start_time_ns;
         rec.exe = rec.argv = rec.cwd = rec.cgroup = rec.container_id = "";
@@ -176,6 +213,8 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
             rec.valid |= PROCMON_FIELD_MEMORY;
             rec.rss_bytes = st.rss_bytes;
             rec.vms_bytes = st.vms_bytes;
+            if (mem_total_ > 0)
+                rec.mem_percent = 100.0 * static_cast<double>(st.rss_bytes) / static_cast<double>(mem_total_);
         }
         if (fields & PROCMON_FIELD_SCHED) {
             rec.valid |= PROCMON_FIELD_SCHED;
@@ -224,6 +263,11 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
             rec.cgroup = pool.add(r.extra.data(), r.extra.size());
             rec.container_id = pool.add(r.extra2.data(), r.extra2.size());
         }
+        platform::Smaps sm;
+        if ((fields & PROCMON_FIELD_SMAPS) && source_->smaps(pid, sm, r.scratch) == Read::ok) {
+            rec.valid |= PROCMON_FIELD_SMAPS;
+            rec.pss_bytes = sm.pss, rec.uss_bytes = sm.uss, rec.swap_bytes = sm.swap;
+        }
         r.records.push_back(rec);
     }
     for (; old != r.old_end; ++old)
@@ -241,6 +285,7 @@ unsigned Collector::reader_count(std::size_t pids) const {
 int Collector::enumerate(const Query &q, SnapshotPtr &out) {
     try {
         const uint64_t now_ns = source_->boot_clock_ns();
+        mem_total_ = (q.fields & PROCMON_FIELD_MEMORY) ? source_->mem_total_bytes() : 0;
         const platform::PidList *pids = q.pids;
         if (pids == nullptr) {
             int rc = source_->list_pids(pids_);

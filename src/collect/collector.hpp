@@ -21,7 +21,8 @@ struct CollectorOptions {
 
 struct Query {
     uint64_t fields = PROCMON_FIELDS_DEFAULT;
-    const char *name_glob = nullptr;
+    const char *name_glob = nullptr;     // on the full name
+    const char *cmdline_glob = nullptr;  // on argv joined by spaces
     int64_t uid = -1;
     const platform::PidList *pids = nullptr;  // sorted, unique; nullptr = all
     bool refresh = false;
@@ -66,6 +67,7 @@ private:
     Cache cache_;
     platform::PidList pids_;
     CollectorCounters counters_;
+    uint64_t mem_total_ = 0;  // for mem_percent: set before the readers start, read-only while they run
 };
 
 }  // namespace procmon

@@ -1,5 +1,7 @@
 #include "core/glob.hpp"
 
+#include <fnmatch.h>
+
 #include <cstring>
 
 namespace procmon {
@@ -67,5 +69,7 @@ bool glob_is_valid(const char *pattern, std::string &why) {
     }
     return true;
 }
+
+bool glob_match(const char *pattern, const char *text) { return fnmatch(pattern, text, 0) == 0; }
 
 }  // namespace procmon

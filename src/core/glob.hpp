@@ -11,4 +11,8 @@ namespace procmon {
 // unknown or unclosed [:class:], [=x=] or [.x.], or a trailing '\'.
 bool glob_is_valid(const char *pattern, std::string &why);
 
+// Whether text matches a valid pattern, as fnmatch(3) with no flags: the
+// one place filters match, for snapshots and events alike.
+bool glob_match(const char *pattern, const char *text);
+
 }  // namespace procmon

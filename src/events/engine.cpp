@@ -245,14 +245,12 @@ void Engine::deliver(Pending &p) {
     procmon_event &e = p.e;
     e.size = sizeof e;
     e.seq = ++seq_;
-    e.name = e.exe = e.argv = "";
+    e.name = e.exe = e.argv = e.full_name = "";
     ++received_;
-    EventStrings *s = p.strings.get();
-    const char *name = s ? s->name() : "";
     std::lock_guard<std::mutex> lock(subs_mutex_);
     auto descends = [this](int32_t ppid, int32_t ancestor) { return tracker_ && tracker_->descends(ppid, ancestor); };
     for (auto &sub : subs_) {
-        const auto [passed, pushed] = sub->offer(e, p.strings, name, descends, p.timing);
+        const auto [passed, pushed] = sub->offer(e, p.strings, descends, p.timing);
         if (!passed) {
             ++filtered_;
             continue;

@@ -1,4 +1,4 @@
-// The strings of one event (name, exe, argv), read once by the collector and
+// The strings of one event (name, exe, argv, and the full name), read once by the collector and
 // shared by every subscription the event reaches: immutable, refcounted,
 // in the context's arena.
 #pragma once
@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <string_view>
 
 #include "core/arena.hpp"
+#include "core/names.hpp"
 
 namespace procmon::events {
 
@@ -19,7 +21,8 @@ public:
     static EventStrings *make(Arena *arena, const char *name, const char *exe, const char *argv,
                               std::size_t argv_len, uint32_t argc) {
         const std::size_t name_len = std::strlen(name), exe_len = std::strlen(exe);
-        void *mem = arena->allocate(sizeof(EventStrings) + name_len + 1 + exe_len + 1 + argv_len + 1);
+        const std::string_view full = procmon::full_name({name, name_len}, argv, argv_len, {exe, exe_len});
+        void *mem = arena->allocate(sizeof(EventStrings) + name_len + 1 + exe_len + 1 + argv_len + 1 + full.size() + 1);
         auto *s = new (mem) EventStrings(arena, argv_len, argc);
         char *p = s->data();
         std::memcpy(p, name, name_len + 1);
@@ -28,6 +31,9 @@ public:
         s->argv_at_ = s->exe_at_ + exe_len + 1;
         if (argv_len > 0) std::memcpy(p + s->argv_at_, argv, argv_len);  // an empty argv may be NULL
         p[s->argv_at_ + argv_len] = '\0';
+        s->full_name_at_ = s->argv_at_ + argv_len + 1;
+        if (!full.empty()) std::memcpy(p + s->full_name_at_, full.data(), full.size());
+        p[s->full_name_at_ + full.size()] = '\0';
         return s;
     }
 
@@ -43,6 +49,7 @@ public:
     const char *name() { return data(); }
     const char *exe() { return data() + exe_at_; }
     const char *argv() { return data() + argv_at_; }
+    const char *full_name() { return data() + full_name_at_; }
     std::size_t argv_len() const { return argv_len_; }
     uint32_t argc() const { return argc_; }
 
@@ -52,7 +59,7 @@ private:
 
     std::atomic<uint32_t> refs_{1};
     Arena *arena_;
-    std::size_t exe_at_ = 0, argv_at_ = 0, argv_len_;
+    std::size_t exe_at_ = 0, argv_at_ = 0, full_name_at_ = 0, argv_len_;
     uint32_t argc_;
 };
 

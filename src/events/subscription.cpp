@@ -14,7 +14,7 @@ procmon_event lost_event(uint64_t count, uint64_t seq) {
     e.seq = seq;
     e.time_ns = static_cast<uint64_t>(platform::now_ns(platform::Clock::realtime));
     e.lost = count;
-    e.name = e.exe = e.argv = "";
+    e.name = e.exe = e.argv = e.full_name = "";
     return e;
 }
 
@@ -122,6 +122,7 @@ int Subscription::pop(void *out, std::size_t stride, std::size_t max, std::size_
         e.argv = s ? s->argv() : "";
         e.argv_len = s ? s->argv_len() : 0;
         e.argc = s ? s->argc() : 0;
+        e.full_name = s ? s->full_name() : "";
         std::memcpy(static_cast<char *>(out) + i * stride, &e, written);
     }
     return PROCMON_OK;
@@ -164,6 +165,7 @@ void Subscription::stats(procmon_subscription_stats &out) {
     s.delivered = delivered_.load(std::memory_order_relaxed);
     s.dropped = dropped_.load(std::memory_order_relaxed);
     s.lost = lost_.load(std::memory_order_relaxed);
+    s.undecidable = undecidable_.load(std::memory_order_relaxed);
     s.size = out.size < sizeof s ? out.size : static_cast<uint32_t>(sizeof s);
     std::memcpy(&out, &s, s.size);
 }

@@ -4,8 +4,6 @@
 // nothing is lost silently and a slow subscriber never blocks anyone.
 #pragma once
 
-#include <fnmatch.h>
-
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -16,6 +14,8 @@
 #include <vector>
 
 #include "core/arena.hpp"
+#include "core/glob.hpp"
+#include "core/names.hpp"
 #include "events/event_strings.hpp"
 #include "events/latency.hpp"
 #include "platform/platform.hpp"
@@ -27,21 +27,46 @@ struct Filter {
     uint32_t types = PROCMON_EVENTS_DEFAULT;
     std::string name_glob;
     bool has_name = false;
+    std::string cmdline_glob;
+    bool has_cmdline = false;
     int64_t uid = -1;
     int32_t descendants_of = 0;
     bool threads = false;
+    bool pass_undecidable = false;  // PROCMON_SUBSCRIBE_UNDECIDABLE
 
-    // Whether e passes. `name` is "" and has_strings false when the process
-    // was gone before it was read; what is unknown never excludes (the event
-    // is flagged PARTIAL). descends(ppid, ancestor) walks the process tree.
+    enum class Verdict { pass, reject, undecidable };
+
+    // Whether e passes. `strings` is null when the process was gone before
+    // it was read (the event is flagged PARTIAL): a filter that needs them,
+    // or a uid filter facing an unknown uid, cannot decide.
+    // descends(ppid, ancestor) walks the process tree.
     template <class Descends>
-    bool matches(const procmon_event &e, const char *name, bool has_strings, Descends &&descends) const {
-        if (e.type == PROCMON_EVENT_LOST) return true;
-        if (!(e.type & types)) return false;
-        if ((e.flags & PROCMON_EVENT_FLAG_THREAD) && !threads) return false;
-        if (uid >= 0 && e.uid != static_cast<uint64_t>(uid) && e.uid != UINT32_MAX) return false;
-        if (has_name && has_strings && fnmatch(name_glob.c_str(), name, 0) != 0) return false;
-        return descendants_of == 0 || descends(e.ppid, descendants_of);
+    Verdict judge(const procmon_event &e, EventStrings *strings, Descends &&descends) const {
+        if (e.type == PROCMON_EVENT_LOST) return Verdict::pass;
+        if (!(e.type & types)) return Verdict::reject;
+        if ((e.flags & PROCMON_EVENT_FLAG_THREAD) && !threads) return Verdict::reject;
+        bool unknown = false;
+        if (uid >= 0) {
+            if (e.uid == UINT32_MAX) unknown = true;
+            else if (e.uid != static_cast<uint64_t>(uid)) return Verdict::reject;
+        }
+        if (has_name || has_cmdline) {
+            if (strings == nullptr) {
+                unknown = true;
+            } else {
+                if (has_name && !glob_match(name_glob.c_str(), strings->full_name())) return Verdict::reject;
+                if (has_cmdline && !cmdline_matches(*strings)) return Verdict::reject;
+            }
+        }
+        if (descendants_of != 0 && !descends(e.ppid, descendants_of)) return Verdict::reject;
+        return unknown ? Verdict::undecidable : Verdict::pass;
+    }
+
+private:
+    bool cmdline_matches(EventStrings &s) const {
+        thread_local std::string line;  // the collector thread's: no allocation per event once grown
+        join_argv(s.argv(), s.argv_len(), line);
+        return glob_match(cmdline_glob.c_str(), line.c_str());
     }
 };
 
@@ -72,16 +97,18 @@ public:
     Pushed push(const procmon_event &e, const StringsRef &strings, const EventTiming &timing = {});
 
     // Collector side: the event through this subscription's filter, and into
-    // its queue when it passes; counted either way. `name` is the strings'
-    // name ("" without strings); descends as in Filter::matches.
+    // its queue when it passes; counted either way. descends as in
+    // Filter::judge.
     struct Offered {
         bool passed;
         Pushed pushed;
     };
     template <class Descends>
-    Offered offer(const procmon_event &e, const StringsRef &strings, const char *name, Descends &&descends,
+    Offered offer(const procmon_event &e, const StringsRef &strings, Descends &&descends,
                   const EventTiming &timing = {}) {
-        if (!filter_.matches(e, name, static_cast<bool>(strings), std::forward<Descends>(descends))) {
+        const Filter::Verdict v = filter_.judge(e, strings.get(), std::forward<Descends>(descends));
+        if (v == Filter::Verdict::undecidable) undecidable_.fetch_add(1, std::memory_order_relaxed);
+        if (v == Filter::Verdict::reject || (v == Filter::Verdict::undecidable && !filter_.pass_undecidable)) {
             filtered_.fetch_add(1, std::memory_order_relaxed);
             received_.fetch_add(1, std::memory_order_relaxed);
             return {false, {false, 0}};
@@ -135,7 +162,7 @@ private:
     std::vector<QueuedEvent> handed_out_;  // subscriber thread only
     std::function<void()> on_drained_;
 
-    std::atomic<uint64_t> received_{0}, filtered_{0}, delivered_{0}, dropped_{0}, lost_{0};
+    std::atomic<uint64_t> received_{0}, filtered_{0}, delivered_{0}, dropped_{0}, lost_{0}, undecidable_{0};
 };
 
 }  // namespace procmon::events

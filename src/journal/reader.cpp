@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "platform/platform.hpp"
 
 namespace procmon::journal {
@@ -157,7 +158,7 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
                     lost.e.seq = seq - 1;
                     lost.e.time_ns = e.time_ns;
                     lost.e.lost = seq - expected_;
-                    lost.name = lost.exe = lost.argv = append_string(strings_, "", 0);
+                    lost.name = lost.exe = lost.argv = lost.full_name = append_string(strings_, "", 0);
                     out_.push_back(lost);
                     stats_.missing += seq - expected_;
                     expected_ = seq;
@@ -166,8 +167,11 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
                         continue;
                     }
                 }
+                // The full name is not stored: the rule derives it from what is.
+                const std::string_view full = full_name(e.name, e.argv, e.argv_len, e.exe);
                 Out o{e, append_string(strings_, e.name, std::strlen(e.name)),
-                      append_string(strings_, e.exe, std::strlen(e.exe)), append_string(strings_, e.argv, e.argv_len)};
+                      append_string(strings_, e.exe, std::strlen(e.exe)), append_string(strings_, e.argv, e.argv_len),
+                      append_string(strings_, full.data(), full.size())};
                 o.e.seq = seq;
                 out_.push_back(o);
                 ++stats_.records;
@@ -226,6 +230,7 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
         e.name = strings_.data() + o.name;
         e.exe = strings_.data() + o.exe;
         e.argv = strings_.data() + o.argv;
+        e.full_name = strings_.data() + o.full_name;
         std::memcpy(static_cast<char *>(dst) + n * stride, &e, written);
         ++n;
     }

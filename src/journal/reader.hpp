@@ -46,7 +46,7 @@ private:
     // What the last next() returned points here.
     struct Out {
         procmon_event e;
-        std::size_t name, exe, argv;
+        std::size_t name, exe, argv, full_name;
     };
     std::vector<Out> out_;
     std::vector<char> strings_;

@@ -59,6 +59,19 @@ struct Io {
     uint64_t rchar = 0, wchar = 0, syscr = 0, syscw = 0, read_bytes = 0, write_bytes = 0;
 };
 
+// Memory by how it is shared (Linux: /proc/<pid>/smaps_rollup), in bytes.
+struct Smaps {
+    uint64_t pss = 0, uss = 0, swap = 0;
+};
+
+// The machine as a whole, in bytes.
+struct SystemInfo {
+    uint32_t cpus = 0;
+    uint64_t mem_total = 0, mem_available = 0, mem_free = 0, swap_total = 0, swap_free = 0;
+    double load[3] = {};
+    uint64_t boot_time_ns = 0;
+};
+
 class ProcSource {
 public:
     // Opens the process table at `root` (Linux: a /proc tree). Status code;
@@ -91,6 +104,20 @@ public:
     virtual Read io(int32_t pid, Io &out, Bytes &scratch) = 0;
     // The cgroup path, and the container id found in it ("" when none).
     virtual Read cgroup(int32_t pid, Bytes &path, Bytes &container_id, Bytes &scratch) = 0;
+    virtual Read smaps(int32_t pid, Smaps &out, Bytes &scratch) = 0;
+
+    // The enumerating thread only (not the readers). Status code; sets the
+    // thread's error on failure.
+    virtual int system(SystemInfo &out) = 0;
+    // Total memory in bytes, for mem_percent (0 when unknown). The
+    // enumerating thread only.
+    virtual uint64_t mem_total_bytes() = 0;
+
+    // Sends sig to the process pid if it is still the one that started at
+    // start_ticks. Status code (ENOENT: gone or reused, EPERM, EUNSUPPORTED
+    // when this source does not read the live system); sets the thread's
+    // error. Any thread.
+    virtual int signal(int32_t pid, uint64_t start_ticks, int sig) = 0;
 };
 
 // ------------------------------------------------------------ kernel events

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -25,7 +26,7 @@ namespace {
 
 struct Event {
     procmon_event e;
-    std::string name, exe;
+    std::string name, exe, full_name;
     std::vector<std::string> argv;
 };
 
@@ -45,7 +46,7 @@ struct Sub {
             size_t n = 0;
             if (procmon_subscription_next(s, batch, sizeof batch[0], 64, &n, 50) != PROCMON_OK) break;
             for (size_t i = 0; i < n; ++i) {
-                Event ev{batch[i], batch[i].name, batch[i].exe, {}};
+                Event ev{batch[i], batch[i].name, batch[i].exe, batch[i].full_name, {}};
                 procmon_process p{};
                 p.argv = batch[i].argv;
                 p.argv_len = batch[i].argv_len;
@@ -248,8 +249,9 @@ Test(events, filters_on_type_name_uid_and_descendants) {
     cr_assert(!named.empty(), "the glob matched nothing");
     bool sleep_seen = false;
     for (const Event &e : named) {
-        bool unknown = (e.e.flags & PROCMON_EVENT_FLAG_PARTIAL) && e.name.empty();  // passes, flagged
-        cr_expect(unknown || e.name.rfind("slee", 0) == 0, "name %s passed slee*", e.name.c_str());
+        // an event the filter could not decide is dropped (and counted), never passed
+        cr_expect_eq(e.e.flags & PROCMON_EVENT_FLAG_PARTIAL, 0u, "an undecidable event passed");
+        cr_expect(e.name.rfind("slee", 0) == 0, "name %s passed slee*", e.name.c_str());
         sleep_seen = sleep_seen || e.name == "sleep";
     }
     cr_expect(sleep_seen, "sleep's events did not pass slee*");
@@ -730,4 +732,62 @@ Test(events, storm_of_short_lived_processes_loses_nothing, .timeout = 120) {
     cr_expect_eq(lost, 0u, "LOST events arrived");
     cr_expect_eq(missing_start, 0, "%d of %d pids without exactly one START", missing_start, kProcs);
     cr_expect_eq(missing_exit, 0, "%d of %d pids without exactly one EXIT", missing_exit, kProcs);
+}
+
+// A program whose name the kernel cut at 15 bytes is found by the name users
+// see, and by its command line; a filter that cannot decide drops, counts,
+// and passes only when asked.
+Test(events, long_names_and_command_lines_filter_events) {
+    char dir[] = "/tmp/pm-events-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    const std::string prog = std::string(dir) + "/a_very_long_program_name";
+    const std::string copy = "cp /bin/sleep " + prog;
+    cr_assert_eq(system(copy.c_str()), 0);
+    Ctx c;
+    procmon_subscribe_options by_name = mine();
+    by_name.name_glob = "a_very_long_program_name";
+    procmon_subscribe_options by_line = mine();
+    const std::string line = prog + " 0.3";  // whole: sh's own "sh -c exec ..." must not match
+    by_line.cmdline_glob = line.c_str();
+    procmon_subscribe_options cut = mine();
+    cut.name_glob = "a_very_long_pro";  // the kernel's cut is not the name
+    Sub s_name(c.ctx, by_name), s_line(c.ctx, by_line), s_cut(c.ctx, cut);
+    cr_assert_eq(s_name.rc, PROCMON_OK);
+    cr_assert_eq(s_line.rc, PROCMON_OK);
+
+    const std::string script = "exec " + prog + " 0.3";
+    pid_t pid = spawn_sh(script.c_str());
+    reap(pid);
+    auto done = [&](auto &all) { return has_exit(all, pid); };
+    for (Sub *s : {&s_name, &s_line}) {
+        auto evs = of_pid(s->collect(done), pid);
+        bool exec_seen = false;
+        for (const Event &e : evs) {
+            if (e.e.type != PROCMON_EVENT_EXEC) continue;
+            exec_seen = true;
+            cr_expect_str_eq(e.full_name.c_str(), "a_very_long_program_name");
+            cr_expect_str_eq(e.name.c_str(), "a_very_long_pro");
+        }
+        cr_expect(exec_seen, "the exec of the long-named program did not pass");
+        cr_expect(has_exit(evs, pid));
+    }
+    auto none = of_pid(s_cut.collect([](auto &) { return false; }, 300), pid);
+    for (const Event &e : none) cr_expect_neq(e.e.type, PROCMON_EVENT_EXEC, "the cut name matched an exec");
+    std::filesystem::remove_all(dir);
+}
+
+Test(events, undecidable_is_a_flag_of_subscribe_and_a_stat) {
+    Ctx c;
+    procmon_subscribe_options o = mine();
+    o.name_glob = "x";
+    o.flags = PROCMON_SUBSCRIBE_UNDECIDABLE;
+    Sub ok(c.ctx, o);
+    cr_expect_eq(ok.rc, PROCMON_OK);
+    o.flags = 0x4;
+    Sub bad(c.ctx, o);
+    cr_expect_eq(bad.rc, PROCMON_EINVAL);
+    procmon_subscription_stats st{};
+    st.size = sizeof st;
+    cr_assert_eq(procmon_subscription_stats_get(&st, ok.s), PROCMON_OK);
+    cr_expect_eq(st.undecidable, 0u);
 }

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -402,4 +404,154 @@ Test(fixture_polling, a_process_that_did_not_run_is_not_read_again) {
     evs = events_for(s, 400);
     cr_expect_eq(count(evs, 42, PROCMON_EVENT_EXIT), 1);
     procmon_unsubscribe(s);
+}
+
+// ------------------------------------------------------------ names users see
+
+namespace {
+
+// The pids a name and command line filter keep, reading `fields`.
+std::vector<int32_t> matching(procmon_ctx *ctx, uint64_t fields, const char *name_glob, const char *cmdline_glob) {
+    procmon_query q = query_fields(fields);
+    q.name_glob = name_glob;
+    q.cmdline_glob = cmdline_glob;
+    Snap s(ctx, &q);
+    cr_assert_eq(s.rc, PROCMON_OK, "%s", procmon_error_last()->message);
+    std::vector<int32_t> pids;
+    for (std::size_t i = 0; i < s.count(); ++i) pids.push_back(procmon_snapshot_at(s.s, i)->pid);
+    return pids;
+}
+
+struct FilterCase {
+    const char *glob;
+    std::vector<int32_t> want;
+};
+
+}  // namespace
+
+// psutil's rule, whatever fields were asked for: a name the kernel cut at 15
+// bytes is argv[0]'s base name, or else exe's, when that starts with it.
+Test(fixture_names, full_name_is_the_name_users_see) {
+    std::string root = tree("names");
+    procmon_options o = fixture(root.c_str());
+    Ctx c(&o);
+    for (uint64_t fields : {uint64_t{PROCMON_FIELD_BASIC}, uint64_t{PROCMON_FIELDS_DEFAULT}}) {
+        procmon_query q = query_fields(fields);
+        Snap s(c.ctx, &q);
+        cr_assert_eq(s.rc, PROCMON_OK, "%s", procmon_error_last()->message);
+        cr_expect_str_eq(need(s, 10)->full_name, "a_very_long_program_name");
+        cr_expect_str_eq(need(s, 10)->name, "a_very_long_pro", "name stays the kernel's");
+        cr_expect_str_eq(need(s, 11)->full_name, "a_very_long_program_other");
+        cr_expect_str_eq(need(s, 12)->full_name, "renamed_to_this");
+        cr_expect_str_eq(need(s, 13)->full_name, "short");
+        cr_expect_str_eq(need(s, 14)->full_name, "kworker/u8:10-e");
+    }
+}
+
+Test(fixture_names, name_filter_matches_the_full_name) {
+    std::string root = tree("names");
+    procmon_options o = fixture(root.c_str());
+    Ctx c(&o);
+    const FilterCase cases[] = {
+        {"a_very_long_program_name", {10}},
+        {"a_very_long_*", {10, 11}},
+        {"a_very_long_pro", {}},  // the kernel's cut is not a name users know
+        {"short", {13}},
+        {"kworker/*", {14}},
+    };
+    for (const FilterCase &k : cases)
+        for (uint64_t fields : {uint64_t{PROCMON_FIELD_BASIC}, uint64_t{PROCMON_FIELDS_DEFAULT}})
+            cr_expect(matching(c.ctx, fields, k.glob, nullptr) == k.want, "name %s", k.glob);
+}
+
+Test(fixture_names, cmdline_filter_matches_argv_joined_by_spaces) {
+    std::string root = tree("names");
+    procmon_options o = fixture(root.c_str());
+    Ctx c(&o);
+    const FilterCase cases[] = {
+        {"*--serve*", {10}},
+        {"short -x", {13}},
+        {"short", {}},  // anchored: the whole line
+        {"*app.py", {12}},
+        {"*", {10, 11, 12, 13, 14}},
+    };
+    for (const FilterCase &k : cases)
+        for (uint64_t fields : {uint64_t{PROCMON_FIELD_BASIC}, uint64_t{PROCMON_FIELDS_DEFAULT}})
+            cr_expect(matching(c.ctx, fields, nullptr, k.glob) == k.want, "cmdline %s", k.glob);
+    procmon_query bad = PROCMON_QUERY_INIT;
+    bad.cmdline_glob = "[unclosed";
+    Snap s(c.ctx, &bad);
+    cr_expect_eq(s.rc, PROCMON_EINVAL);
+    cr_expect(std::strstr(procmon_error_last()->message, "cmdline_glob") != nullptr, "%s", procmon_error_last()->message);
+}
+
+// A caller built against 0.1's query (version 1) has no cmdline_glob: the
+// library must not read past it.
+Test(fixture_names, version_1_query_reads_no_cmdline_glob) {
+    std::string root = tree("names");
+    procmon_options o = fixture(root.c_str());
+    Ctx c(&o);
+    struct {
+        procmon_query q;
+        const char *beyond;
+    } v1;
+    std::memset(&v1, 0, sizeof v1);
+    v1.q.version = 1;
+    v1.q.uid = -1;
+    v1.q.cmdline_glob = "no such line";  // what a v1 caller leaves there is not its own
+    Snap s(c.ctx, &v1.q);
+    cr_assert_eq(s.rc, PROCMON_OK);
+    cr_expect_eq(s.count(), 5u);
+}
+
+// ------------------------------------------------------------ memory
+
+Test(fixture_basic, mem_percent_and_smaps) {
+    std::string root = tree("basic");
+    procmon_options o = fixture(root.c_str());
+    Ctx c(&o);
+    procmon_query q = query_fields(PROCMON_FIELDS_DEFAULT | PROCMON_FIELD_SMAPS);
+    Snap s(c.ctx, &q);
+    cr_assert_eq(s.rc, PROCMON_OK);
+    const procmon_process *p = need(s, 1);
+    const double want = 100.0 * 2500.0 * static_cast<double>(sysconf(_SC_PAGESIZE)) / (8000000.0 * 1024);
+    cr_expect(std::fabs(p->mem_percent - want) < 1e-9, "mem %f, want %f", p->mem_percent, want);
+    cr_expect(p->valid & PROCMON_FIELD_SMAPS);
+    cr_expect_eq(p->pss_bytes, 3000u * 1024);
+    cr_expect_eq(p->uss_bytes, (500u + 2000u) * 1024);
+    cr_expect_eq(p->swap_bytes, 64u * 1024);
+    cr_expect_eq(need(s, 42)->valid & PROCMON_FIELD_SMAPS, 0u, "no smaps_rollup, not valid");
+    cr_expect_eq(need(s, 42)->pss_bytes, 0u);
+}
+
+Test(fixture_basic, system_totals) {
+    std::string root = tree("basic");
+    procmon_options o = fixture(root.c_str());
+    Ctx c(&o);
+    procmon_system sys{};
+    sys.size = sizeof sys;
+    cr_assert_eq(procmon_system_get(&sys, c.ctx), PROCMON_OK, "%s", procmon_error_last()->message);
+    cr_expect_eq(sys.size, sizeof sys);
+    cr_expect_eq(sys.mem_total_bytes, 8000000ull * 1024);
+    cr_expect_eq(sys.mem_available_bytes, 6000000ull * 1024);
+    cr_expect_eq(sys.mem_used_bytes, 2000000ull * 1024);
+    cr_expect_eq(sys.mem_free_bytes, 1000000ull * 1024);
+    cr_expect_eq(sys.swap_total_bytes, 2000000ull * 1024);
+    cr_expect_eq(sys.swap_free_bytes, 1500000ull * 1024);
+    cr_expect(std::fabs(sys.load1 - 0.52) < 1e-9 && std::fabs(sys.load5 - 1.25) < 1e-9 && std::fabs(sys.load15 - 2.0) < 1e-9);
+    cr_expect_eq(sys.boot_time_ns, 1700000000ull * 1000000000ull);
+    cr_expect_eq(sys.processes, 10u);
+    cr_expect_geq(sys.cpus, 1u);
+    // an older, smaller struct is filled up to its size
+    procmon_system small{};
+    small.size = offsetof(procmon_system, mem_available_bytes);
+    cr_assert_eq(procmon_system_get(&small, c.ctx), PROCMON_OK);
+    cr_expect_eq(small.mem_total_bytes, 8000000ull * 1024);
+    cr_expect_eq(small.mem_available_bytes, 0u);
+    small.size = 4;
+    cr_expect_eq(procmon_system_get(&small, c.ctx), PROCMON_EINVAL);
+    cr_expect_eq(procmon_system_get(nullptr, c.ctx), PROCMON_EINVAL);
+    cr_expect_eq(procmon_system_get(&sys, nullptr), PROCMON_EINVAL);
+    // signals go to live processes only
+    cr_expect_eq(procmon_signal(c.ctx, 1, 5, 0), PROCMON_EUNSUPPORTED);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -479,4 +480,75 @@ Test(churn, records_stay_consistent_while_processes_come_and_go, .timeout = 60) 
     stop = true;
     spawner.join();
     cr_expect_gt(spawned.load(), 20, "the churn spawned only %d processes", spawned.load());
+}
+
+// What a ps/pgrep user means: the name they see, not the kernel's 15 bytes,
+// and the whole command line.
+Test(filters, long_names_and_command_lines) {
+    Child kid = Child::exec_idle({"/opt/pm/a_very_long_program_name", "--serve", "pm-cmdline-test"}, "a_very_long_pro");
+    Ctx c;
+    procmon_query q = PROCMON_QUERY_INIT;
+    q.name_glob = "a_very_long_program_name";
+    Snap by_name(c.ctx, &q);
+    cr_assert_eq(by_name.rc, PROCMON_OK);
+    const procmon_process *p = by_name.find(kid.pid());
+    cr_assert_not_null(p, "the name users see did not match");
+    cr_expect_str_eq(p->full_name, "a_very_long_program_name");
+    cr_expect_str_eq(p->name, "a_very_long_pro");
+
+    q = PROCMON_QUERY_INIT;
+    q.cmdline_glob = "*--serve pm-cmdline-test";
+    Snap by_line(c.ctx, &q);
+    cr_expect_eq(by_line.count(), 1u);
+    cr_expect_not_null(by_line.find(kid.pid()));
+}
+
+// Signals keyed on identity: a wrong start time never reaches the process.
+Test(signal, reaches_the_identity_and_never_a_successor) {
+    Child kid = Child::exec_idle({"idle_child"});
+    Ctx c;
+    int32_t pid = kid.pid();
+    procmon_query q = PROCMON_QUERY_INIT;
+    q.pids = &pid;
+    q.pid_count = 1;
+    Snap s(c.ctx, &q);
+    const uint64_t ticks = expect_pid(s, pid)->start_ticks;
+
+    cr_expect_eq(procmon_signal(c.ctx, pid, ticks + 1, SIGTERM), PROCMON_ENOENT);
+    cr_expect(std::strstr(procmon_error_last()->message, "another process") != nullptr, "%s",
+              procmon_error_last()->message);
+    cr_expect_eq(procmon_signal(c.ctx, pid, ticks, 0), PROCMON_OK, "still there");
+    cr_expect_eq(kill(pid, 0), 0, "the wrong identity was signalled");
+
+    cr_assert_eq(procmon_signal(c.ctx, pid, ticks, SIGTERM), PROCMON_OK, "%s", procmon_error_last()->message);
+    const int status = kid.reap();
+    cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status 0x%x", status);
+    cr_expect_eq(procmon_signal(c.ctx, pid, ticks, SIGTERM), PROCMON_ENOENT, "gone");
+
+    cr_expect_eq(procmon_signal(c.ctx, 0, ticks, SIGTERM), PROCMON_EINVAL);
+    cr_expect_eq(procmon_signal(c.ctx, pid, ticks, 65), PROCMON_EINVAL);
+    cr_expect_eq(procmon_signal(c.ctx, pid, ticks, -1), PROCMON_EINVAL);
+    cr_expect_eq(procmon_signal(nullptr, pid, ticks, 0), PROCMON_EINVAL);
+}
+
+Test(system, totals_agree_with_meminfo) {
+    Ctx c;
+    procmon_system sys{};
+    sys.size = sizeof sys;
+    cr_assert_eq(procmon_system_get(&sys, c.ctx), PROCMON_OK, "%s", procmon_error_last()->message);
+    cr_expect_gt(sys.mem_total_bytes, 0u);
+    cr_expect_leq(sys.mem_available_bytes, sys.mem_total_bytes);
+    cr_expect_eq(sys.mem_used_bytes, sys.mem_total_bytes - sys.mem_available_bytes);
+    cr_expect_eq(sys.cpus, static_cast<uint32_t>(sysconf(_SC_NPROCESSORS_ONLN)));
+    cr_expect_gt(sys.processes, 1u);
+    const uint64_t now_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                      std::chrono::system_clock::now().time_since_epoch())
+                                                      .count());
+    cr_expect(sys.boot_time_ns > 0 && sys.boot_time_ns < now_ns);
+    // RSS summed over processes counts shared pages again and again; the
+    // machine's use does not: a record's mem_percent is its rss over the total.
+    Snap s(c.ctx);
+    const procmon_process *me = expect_pid(s, getpid());
+    cr_expect(std::fabs(me->mem_percent - 100.0 * static_cast<double>(me->rss_bytes) /
+                                              static_cast<double>(sys.mem_total_bytes)) < 1e-6);
 }

@@ -1,5 +1,6 @@
 #include "platform/linux/parse.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace procmon::platform::procfs {
@@ -290,6 +291,69 @@ bool parse_uptime_ns(const char *buf, std::size_t n, uint64_t &ns) {
         }
     }
     ns = add_sat(mul_sat(secs, 1000000000), frac);
+    return true;
+}
+
+unsigned parse_kb_lines(const char *buf, std::size_t n, const char *const *keys, std::size_t count, uint64_t *out) {
+    unsigned found = 0;
+    const char *end = buf + n;
+    for (const char *p = buf; p < end;) {
+        const char *eol = line_end(p, end);
+        for (std::size_t i = 0; i < count; ++i) {
+            const std::size_t len = std::strlen(keys[i]);
+            uint64_t kb;
+            if (starts_with(p, eol, keys[i], len)) {
+                Cursor c{p + len, eol};
+                if (c.u64(kb)) {
+                    out[i] = mul_sat(kb, 1024);
+                    found |= 1u << i;
+                }
+                break;
+            }
+        }
+        p = eol + 1;
+    }
+    return found;
+}
+
+bool parse_smaps_rollup(const char *buf, std::size_t n, Smaps &out) {
+    static const char *const keys[] = {"Pss:", "Private_Clean:", "Private_Dirty:", "Private_Hugetlb:", "Swap:"};
+    uint64_t v[5] = {};
+    const unsigned found = parse_kb_lines(buf, n, keys, 5, v);
+    if ((found & 0x7) != 0x7) return false;
+    out.pss = v[0];
+    out.uss = add_sat(add_sat(v[1], v[2]), v[3]);
+    out.swap = v[4];
+    return true;
+}
+
+bool parse_meminfo(const char *buf, std::size_t n, SystemInfo &out) {
+    static const char *const keys[] = {"MemTotal:", "MemFree:", "MemAvailable:", "Cached:", "SwapTotal:", "SwapFree:"};
+    uint64_t v[6] = {};
+    const unsigned found = parse_kb_lines(buf, n, keys, 6, v);
+    if ((found & 0x3) != 0x3) return false;
+    out.mem_total = v[0];
+    out.mem_free = v[1];
+    out.mem_available = (found & 0x4) ? v[2] : std::min(v[0], add_sat(v[1], v[3]));
+    out.swap_total = v[4];
+    out.swap_free = v[5];
+    return true;
+}
+
+bool parse_loadavg(const char *buf, std::size_t n, double load[3]) {
+    Cursor c{buf, buf + n};
+    for (int i = 0; i < 3; ++i) {
+        uint64_t whole, frac = 0, scale = 1;
+        if (!c.u64(whole)) return false;
+        if (c.p < c.end && *c.p == '.') {
+            ++c.p;
+            while (c.p < c.end && *c.p >= '0' && *c.p <= '9' && scale < 1000000) {
+                frac = frac * 10 + static_cast<uint64_t>(*c.p++ - '0');
+                scale *= 10;
+            }
+        }
+        load[i] = static_cast<double>(whole) + static_cast<double>(frac) / static_cast<double>(scale);
+    }
     return true;
 }
 

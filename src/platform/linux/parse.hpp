@@ -46,6 +46,21 @@ void parse_cgroup(const char *buf, std::size_t n, Bytes &path, Bytes &container_
 // "btime N" from /proc/stat, in seconds. False if absent.
 bool parse_btime(const char *buf, std::size_t n, uint64_t &seconds);
 
+// "Key: N kB" lines (meminfo, smaps_rollup): for each of the n keys (each
+// with its ':'), the value in bytes into out[i]. A bit per key found.
+unsigned parse_kb_lines(const char *buf, std::size_t n, const char *const *keys, std::size_t count, uint64_t *out);
+
+// /proc/<pid>/smaps_rollup: Pss, Private_Clean + Private_Dirty (+
+// Private_Hugetlb) as uss, Swap. False if Pss or the private lines are missing.
+bool parse_smaps_rollup(const char *buf, std::size_t n, Smaps &out);
+
+// /proc/meminfo into out's memory fields. False without MemTotal and MemFree
+// (MemAvailable, from Linux 3.14, is estimated as MemFree + Cached then).
+bool parse_meminfo(const char *buf, std::size_t n, SystemInfo &out);
+
+// /proc/loadavg: "0.12 0.34 0.56 r/t lastpid". False if malformed.
+bool parse_loadavg(const char *buf, std::size_t n, double load[3]);
+
 // First number of /proc/uptime ("123.45 ...") in ns. False if malformed.
 bool parse_uptime_ns(const char *buf, std::size_t n, uint64_t &ns);
 

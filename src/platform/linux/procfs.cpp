@@ -2,7 +2,10 @@
 // openat/getdents64 and the caller's reused buffers. Every system call goes
 // through pm_sys() so tests can inject failures.
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cerrno>
@@ -143,6 +146,11 @@ Read read_link(int dirfd, const char *path, Bytes &out) {
     }
 }
 
+int signal_failed(int32_t pid, int err) {
+    if (err == ESRCH || err == ENOENT) return fail(PROCMON_ENOENT, err, "procmon_signal: no process %d", pid);
+    return fail(status_from_errno(err), err, "procmon_signal: pid %d: %s", pid, std::strerror(err));
+}
+
 class LinuxProcSource final : public ProcSource {
 public:
     LinuxProcSource(int rootfd, bool real_root, procfs::Units units, Arena *arena)
@@ -253,6 +261,69 @@ public:
         if (r != Read::ok) return r;
         procfs::parse_cgroup(scratch.data(), std::min(len, kTextLimit), path, container_id);
         return Read::ok;
+    }
+
+    Read smaps(int32_t pid, Smaps &out, Bytes &scratch) override {
+        std::size_t len = 0;
+        Read r = read_file(rootfd_, PidPath(pid, "smaps_rollup").text, scratch, len, kTextLimit);
+        if (r != Read::ok) return r;
+        return procfs::parse_smaps_rollup(scratch.data(), std::min(len, kTextLimit), out) ? Read::ok : Read::failed;
+    }
+
+    int system(SystemInfo &out) override {
+        std::size_t len = 0;
+        Read r = read_file(rootfd_, "meminfo", scratch_, len, kTextLimit);
+        if (r != Read::ok || !procfs::parse_meminfo(scratch_.data(), std::min(len, kTextLimit), out))
+            return fail(PROCMON_EIO, r == Read::ok ? 0 : errno, "read meminfo: %s",
+                        r == Read::ok ? "no MemTotal or MemFree line" : std::strerror(errno));
+        r = read_file(rootfd_, "loadavg", scratch_, len, 4096);
+        if (r != Read::ok || !procfs::parse_loadavg(scratch_.data(), std::min<std::size_t>(len, 4096), out.load))
+            return fail(PROCMON_EIO, r == Read::ok ? 0 : errno, "read loadavg: %s",
+                        r == Read::ok ? "malformed" : std::strerror(errno));
+        const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        out.cpus = cpus > 0 ? static_cast<uint32_t>(cpus) : 1;
+        out.boot_time_ns = units_.boot_time_ns;
+        return PROCMON_OK;
+    }
+
+    uint64_t mem_total_bytes() override {
+        static const char *const keys[] = {"MemTotal:"};
+        std::size_t len = 0;
+        uint64_t total = 0;
+        if (read_file(rootfd_, "meminfo", scratch_, len, kTextLimit,
+                      [](const char *b, std::size_t n) { return std::memchr(b, '\n', n) != nullptr; }) != Read::ok ||
+            procfs::parse_kb_lines(scratch_.data(), std::min(len, kTextLimit), keys, 1, &total) == 0)
+            return 0;
+        return total;
+    }
+
+    int signal(int32_t pid, uint64_t start_ticks, int sig) override {
+        if (!real_root_)
+            return fail(PROCMON_EUNSUPPORTED, 0, "procmon_signal: the context reads a proc root other than /proc");
+        // A pidfd pins the process that holds the pid now; if its start time
+        // is the one asked for, the signal cannot reach a successor.
+        Fd pidfd{static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))};
+        if (pidfd.fd < 0 && errno != ENOSYS) return signal_failed(pid, errno);
+        char line[4096];
+        std::size_t len = 0;
+        {
+            Fd f{open_retry(rootfd_, PidPath(pid, "stat").text, O_RDONLY)};
+            if (f.fd < 0) return signal_failed(pid, errno);
+            ssize_t n;
+            do n = pm_sys()->read(f.fd, line, sizeof line);
+            while (n < 0 && errno == EINTR);
+            if (n < 0) return signal_failed(pid, errno);
+            len = static_cast<std::size_t>(n);
+        }
+        Stat st;
+        if (!procfs::parse_stat(line, len, units_, st) || st.pid != pid)
+            return fail(PROCMON_EIO, 0, "procmon_signal: /proc/%d/stat does not parse", pid);
+        if (st.start_ticks != start_ticks)
+            return fail(PROCMON_ENOENT, ESRCH,
+                        "procmon_signal: pid %d now belongs to another process (started at tick %llu, not %llu)", pid,
+                        static_cast<unsigned long long>(st.start_ticks), static_cast<unsigned long long>(start_ticks));
+        const long rc = pidfd.fd >= 0 ? ::syscall(SYS_pidfd_send_signal, pidfd.fd, sig, nullptr, 0) : ::kill(pid, sig);
+        return rc == 0 ? PROCMON_OK : signal_failed(pid, errno);
     }
 
     // Set at open, read-only after: safe from the reader threads.
