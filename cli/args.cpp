@@ -8,6 +8,10 @@
 
 namespace procmon::cli {
 
+const char kExitHelp[] =
+    "Exit status: 0 ok, 1 a filter matched no process (snapshot, as pgrep), 2 bad\n"
+    "usage (one line on stderr), 3 failure (could not read, write or open).\n";
+
 int usage_error(const char *command, const std::string &message) {
     std::fprintf(stderr, "procmon: %s (try 'procmon %s --help')\n", message.c_str(), command);
     return kExitUsage;

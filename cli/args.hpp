@@ -5,7 +5,13 @@
 
 namespace procmon::cli {
 
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
+// pgrep's scheme, so `if procmon snapshot --name x` can stand for `if pgrep x`
+// and still tell "not running" from "could not look": 0 ok, 1 a filter
+// matched nothing, 2 bad usage, 3 failure (cannot read, write, open).
+constexpr int kExitOk = 0, kExitNoMatch = 1, kExitUsage = 2, kExitFailure = 3;
+
+// The exit-status paragraph of every command's --help.
+extern const char kExitHelp[];
 
 // Prints "procmon: <message> (try 'procmon <command> --help')" and returns 2.
 int usage_error(const char *command, const std::string &message);

@@ -2,12 +2,18 @@
 
 #include <signal.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "json.hpp"
+#include "messages.hpp"
+#include "terminal.hpp"
 
 namespace procmon::cli {
 namespace {
+
+const char *event_name(const procmon_event &e) { return e.full_name != nullptr ? e.full_name : e.name; }
 
 const char *type_name(uint32_t t) {
     switch (t) {
@@ -38,37 +44,38 @@ std::string parse_events(const std::string &list, uint32_t &out) {
     return {};
 }
 
-void json_event(std::string &o, const procmon_event &e, Env &env, const char *open, const char *sep, const char *close) {
-    o += open;
-    o += "\"seq\":" + std::to_string(e.seq) + sep + "\"time\":\"";
+void json_event(std::string &o, const procmon_event &e, Env &env) {
+    o += "{\"seq\":" + std::to_string(e.seq) + ",\"time\":\"";
     append_iso8601(o, e.time_ns);
-    o += std::string("\"") + sep + "\"type\":\"" + type_name(e.type) + "\"";
+    o += std::string("\",\"type\":\"") + type_name(e.type) + "\"";
     if (e.type == PROCMON_EVENT_LOST) {
-        o += std::string(sep) + "\"lost\":" + std::to_string(e.lost) + close;
+        o += ",\"lost\":" + std::to_string(e.lost) + "}";
         return;
     }
-    o += std::string(sep) + "\"pid\":" + std::to_string(e.pid) + sep + "\"ppid\":" + std::to_string(e.ppid);
-    o += std::string(sep) + "\"uid\":" + (e.uid == UINT32_MAX ? std::string("null") : std::to_string(e.uid));
-    o += std::string(sep) + "\"user\":";
+    o += ",\"pid\":" + std::to_string(e.pid) + ",\"ppid\":" + std::to_string(e.ppid);
+    o += ",\"uid\":" + (e.uid == UINT32_MAX ? std::string("null") : std::to_string(e.uid));
+    o += ",\"user\":";
     if (e.uid == UINT32_MAX) o += "null";
     else json_string(o, env.user(e.uid));
-    o += std::string(sep) + "\"start\":\"";
+    o += ",\"start\":\"";
     append_iso8601(o, e.start_time_ns);
-    o += std::string("\"") + sep + "\"start_ticks\":" + std::to_string(e.start_ticks) + sep;
-    json_text_field(o, "name", e.name, true);
-    o += sep;
+    o += "\",\"start_ticks\":" + std::to_string(e.start_ticks) + ",";
+    json_text_field(o, "name", event_name(e), true);  // the name users see, as snapshot's
+    o += ',';
+    json_text_field(o, "comm", e.name, true);
+    o += ',';
     json_text_field(o, "exe", e.exe, true);
-    o += sep;
+    o += ',';
     json_argv_field(o, e.argv, e.argv_len);
     if (e.type == PROCMON_EVENT_EXIT) {
         const bool known = !(e.flags & PROCMON_EVENT_FLAG_NO_STATUS);
-        o += std::string(sep) + "\"exit_code\":" + (known && e.exit_signal == 0 ? std::to_string(e.exit_code) : "null");
-        o += std::string(sep) + "\"exit_signal\":" + (known && e.exit_signal ? std::to_string(e.exit_signal) : "null");
-        o += std::string(sep) + "\"lifetime_ns\":" + std::to_string(e.lifetime_ns);
+        o += ",\"exit_code\":" + (known && e.exit_signal == 0 ? std::to_string(e.exit_code) : "null");
+        o += ",\"exit_signal\":" + (known && e.exit_signal ? std::to_string(e.exit_signal) : "null");
+        o += ",\"lifetime_ns\":" + std::to_string(e.lifetime_ns);
     }
-    o += std::string(sep) + "\"partial\":" + (e.flags & PROCMON_EVENT_FLAG_PARTIAL ? "true" : "false");
-    o += std::string(sep) + "\"synthesized\":" + (e.flags & PROCMON_EVENT_FLAG_SYNTHESIZED ? "true" : "false");
-    o += close;
+    o += std::string(",\"partial\":") + (e.flags & PROCMON_EVENT_FLAG_PARTIAL ? "true" : "false");
+    o += std::string(",\"synthesized\":") + (e.flags & PROCMON_EVENT_FLAG_SYNTHESIZED ? "true" : "false");
+    o += '}';
 }
 
 void table_event(std::string &o, const procmon_event &e, Env &env) {
@@ -86,6 +93,7 @@ void table_event(std::string &o, const procmon_event &e, Env &env) {
     o += buf;
     procmon_process p{};
     p.name = e.name;
+    p.full_name = event_name(e);
     p.argv = e.argv;
     p.argv_len = e.argv_len;
     p.argc = e.argc;
@@ -117,15 +125,31 @@ bool interrupted() { return interrupt_seen != 0; }
 
 const char kFilterOptionsHelp[] =
     "  --events LIST       start,exec,exit,uid,comm (default start,exec,exit)\n"
-    "  --name GLOB         only processes whose name matches the shell pattern\n"
+    "  --name GLOB         only processes whose name matches the shell pattern (the\n"
+    "                      full name, not the kernel's comm cut at 15 bytes)\n"
+    "  --cmdline PATTERN   only processes whose command line (arguments joined by\n"
+    "                      spaces) contains PATTERN, as pgrep -f; a PATTERN with\n"
+    "                      * ? [ or \\ is a shell pattern the whole line must match\n"
     "  --user U            only processes whose effective user is U (name or uid)\n"
-    "  --descendants-of P  only descendants of pid P\n"
+    "  --descendants-of P  only descendants of pid P (a running process)\n"
+    "  --keep-undecidable  also events a filter cannot decide, because the process\n"
+    "                      was gone before its name, command line or user could be\n"
+    "                      read (marked partial); by default they are left out and\n"
+    "                      counted (watch --stats)\n"
     "  --queue N           events the queue holds (default 16384)\n";
+
+std::string cmdline_glob(const std::string &pattern) {
+    // pgrep -f finds its pattern anywhere; the library's glob is anchored
+    if (pattern.find_first_of("*?[\\") != std::string::npos) return pattern;
+    return "*" + pattern + "*";
+}
 
 procmon_subscribe_options EventFilterArgs::options() const {
     procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
     so.events = events;
     so.name_glob = has_name ? name.c_str() : nullptr;
+    so.cmdline_glob = has_cmdline ? cmdline.c_str() : nullptr;
+    if (keep_undecidable) so.flags |= PROCMON_SUBSCRIBE_UNDECIDABLE;
     so.uid = uid;
     so.descendants_of = static_cast<int32_t>(descendants_of);
     so.queue_capacity = static_cast<uint32_t>(queue);
@@ -133,7 +157,13 @@ procmon_subscribe_options EventFilterArgs::options() const {
 }
 
 bool parse_filter_option(ArgCursor &args, const std::string &arg, EventFilterArgs &a, std::string &err) {
-    if (arg != "--events" && arg != "--name" && arg != "--user" && arg != "--descendants-of" && arg != "--queue")
+    if (arg == "--keep-undecidable") {
+        if (args.has_inline_value()) err = "option '" + arg + "' takes no value";
+        a.keep_undecidable = true;
+        return true;
+    }
+    if (arg != "--events" && arg != "--name" && arg != "--cmdline" && arg != "--user" && arg != "--descendants-of" &&
+        arg != "--queue")
         return false;
     std::string v;
     if (!(err = args.value(v)).empty()) return true;
@@ -142,10 +172,16 @@ bool parse_filter_option(ArgCursor &args, const std::string &arg, EventFilterArg
     } else if (arg == "--name") {
         a.name = v;
         a.has_name = true;
+    } else if (arg == "--cmdline") {
+        a.cmdline = cmdline_glob(v);
+        a.has_cmdline = true;
     } else if (arg == "--user") {
         err = parse_user(v, a.uid);
     } else if (arg == "--descendants-of") {
+        // A process that is not there has no descendants to come: a typo, not a wait.
         if (!parse_int(v, 1, 2147483647LL, a.descendants_of)) err = "'" + v + "' is not a pid";
+        else if (kill(static_cast<pid_t>(a.descendants_of), 0) != 0 && errno == ESRCH)
+            err = "--descendants-of " + v + ": no such process";
     } else if (!parse_int(v, 2, 16777216, a.queue)) {
         err = "'" + v + "' is not a queue size (2..16777216)";
     }
@@ -153,7 +189,7 @@ bool parse_filter_option(ArgCursor &args, const std::string &arg, EventFilterArg
 }
 
 int start_failed(const char *command, int rc, procmon_ctx *ctx) {
-    const std::string message = procmon_error_last()->message;
+    const std::string message = library_error();
     procmon_close(ctx);
     if (rc == PROCMON_EINVAL) return usage_error(command, message);
     std::fprintf(stderr, "procmon: %s\n", message.c_str());
@@ -164,11 +200,12 @@ void say_event_source(procmon_ctx *ctx, bool verbose) {
     procmon_stats st{};
     st.size = sizeof st;
     procmon_stats_get(&st, ctx);
+    const std::string reason = in_cli_words(st.source_reason);
     if (st.event_source == PROCMON_STATS_SOURCE_POLLING)
         std::fprintf(stderr, "procmon: %s; polling every %u ms, so processes shorter than that may be missed\n",
-                     st.source_reason, st.poll_interval_ms);
+                     reason.c_str(), st.poll_interval_ms);
     else if (verbose)
-        std::fprintf(stderr, "procmon: watching through the %s\n", st.source_reason);
+        std::fprintf(stderr, "procmon: watching through the %s\n", reason.c_str());
 }
 
 void EventPrinter::begin() {
@@ -177,12 +214,22 @@ void EventPrinter::begin() {
 }
 
 void EventPrinter::add(const procmon_event &e) {
-    if (format_ == Format::table) table_event(out_, e, env_);
-    else if (format_ == Format::json_stream) json_event(out_, e, env_, "{", ",", "}\n");
-    else {
+    if (format_ == Format::table) {
+        const std::size_t from = out_.size();
+        table_event(out_, e, env_);
+        cut_line(out_, from, columns_);
+    } else if (format_ == Format::json_stream) {
+        json_event(out_, e, env_);
+        out_ += '\n';
+    } else {
         out_ += written_ ? ",\n" : "\n";
-        if (format_ == Format::json_pretty) json_event(out_, e, env_, "  {\n    ", ",\n    ", "\n  }");
-        else json_event(out_, e, env_, "{", ",", "}");
+        if (format_ == Format::json_pretty) {
+            std::string compact;
+            json_event(compact, e, env_);
+            json_pretty_object(out_, compact);
+        } else {
+            json_event(out_, e, env_);
+        }
     }
     ++written_;
 }

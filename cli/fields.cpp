@@ -41,10 +41,12 @@ void append_printable(std::string &out, const char *s, std::size_t n) {
     }
 }
 
+const char *shown_name(const procmon_process &p) { return p.full_name != nullptr ? p.full_name : p.name; }
+
 void append_command(std::string &out, const procmon_process &p) {
     if (!(p.valid & PROCMON_FIELD_ARGV) || p.argc == 0) {
         out.push_back('[');
-        append_printable(out, p.name, std::strlen(p.name));
+        append_printable(out, shown_name(p), std::strlen(shown_name(p)));
         out.push_back(']');
         return;
     }
@@ -55,6 +57,23 @@ void append_command(std::string &out, const procmon_process &p) {
         append_printable(out, a, len);
         a += len + 1;
     }
+}
+
+void append_percent(std::string &out, double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", std::isfinite(v) ? v : 0.0);
+    out += buf;
+}
+
+std::string human_bytes(uint64_t b) {
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(b);
+    int u = 0;
+    while (v >= 1024 && u < 4) v /= 1024, ++u;
+    char buf[32];
+    // "64 MiB", not "64.0 MiB", for a round size (a segment, a limit)
+    std::snprintf(buf, sizeof buf, u == 0 || v == static_cast<double>(static_cast<uint64_t>(v)) ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return buf;
 }
 
 void append_cpu_time(std::string &out, uint64_t ns) {
@@ -112,19 +131,29 @@ void start_text(std::string &out, uint64_t ns) {
     out += buf;
 }
 
-// Integer field helpers: one line per field in the table below.
-#define PM_INT_FIELD(NAME, HEADER, GROUP, EXPR)                                                              \
+void append_int(std::string &out, int64_t v) { out += std::to_string(v); }
+void append_kib(std::string &out, uint64_t bytes) { out += std::to_string(bytes / 1024); }  // as ps
+
+// Number field helpers: one line per field in the table below. JSON has
+// EXPR under KEY (null when not read), the table CELL(out, EXPR) ("-").
+#define PM_NUMBER_FIELD(NAME, HEADER, KEY, GROUP, EXPR, CELL)                                                \
     Field {                                                                                                  \
         NAME, HEADER, GROUP, true,                                                                           \
             [](std::string &o, const procmon_process &p, Env &) {                                            \
-                key(o, NAME);                                                                                \
-                if (has(p, GROUP)) num(o, static_cast<int64_t>(EXPR)); else o += "null";                     \
+                key(o, KEY);                                                                                 \
+                if (has(p, GROUP)) num(o, EXPR); else o += "null";                                           \
             },                                                                                               \
             [](std::string &o, const procmon_process &p, Env &) {                                            \
-                if (has(p, GROUP)) o += std::to_string(static_cast<int64_t>(EXPR)); else o += "-";           \
+                if (has(p, GROUP)) CELL(o, EXPR); else o += "-";                                             \
             },                                                                                               \
             [](const procmon_process &p) { return has(p, GROUP) ? static_cast<double>(EXPR) : -1.0; }        \
     }
+#define PM_INT_FIELD(NAME, HEADER, GROUP, EXPR) \
+    PM_NUMBER_FIELD(NAME, HEADER, NAME, GROUP, static_cast<int64_t>(EXPR), append_int)
+// two decimals in JSON, one in the table, as ps
+#define PM_PERCENT_FIELD(NAME, HEADER, KEY, GROUP, EXPR) PM_NUMBER_FIELD(NAME, HEADER, KEY, GROUP, EXPR, append_percent)
+// bytes in JSON, KiB in the table, as ps
+#define PM_KIB_FIELD(NAME, HEADER, KEY, GROUP, EXPR) PM_NUMBER_FIELD(NAME, HEADER, KEY, GROUP, EXPR, append_kib)
 
 #define PM_TEXT_FIELD(NAME, HEADER, GROUP, EXPR)                                                             \
     Field {                                                                                                  \
@@ -163,7 +192,8 @@ std::vector<Field> make_fields() {
               nullptr},
         PM_BOOL_FIELD("kernel_thread", PROCMON_PROC_KTHREAD),
         PM_BOOL_FIELD("zombie", PROCMON_PROC_ZOMBIE),
-        PM_TEXT_FIELD("name", "NAME", PROCMON_FIELD_BASIC, p.name),
+        PM_TEXT_FIELD("name", "NAME", PROCMON_FIELD_BASIC, shown_name(p)),
+        PM_TEXT_FIELD("comm", "COMM", PROCMON_FIELD_BASIC, p.name),  // the kernel's, cut at 15 bytes
         Field{"user", "USER", PROCMON_FIELD_IDS, false,
               [](std::string &o, const procmon_process &p, Env &env) {
                   key(o, "user");
@@ -214,35 +244,10 @@ std::vector<Field> make_fields() {
                   if (has(p, PROCMON_FIELD_CPU)) append_cpu_time(o, p.utime_ns + p.stime_ns); else o += "-";
               },
               [](const procmon_process &p) { return static_cast<double>(p.utime_ns + p.stime_ns); }},
-        Field{"cpu", "%CPU", PROCMON_FIELD_CPU, true,
-              [](std::string &o, const procmon_process &p, Env &) {
-                  key(o, "cpu_percent");
-                  if (has(p, PROCMON_FIELD_CPU)) num(o, p.cpu_percent); else o += "null";
-              },
-              [](std::string &o, const procmon_process &p, Env &) {
-                  char buf[32];
-                  std::snprintf(buf, sizeof buf, "%.1f", p.cpu_percent);
-                  o += has(p, PROCMON_FIELD_CPU) ? buf : "-";
-              },
-              [](const procmon_process &p) { return has(p, PROCMON_FIELD_CPU) ? p.cpu_percent : -1.0; }},
-        Field{"rss", "RSS", PROCMON_FIELD_MEMORY, true,
-              [](std::string &o, const procmon_process &p, Env &) {
-                  key(o, "rss_bytes");
-                  if (has(p, PROCMON_FIELD_MEMORY)) num(o, p.rss_bytes); else o += "null";
-              },
-              [](std::string &o, const procmon_process &p, Env &) {  // KiB, as ps
-                  if (has(p, PROCMON_FIELD_MEMORY)) o += std::to_string(p.rss_bytes / 1024); else o += "-";
-              },
-              [](const procmon_process &p) { return has(p, PROCMON_FIELD_MEMORY) ? static_cast<double>(p.rss_bytes) : -1.0; }},
-        Field{"vms", "VSZ", PROCMON_FIELD_MEMORY, true,
-              [](std::string &o, const procmon_process &p, Env &) {
-                  key(o, "vms_bytes");
-                  if (has(p, PROCMON_FIELD_MEMORY)) num(o, p.vms_bytes); else o += "null";
-              },
-              [](std::string &o, const procmon_process &p, Env &) {
-                  if (has(p, PROCMON_FIELD_MEMORY)) o += std::to_string(p.vms_bytes / 1024); else o += "-";
-              },
-              [](const procmon_process &p) { return has(p, PROCMON_FIELD_MEMORY) ? static_cast<double>(p.vms_bytes) : -1.0; }},
+        PM_PERCENT_FIELD("cpu", "%CPU", "cpu_percent", PROCMON_FIELD_CPU, p.cpu_percent),
+        PM_PERCENT_FIELD("mem", "%MEM", "mem_percent", PROCMON_FIELD_MEMORY, p.mem_percent),
+        PM_KIB_FIELD("rss", "RSS", "rss_bytes", PROCMON_FIELD_MEMORY, p.rss_bytes),
+        PM_KIB_FIELD("vms", "VSZ", "vms_bytes", PROCMON_FIELD_MEMORY, p.vms_bytes),
         PM_INT_FIELD("threads", "NLWP", PROCMON_FIELD_SCHED, p.threads),
         PM_INT_FIELD("nice", "NI", PROCMON_FIELD_SCHED, p.nice),
         PM_INT_FIELD("priority", "PRI", PROCMON_FIELD_SCHED, p.priority),
@@ -256,11 +261,24 @@ std::vector<Field> make_fields() {
         PM_INT_FIELD("nonvoluntary_ctxt_switches", "NVCSW", PROCMON_FIELD_CTXSW, p.nonvoluntary_ctxt_switches),
         PM_TEXT_FIELD("cgroup", "CGROUP", PROCMON_FIELD_CGROUP, p.cgroup),
         PM_TEXT_FIELD("container_id", "CONTAINER", PROCMON_FIELD_CGROUP, p.container_id),
+        PM_KIB_FIELD("pss", "PSS", "pss_bytes", PROCMON_FIELD_SMAPS, p.pss_bytes),
+        PM_KIB_FIELD("uss", "USS", "uss_bytes", PROCMON_FIELD_SMAPS, p.uss_bytes),
+        PM_KIB_FIELD("swap", "SWAP", "swap_bytes", PROCMON_FIELD_SMAPS, p.swap_bytes),
     };
     return f;
 }
 
-const char *const kDefaultTable[] = {"pid", "ppid", "user", "state", "cpu", "rss", "vms", "time", "threads", "argv"};
+const char *const kDefaultTable[] = {"pid", "ppid", "user", "state", "cpu", "mem", "rss", "vms", "time", "threads", "argv"};
+
+// ps's names for the same columns (ps -o, ps --sort), and top's "mem".
+const std::pair<std::string_view, std::string_view> kAliases[] = {
+    {"args", "argv"},       {"cmd", "argv"},         {"command", "argv"}, {"ucmd", "comm"},     {"ucomm", "comm"},
+    {"%cpu", "cpu"},        {"pcpu", "cpu"},         {"%mem", "mem"},     {"pmem", "mem"},      {"rssize", "rss"},
+    {"rsz", "rss"},         {"vsz", "vms"},          {"vsize", "vms"},    {"cputime", "time"},  {"start_time", "start"},
+    {"lstart", "start"},    {"bsdstart", "start"},   {"nlwp", "threads"}, {"thcount", "threads"}, {"ni", "nice"},
+    {"pri", "priority"},    {"stat", "state"},       {"s", "state"},      {"pgrp", "pgid"},     {"sess", "sid"},
+    {"session", "sid"},     {"tt", "tty"},           {"tname", "tty"},    {"euser", "user"},    {"uname", "user"},
+};
 
 }  // namespace
 
@@ -270,7 +288,8 @@ const std::vector<Field> &all_fields() {
 }
 
 const Field *find_field(std::string_view name) {
-    if (name == "args" || name == "cmd" || name == "command") name = "argv";  // ps spellings
+    for (const auto &[alias, field] : kAliases)
+        if (name == alias) name = field;
     for (const Field &f : all_fields())
         if (name == f.name) return &f;
     return nullptr;

@@ -35,6 +35,7 @@ struct Field {
 };
 
 const std::vector<Field> &all_fields();
+// By name, or by ps's name for it (pcpu, %mem, rsz, vsz, comm, cmd...).
 const Field *find_field(std::string_view name);
 
 // Comma-separated names, or "default"/"all". Empty string = ok, else the error.
@@ -42,10 +43,16 @@ std::string parse_field_list(std::string_view list, bool for_table, std::vector<
 
 // Plain text for a terminal: bytes outside printable ASCII and valid UTF-8 become '?'.
 void append_printable(std::string &out, const char *s, std::size_t n);
+// The name users see (full_name: not cut at 15 bytes as the kernel's comm is).
+const char *shown_name(const procmon_process &p);
 // "args" as ps shows them: arguments joined by spaces, or "[name]" when none.
 void append_command(std::string &out, const procmon_process &p);
 // ISO 8601 UTC with milliseconds, e.g. 2026-11-22T10:52:54.120Z.
 void append_iso8601(std::string &out, uint64_t ns_since_epoch);
+// A percentage with one decimal, as ps and top show it.
+void append_percent(std::string &out, double v);
+// 1.7 GiB, 64 MiB, 512 B: powers of 1024.
+std::string human_bytes(uint64_t bytes);
 // [DD-]HH:MM:SS of CPU time.
 void append_cpu_time(std::string &out, uint64_t ns);
 

@@ -14,8 +14,11 @@
 
 #include "args.hpp"
 #include "events_out.hpp"
+#include "fields.hpp"
+#include "messages.hpp"
 #include "output.hpp"
 #include "procmon.h"
+#include "terminal.hpp"
 
 namespace procmon::cli {
 namespace {
@@ -32,7 +35,8 @@ const char kRecordUsage[] =
     "                      counts), interval (every --fsync-interval), never\n"
     "  --fsync-interval MS with --fsync interval (default 1000)\n"
     "  --max-size SIZE     keep at most SIZE on disk, oldest segments first (e.g.\n"
-    "                      512M, 2G; at least two segments)\n"
+    "                      512M, 2G; K, M, G, T (or KiB...) are powers of 1024; at\n"
+    "                      least two segments)\n"
     "  --max-age DUR       remove segments closed longer ago than DUR (e.g. 90s, 30m,\n"
     "                      12h, 7d)\n"
     "  --segment-size SIZE close a segment past SIZE (default 64M, at least 64K)\n"
@@ -43,7 +47,9 @@ const char kRecordUsage[] =
     "  -h, --help          this text\n"
     "\n"
     "At the end, a line on stderr says what was recorded and up to which sequence\n"
-    "number it is durable.\n";
+    "number it is durable.\n"
+    "\n"
+    "%s";
 
 const char kReplayUsage[] =
     "usage: procmon replay DIR [options]\n"
@@ -53,22 +59,28 @@ const char kReplayUsage[] =
     "options:\n"
     "  --since SEQ|TIME    from this sequence number, or this time (2026-11-22T10:00:00Z,\n"
     "                      UTC, or @UNIX_SECONDS)\n"
-    "  --until SEQ|TIME    up to this sequence number or time, inclusive\n"
+    "  --until SEQ|TIME    up to this sequence number or time, inclusive (not before\n"
+    "                      --since)\n"
     "  --follow            then wait for more as a recorder appends (until Ctrl-C)\n"
     "  --format F          table (default), json-stream, json-array, json-pretty\n"
+    "  -w, --wide          do not cut table lines to the terminal's width\n"
     "  -h, --help          this text\n"
     "\n"
     "Records that fail their checksum are skipped and counted on stderr; the\n"
-    "sequence numbers they took come out as a 'lost' event, so a gap is never silent.\n";
+    "sequence numbers they took come out as a 'lost' event, so a gap is never silent.\n"
+    "At the end, a line on stderr counts the records printed.\n"
+    "\n"
+    "%s";
 
-// "512M", "2G", "65536": bytes (K, M, G, T are powers of 1024).
+// "512M", "2G", "64KiB", "65536": bytes (K, M, G, T are powers of 1024).
 bool parse_size(const std::string &s, uint64_t &out) {
     char *end = nullptr;
     errno = 0;
     const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
     if (s.empty() || s[0] == '-' || end == s.c_str() || errno != 0) return false;
     uint64_t unit = 1;
-    const std::string suffix = end;
+    std::string suffix = end;
+    if (suffix.size() == 3 && suffix.compare(1, 2, "iB") == 0) suffix.resize(1);  // 64KiB as 64K
     if (suffix == "K" || suffix == "k") unit = 1ull << 10;
     else if (suffix == "M") unit = 1ull << 20;
     else if (suffix == "G") unit = 1ull << 30;
@@ -96,10 +108,12 @@ bool parse_duration_ms(const std::string &s, uint64_t &out) {
 struct Bound {
     bool is_seq = false, set = false;
     uint64_t value = 0;
+    std::string text;  // as given
 };
 
 bool parse_bound(const std::string &s, Bound &out) {
     out.set = true;
+    out.text = s;
     if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
         long long v;
         if (!parse_int(s, 0, INT64_MAX, v)) return false;
@@ -129,15 +143,27 @@ bool parse_bound(const std::string &s, Bound &out) {
 }
 
 int failure(const char *what) {
-    std::fprintf(stderr, "procmon: %s%s\n", what ? what : "", procmon_error_last()->message);
+    std::fprintf(stderr, "procmon: %s%s\n", what ? what : "", library_error().c_str());
     return kExitFailure;
+}
+
+// The limits procmon_journal_open checks, said with the flags that set them
+// (its own message names its fields and counts bytes).
+std::string check_sizes(const procmon_journal_options &jo, const std::string &max_size, const std::string &segment_size) {
+    const uint64_t segment = jo.segment_bytes ? jo.segment_bytes : PROCMON_JOURNAL_SEGMENT_DEFAULT;
+    if (segment < PROCMON_JOURNAL_SEGMENT_MIN)
+        return "--segment-size " + segment_size + " is below the minimum, " + human_bytes(PROCMON_JOURNAL_SEGMENT_MIN);
+    if (jo.max_bytes != 0 && jo.max_bytes / 2 < segment)
+        return "--max-size " + max_size + " is below two segments (2 x " + human_bytes(segment) +
+               (jo.segment_bytes ? ", the --segment-size)" : "; a smaller --segment-size allows less)");
+    return {};
 }
 
 }  // namespace
 
 int run_record(int argc, char **argv) {
     ArgCursor args(argc, argv);
-    std::string dir, err;
+    std::string dir, err, max_size, segment_size;
     EventFilterArgs filter;
     procmon_journal_options jo = PROCMON_JOURNAL_OPTIONS_INIT;
     double duration = -1;
@@ -146,7 +172,7 @@ int run_record(int argc, char **argv) {
     while (args.next()) {
         const std::string &arg = args.option();
         if (arg == "-h" || arg == "--help") {
-            std::printf(kRecordUsage, kFilterOptionsHelp);
+            std::printf(kRecordUsage, kFilterOptionsHelp, kExitHelp);
             return kExitOk;
         }
         if (parse_filter_option(args, arg, filter, err)) {
@@ -177,8 +203,10 @@ int run_record(int argc, char **argv) {
             jo.fsync_interval_ms = static_cast<uint32_t>(fsync_interval);
         } else if (arg == "--max-size") {
             if (!parse_size(v, jo.max_bytes) || jo.max_bytes == 0) return usage_error("record", "'" + v + "' is not a size");
+            max_size = v;
         } else if (arg == "--segment-size") {
             if (!parse_size(v, jo.segment_bytes) || jo.segment_bytes == 0) return usage_error("record", "'" + v + "' is not a size");
+            segment_size = v;
         } else if (arg == "--max-age") {
             if (!parse_duration_ms(v, jo.max_age_ms)) return usage_error("record", "'" + v + "' is not a duration");
         } else if (arg == "--duration") {
@@ -191,6 +219,7 @@ int run_record(int argc, char **argv) {
         }
     }
     if (dir.empty()) return usage_error("record", "which directory? (procmon record DIR)");
+    if (!(err = check_sizes(jo, max_size, segment_size)).empty()) return usage_error("record", err);
 
     procmon_options o = PROCMON_OPTIONS_INIT;
     if (poll) o.event_source = PROCMON_SOURCE_POLLING;
@@ -242,16 +271,16 @@ int run_replay(int argc, char **argv) {
     ArgCursor args(argc, argv);
     std::string dir, err;
     Bound since, until;
-    bool follow = false;
+    bool follow = false, wide = false;
     Format format = Format::table;
     while (args.next()) {
         const std::string &arg = args.option();
         if (arg == "-h" || arg == "--help") {
-            std::fputs(kReplayUsage, stdout);
+            std::printf(kReplayUsage, kExitHelp);
             return kExitOk;
         }
-        if (arg == "--follow") {
-            follow = true;
+        if (arg == "--follow" || arg == "-w" || arg == "--wide") {
+            (arg == "--follow" ? follow : wide) = true;
             continue;
         }
         if (arg.rfind("-", 0) != 0) {
@@ -271,13 +300,17 @@ int run_replay(int argc, char **argv) {
         }
     }
     if (dir.empty()) return usage_error("replay", "which directory? (procmon replay DIR)");
+    // Sequence numbers and times are in the same order; a bound of each kind
+    // cannot be compared before reading.
+    if (since.set && until.set && since.is_seq == until.is_seq && since.value > until.value)
+        return usage_error("replay", "--since " + since.text + " is after --until " + until.text + ": nothing to replay");
 
     procmon_journal_read_options ro = PROCMON_JOURNAL_READ_OPTIONS_INIT;
     if (since.set) (since.is_seq ? ro.from_seq : ro.from_time_ns) = since.value;
     procmon_journal_reader *r = nullptr;
     if (procmon_journal_reader_open(&r, dir.c_str(), &ro) != PROCMON_OK) return failure(nullptr);
     catch_interrupts();
-    EventPrinter printer(format);
+    EventPrinter printer(format, format == Format::table ? output_columns(wide) : 0);
     printer.begin();
     std::vector<procmon_event> batch(512);
     bool write_failed = false, done = false;
@@ -306,7 +339,8 @@ int run_replay(int argc, char **argv) {
     procmon_journal_reader_stats_get(&rs, r);
     procmon_journal_reader_close(r);
     if (rc != PROCMON_OK) return failure(nullptr);
-    std::fprintf(stderr, "procmon: replayed %llu records", static_cast<unsigned long long>(rs.records));
+    // What was printed: the reader reads ahead of --until.
+    std::fprintf(stderr, "procmon: replayed %llu records", static_cast<unsigned long long>(printer.written()));
     if (rs.corrupt_records)
         std::fprintf(stderr, "; skipped %llu corrupt runs (%llu bytes, the first in segment %llu at byte %llu)",
                      static_cast<unsigned long long>(rs.corrupt_records), static_cast<unsigned long long>(rs.corrupt_bytes),

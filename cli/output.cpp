@@ -4,6 +4,9 @@
 #include <cstring>
 #include <map>
 
+#include "json.hpp"
+#include "terminal.hpp"
+
 namespace procmon::cli {
 namespace {
 
@@ -29,17 +32,15 @@ private:
     bool ok_ = true;
 };
 
-// `open`, `sep` and `close` set the layout: compact or indented.
-void json_object(std::string &out, const procmon_process &p, const std::vector<const Field *> &fields, Env &env,
-                 const char *open, const char *sep, const char *close) {
-    out += open;
+void json_object(std::string &out, const procmon_process &p, const std::vector<const Field *> &fields, Env &env) {
+    out += '{';
     bool first = true;
     for (const Field *f : fields) {
-        if (!first) out += sep;
+        if (!first) out += ',';
         first = false;
         f->json(out, p, env);
     }
-    out += close;
+    out += '}';
 }
 
 // Display width of a UTF-8 cell: one column per code point.
@@ -50,7 +51,7 @@ std::size_t width(const std::string &s) {
 }
 
 bool write_table(Sink &sink, const std::vector<const procmon_process *> &rows, const std::vector<const Field *> &fields,
-                 Env &env) {
+                 Env &env, std::size_t columns) {
     const std::size_t ncol = fields.size();
     std::vector<std::vector<std::string>> cells(rows.size(), std::vector<std::string>(ncol));
     std::vector<std::size_t> widths(ncol);
@@ -62,6 +63,7 @@ bool write_table(Sink &sink, const std::vector<const procmon_process *> &rows, c
         }
     auto emit_row = [&](auto cell_of) {
         std::string &out = sink.buf();
+        const std::size_t line_start = out.size();
         for (std::size_t c = 0; c < ncol; ++c) {
             const std::string &cell = cell_of(c);
             const bool last = c + 1 == ncol;
@@ -73,6 +75,7 @@ bool write_table(Sink &sink, const std::vector<const procmon_process *> &rows, c
                 out.push_back(' ');
             }
         }
+        cut_line(out, line_start, columns);
         out.push_back('\n');
         sink.maybe_flush();
     };
@@ -83,20 +86,45 @@ bool write_table(Sink &sink, const std::vector<const procmon_process *> &rows, c
     return sink.finish();
 }
 
-std::string human_bytes(uint64_t b) {
-    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(b);
-    int u = 0;
-    while (v >= 1024 && u < 4) v /= 1024, ++u;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-    return buf;
+// The machine's memory, not a sum of RSS: shared pages (libraries, shared
+// memory) count in every process that maps them, so summed RSS can exceed
+// the memory the machine has. PSS divides them among their sharers, so its
+// sum is these processes' real share; it costs a page-table walk (opt-in).
+void memory_lines(std::string &o, const std::vector<const procmon_process *> &rows, const OutputOptions &options,
+                  bool smaps) {
+    if (const procmon_system *sys = options.system; sys == nullptr) {
+        o += "memory (machine): unknown (" + options.system_unknown + ")\n";
+    } else {
+        o += "memory (machine): " + human_bytes(sys->mem_used_bytes) + " used of " + human_bytes(sys->mem_total_bytes) + " (";
+        append_percent(o, sys->mem_total_bytes ? 100.0 * static_cast<double>(sys->mem_used_bytes) / static_cast<double>(sys->mem_total_bytes) : 0.0);
+        o += '%';
+        if (sys->swap_total_bytes == 0) o += "), no swap\n";
+        else o += "), swap " + human_bytes(sys->swap_total_bytes - sys->swap_free_bytes) + " used of " +
+                  human_bytes(sys->swap_total_bytes) + "\n";
+    }
+    if (!smaps) return;
+    uint64_t pss = 0, uss = 0, swap = 0;
+    std::size_t unread = 0;
+    for (const procmon_process *p : rows) {
+        if (!(p->valid & PROCMON_FIELD_SMAPS)) {
+            // a kernel thread or a zombie has no memory of its own
+            unread += !(p->flags & (PROCMON_PROC_KTHREAD | PROCMON_PROC_ZOMBIE));
+            continue;
+        }
+        pss += p->pss_bytes;
+        uss += p->uss_bytes;
+        swap += p->swap_bytes;
+    }
+    o += "memory (these processes): pss " + human_bytes(pss) + ", uss " + human_bytes(uss) + ", swap " + human_bytes(swap);
+    if (unread) o += " (" + std::to_string(unread) + " processes unreadable, not counted)";
+    o += "\n";
 }
 
-bool write_summary(Sink &sink, const std::vector<const procmon_process *> &rows, Env &env) {
+bool write_summary(Sink &sink, const std::vector<const procmon_process *> &rows, const std::vector<const Field *> &fields,
+                   Env &env, const OutputOptions &options) {
     std::string &o = sink.buf();
     std::size_t kthreads = 0, zombies = 0;
-    uint64_t threads = 0, rss = 0;
+    uint64_t threads = 0;
     double cpu = 0;
     std::map<char, std::size_t> by_state;
     std::map<std::string, std::size_t> by_user;
@@ -104,7 +132,6 @@ bool write_summary(Sink &sink, const std::vector<const procmon_process *> &rows,
         kthreads += (p->flags & PROCMON_PROC_KTHREAD) != 0;
         zombies += (p->flags & PROCMON_PROC_ZOMBIE) != 0;
         threads += p->threads;
-        rss += (p->valid & PROCMON_FIELD_MEMORY) ? p->rss_bytes : 0;
         cpu += (p->valid & PROCMON_FIELD_CPU) ? p->cpu_percent : 0;
         ++by_state[p->state];
         std::string user;
@@ -112,12 +139,14 @@ bool write_summary(Sink &sink, const std::vector<const procmon_process *> &rows,
         else user = "?";
         ++by_user[user];
     }
+    const bool smaps = std::any_of(fields.begin(), fields.end(), [](const Field *f) { return f->group == PROCMON_FIELD_SMAPS; });
     char line[256];
     std::snprintf(line, sizeof line, "processes: %zu (kernel threads %zu, zombies %zu), threads: %llu\n", rows.size(),
                   kthreads, zombies, static_cast<unsigned long long>(threads));
     o += line;
-    std::snprintf(line, sizeof line, "cpu: %.1f%% in all, resident memory: %s in all\n", cpu, human_bytes(rss).c_str());
+    std::snprintf(line, sizeof line, "cpu: %.1f%% in all\n", cpu);
     o += line;
+    memory_lines(o, rows, options, smaps);
     o += "by state:";
     for (auto &[state, n] : by_state) {
         o += "  ";
@@ -136,29 +165,27 @@ bool write_summary(Sink &sink, const std::vector<const procmon_process *> &rows,
     }
     o += "\n";
 
-    auto top = [&](const char *title, auto key, auto show) {
+    // `bytes`: the value in human units, not the table's KiB
+    auto top = [&](const char *title, const Field &by, bool bytes) {
         std::vector<const procmon_process *> sorted(rows);
-        std::stable_sort(sorted.begin(), sorted.end(), [&](auto *a, auto *b) { return key(*a) > key(*b); });
+        std::stable_sort(sorted.begin(), sorted.end(), [&](auto *a, auto *b) { return by.number(*a) > by.number(*b); });
         if (sorted.size() > 5) sorted.resize(5);
         o += title;
         o += "\n";
         for (const procmon_process *p : sorted) {
-            std::snprintf(line, sizeof line, "  %7d  %10s  ", p->pid, show(*p).c_str());
+            std::string cell;
+            const double v = by.number(*p);
+            if (!bytes) by.text(cell, *p, env);
+            else cell = v < 0 ? "-" : human_bytes(static_cast<uint64_t>(v));
+            std::snprintf(line, sizeof line, "  %7d  %10s  ", p->pid, cell.c_str());
             o += line;
             append_command(o, *p);
             o += "\n";
         }
     };
-    top("top by cpu:        pid        %cpu  command",
-        [](const procmon_process &p) { return (p.valid & PROCMON_FIELD_CPU) ? p.cpu_percent : -1.0; },
-        [](const procmon_process &p) {
-            char b[32];
-            std::snprintf(b, sizeof b, "%.1f", p.cpu_percent);
-            return std::string((p.valid & PROCMON_FIELD_CPU) ? b : "-");
-        });
-    top("top by memory:     pid         rss  command",
-        [](const procmon_process &p) { return (p.valid & PROCMON_FIELD_MEMORY) ? p.rss_bytes : 0; },
-        [](const procmon_process &p) { return (p.valid & PROCMON_FIELD_MEMORY) ? human_bytes(p.rss_bytes) : std::string("-"); });
+    top("top by cpu:        pid        %cpu  command", *find_field("cpu"), false);
+    if (smaps) top("top by memory:     pid         pss  command", *find_field("pss"), true);
+    else top("top by memory:     pid         rss  command", *find_field("rss"), true);
     return sink.finish();
 }
 
@@ -179,14 +206,15 @@ bool parse_format(const std::string &name, Format &out) {
 }
 
 bool write_snapshot(std::FILE *out, Format format, const std::vector<const procmon_process *> &rows,
-                    const std::vector<const Field *> &fields, Env &env) {
+                    const std::vector<const Field *> &fields, Env &env, const OutputOptions &options) {
     Sink sink(out);
     switch (format) {
-    case Format::table: return write_table(sink, rows, fields, env);
-    case Format::summary: return write_summary(sink, rows, env);
+    case Format::table: return write_table(sink, rows, fields, env, options.columns);
+    case Format::summary: return write_summary(sink, rows, fields, env, options);
     case Format::json_stream:
         for (const procmon_process *p : rows) {
-            json_object(sink.buf(), *p, fields, env, "{", ",", "}\n");
+            json_object(sink.buf(), *p, fields, env);
+            sink.buf() += '\n';
             sink.maybe_flush();
         }
         return sink.finish();
@@ -196,8 +224,13 @@ bool write_snapshot(std::FILE *out, Format format, const std::vector<const procm
         sink.buf() += "[";
         for (std::size_t i = 0; i < rows.size(); ++i) {
             sink.buf() += i ? ",\n" : "\n";
-            if (pretty) json_object(sink.buf(), *rows[i], fields, env, "  {\n    ", ",\n    ", "\n  }");
-            else json_object(sink.buf(), *rows[i], fields, env, "{", ",", "}");
+            if (pretty) {
+                std::string compact;
+                json_object(compact, *rows[i], fields, env);
+                json_pretty_object(sink.buf(), compact);
+            } else {
+                json_object(sink.buf(), *rows[i], fields, env);
+            }
             sink.maybe_flush();
         }
         sink.buf() += rows.empty() ? "]\n" : "\n]\n";

@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "args.hpp"
-#include "fields.hpp"
 #include "events_out.hpp"
+#include "fields.hpp"
+#include "messages.hpp"
 #include "output.hpp"
 #include "procmon.h"
+#include "terminal.hpp"
 
 namespace procmon::cli {
 namespace {
@@ -29,20 +31,21 @@ const char kWatchUsage[] =
     "\n"
     "options:\n"
     "  --duration S        stop after S seconds (default: until interrupted)\n"
-    "  --events LIST       start,exec,exit,uid,comm (default start,exec,exit)\n"
-    "  --name GLOB         only processes whose name matches the shell pattern\n"
-    "  --user U            only processes whose effective user is U (name or uid)\n"
-    "  --descendants-of P  only descendants of pid P\n"
+    "%s"
     "  --format F          table (default), json-stream, json-array, json-pretty\n"
+    "  -w, --wide          do not cut table lines to the terminal's width\n"
     "  --poll              poll instead of the proc connector\n"
     "  --interval MS       polling interval (default 1000)\n"
-    "  --queue N           events the queue holds (default 16384)\n"
-    "  --stats             print the collector's statistics and per-stage latency at the end\n"
+    "  --stats             print the collector's statistics, the events left out as\n"
+    "                      undecidable, and per-stage latency at the end\n"
     "  -v                  say which source runs and why\n"
     "  -h, --help          this text\n"
     "\n"
     "Events whose process was gone before it could be read are marked partial;\n"
-    "lost events are reported on stderr when they happen and counted at the end.\n";
+    "lost events are reported on stderr when they happen and counted at the end.\n"
+    "A table on a terminal is cut to its width, as ps does; piped, never.\n"
+    "\n"
+    "%s";
 
 
 struct WatchArgs {
@@ -50,7 +53,7 @@ struct WatchArgs {
     EventFilterArgs filter;
     long long interval = 0;
     Format format = Format::table;
-    bool poll = false, stats = false, verbose = false;
+    bool poll = false, stats = false, verbose = false, wide = false;
 };
 
 std::string parse_args(int argc, char **argv, WatchArgs &a, bool &help) {
@@ -61,9 +64,9 @@ std::string parse_args(int argc, char **argv, WatchArgs &a, bool &help) {
             help = true;
             return {};
         }
-        if (arg == "-v" || arg == "--poll" || arg == "--stats") {
+        if (arg == "-v" || arg == "--poll" || arg == "--stats" || arg == "-w" || arg == "--wide") {
             if (args.has_inline_value()) return "option '" + arg + "' takes no value";
-            (arg == "-v" ? a.verbose : arg == "--poll" ? a.poll : a.stats) = true;
+            (arg == "-v" ? a.verbose : arg == "--poll" ? a.poll : arg == "--stats" ? a.stats : a.wide) = true;
             continue;
         }
         std::string err;
@@ -99,7 +102,7 @@ int run_watch(int argc, char **argv) {
     std::string err = parse_args(argc, argv, a, help);
     if (!err.empty()) return usage_error("watch", err);
     if (help) {
-        std::fputs(kWatchUsage, stdout);
+        std::printf(kWatchUsage, kFilterOptionsHelp, kExitHelp);
         return kExitOk;
     }
 
@@ -108,7 +111,7 @@ int run_watch(int argc, char **argv) {
     o.poll_interval_ms = static_cast<uint32_t>(a.interval);
     procmon_ctx *ctx = nullptr;
     if (procmon_open(&ctx, &o) != PROCMON_OK) {
-        std::fprintf(stderr, "procmon: %s\n", procmon_error_last()->message);
+        std::fprintf(stderr, "procmon: %s\n", library_error().c_str());
         return kExitFailure;
     }
     const procmon_subscribe_options so = a.filter.options();
@@ -120,7 +123,7 @@ int run_watch(int argc, char **argv) {
 
     catch_interrupts();
 
-    EventPrinter printer(a.format);
+    EventPrinter printer(a.format, a.format == Format::table ? output_columns(a.wide) : 0);
     printer.begin();
     uint64_t lost = 0;
     const auto begin = std::chrono::steady_clock::now();
@@ -165,11 +168,15 @@ int run_watch(int argc, char **argv) {
         std::fprintf(stderr,
                      "procmon: source %s; interval %u ms; resyncs %llu; backpressure activations %llu; collector CPU "
                      "%.3f s (%.3f%% of a core); RSS %.1f MiB\n",
-                     st.source_reason, st.poll_interval_ms, static_cast<unsigned long long>(st.resyncs),
+                     in_cli_words(st.source_reason).c_str(), st.poll_interval_ms, static_cast<unsigned long long>(st.resyncs),
                      static_cast<unsigned long long>(st.backpressure_activations),
                      static_cast<double>(st.collector_cpu_ns) / 1e9,
                      secs > 0 ? 100.0 * static_cast<double>(st.collector_cpu_ns) / 1e9 / secs : 0.0,
                      static_cast<double>(st.process_rss_bytes) / 1048576.0);
+    if (a.stats)  // gone before a filter could read what it needed
+        std::fprintf(stderr, "procmon: undecidable %llu (%s)\n", static_cast<unsigned long long>(ss.undecidable),
+                     a.filter.keep_undecidable ? "passed, as --keep-undecidable asks"
+                                               : "counted in filtered, left out; --keep-undecidable shows them");
     if (a.stats && ss.timed > 0) {
         auto ms = [](uint64_t ns) { return static_cast<double>(ns) / 1e6; };
         std::fprintf(stderr,

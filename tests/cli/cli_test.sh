@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The procmon command, end to end: usage errors, every format, valid JSON for
-# hostile names and non-UTF-8 argv (checked with jq), filters and sorting.
+# hostile names and non-UTF-8 argv (checked with jq), filters and sorting,
+# exit statuses, and what a new user tried on the first day (issue 15).
 # Usage: cli_test.sh PROCMON FIXTURES_DIR
 set -uo pipefail
 procmon=$1 fixtures=$2
@@ -45,7 +46,7 @@ check "zombie argv is null" bash -c "printf '%s\n' \"\$1\" | jq -e -s 'map(selec
 
 table=$("$procmon" snapshot --proc-root "$root")
 check "table has a header and 10 rows" test "$(printf '%s\n' "$table" | wc -l)" -eq 11
-check "table header" bash -c "printf '%s\n' \"\$1\" | head -1 | grep -Eq '^ *PID +PPID +USER +S +%CPU +RSS +VSZ +TIME +NLWP +COMMAND$'" _ "$table"
+check "table header" bash -c "printf '%s\n' \"\$1\" | head -1 | grep -Eq '^ *PID +PPID +USER +S +%CPU +%MEM +RSS +VSZ +TIME +NLWP +COMMAND$'" _ "$table"
 check "table shows a control byte as ?" bash -c "printf '%s\n' \"\$1\" | grep -q 'nl'" _ "$table"
 check "table has no raw newline from a name" test "$(printf '%s\n' "$table" | grep -c '^line')" -eq 0
 
@@ -152,7 +153,7 @@ for i in $(seq 100); do [ -e "$jdir/LOCK" ] && break; sleep 0.05; done
 sleep 0.2
 sh -c 'sleep 0.2; exit 5'
 locked=$("$procmon" record "$jdir" --duration 1 2>&1); rc=$?
-check "a second recorder is refused (rc $rc)" test "$rc" -eq 1
+check "a second recorder is refused (rc $rc)" test "$rc" -eq 3
 check "and says the directory is locked ($locked)" bash -c "printf '%s' \"\$1\" | grep -q 'locked by another writer'" _ "$locked"
 wait "$recorder"; rc=$?
 check "record exits 0 (got $rc)" test "$rc" -eq 0
@@ -181,12 +182,188 @@ out=$("$procmon" replay "$jdir" --format json-stream 2>"$rerr")
 check "a damaged record is skipped and said" grep -Eq 'skipped 1 corrupt runs .* first in segment 1 at byte 64' "$rerr"
 check "its sequence number comes back as lost" bash -c "printf '%s\n' \"\$1\" | jq -e -s '.[0].type == \"lost\" and .[0].lost == 1' >/dev/null" _ "$out"
 err=$("$procmon" replay /nonexistent/journal 2>&1); rc=$?
-check "replay of a missing directory fails (rc $rc: $err)" test "$rc" -eq 1
+check "replay of a missing directory fails (rc $rc: $err)" test "$rc" -eq 3
 for args in "record" "replay" "record $jdir --fsync sometimes" "record $jdir --max-size 10X" "replay $jdir --since yesterday"; do
     "$procmon" $args >/dev/null 2>&1; rc=$?
     check "'$args' exits 2 (got $rc)" test "$rc" -eq 2
 done
 rm -rf "$(dirname "$jdir")" "$rerr"
+
+# --- what a new user tried on the first day (issue 15)
+day=$(mktemp -d)
+cp -a "$root" "$day/"
+droot=$day/basic
+# a program whose name the kernel cut at 15 bytes: comm a_very_long_pro
+mkdir "$droot/500"
+sed 's/^301 (nginx)/500 (a_very_long_pro)/' "$root/301/stat" > "$droot/500/stat"
+sed 's/^Name:.*/Name:\ta_very_long_pro/' "$root/301/status" > "$droot/500/status"
+printf '/usr/bin/a_very_long_program_name\0--serve\0/srv/data\0' > "$droot/500/cmdline"
+# the machine: 8000000 kB of memory, 6000000 available; 2000000 kB of swap, 1500000 free
+printf 'MemTotal:        8000000 kB\nMemFree:         1000000 kB\nMemAvailable:    6000000 kB\nCached:          3000000 kB\nSwapTotal:       2000000 kB\nSwapFree:        1500000 kB\n' > "$droot/meminfo"
+echo '0.52 1.25 2.00 3/245 9999' > "$droot/loadavg"
+smaps() {  # pid pss private_clean private_dirty swap (kB)
+    printf '55d0c0000000-7ffd00000000 ---p 00000000 00:00 0  [rollup]\nRss: 9000 kB\nPss: %s kB\nShared_Clean: 100 kB\nPrivate_Clean: %s kB\nPrivate_Dirty: %s kB\nSwap: %s kB\n' "$2" "$3" "$4" "$5" > "$droot/$1/smaps_rollup"
+}
+rm -f "$droot"/*/smaps_rollup
+smaps 200 3000 500 2000 64
+smaps 301 1000 100 200 0
+snap() { "$procmon" snapshot --proc-root "$droot" "$@"; }
+
+# 1. the full name: --name matches it, the name column and JSON show it, "comm" keeps the kernel's
+pids=$(snap --format json-stream --fields pid --name a_very_long_program_name | jq -s -c 'map(.pid)')
+check "--name matches the full name, not only the 15-byte comm (got $pids)" test "$pids" = "[500]"
+line=$(snap --pid 500 --fields pid,name | tail -1)
+check "the name column shows the full name (got '$line')" test "$line" = "500 a_very_long_program_name"
+names=$(snap --pid 500 --format json-stream --fields name,comm | jq -c '[.name,.comm]')
+check "JSON name is the full name, comm the kernel's (got $names)" test "$names" = '["a_very_long_program_name","a_very_long_pro"]'
+pids=$(snap --format json-stream --fields pid --cmdline worker | jq -s -c 'map(.pid)')
+check "--cmdline PLAIN matches anywhere in the line, as pgrep -f (got $pids)" test "$pids" = "[301]"
+pids=$(snap --format json-stream --fields pid --cmdline 'serve /srv' | jq -s -c 'map(.pid)')
+check "--cmdline sees the arguments joined by spaces (got $pids)" test "$pids" = "[500]"
+pids=$(snap --format json-stream --fields pid --cmdline 'nginx*' | jq -s -c 'map(.pid)')
+check "--cmdline GLOB matches the whole line (got $pids)" test "$pids" = "[200,301]"
+pids=$(snap --format json-stream --fields pid --cmdline 'worker*' | jq -s -c 'map(.pid)')
+check "--cmdline GLOB is anchored (got $pids)" test "$pids" = "[]"
+err=$(snap --cmdline '[unclosed' 2>&1 >/dev/null); rc=$?
+check "a malformed --cmdline is a usage error in the command's words (rc $rc: $err)" \
+    bash -c "[ $rc -eq 2 ] && printf '%s' \"\$1\" | grep -q -- '--cmdline' && ! printf '%s' \"\$1\" | grep -q 'glob\|procmon_'" _ "$err"
+err=$(snap --name '[unclosed' 2>&1 >/dev/null)
+check "a malformed --name is said with the flag's name ($err)" \
+    bash -c "printf '%s' \"\$1\" | grep -q -- \"--name '\\[unclosed'\" && ! printf '%s' \"\$1\" | grep -q 'glob\|procmon_'" _ "$err"
+
+# 3. --interval: two samples, CPU % between them. The fixture does not change,
+# so between two samples every process used nothing.
+cpus=$(snap --interval 0.1 --format json-stream --fields cpu | jq -s -c 'map(.cpu_percent) | unique')
+check "snapshot --interval: CPU % between the samples (got $cpus)" test "$cpus" = "[0]"
+# live: busy, then idle (the same process: CPU time survives exec)
+bash -c 'x=0; while ((x < 300000)); do ((x++)); done; exec sleep 30' & busy=$!
+for i in $(seq 300); do [ "$(cat /proc/$busy/comm 2>/dev/null)" = sleep ] && break; sleep 0.05; done
+once=$("$procmon" snapshot --pid $busy --format json-stream --fields cpu | jq .cpu_percent)
+twice=$("$procmon" snapshot --pid $busy --interval 0.3 --format json-stream --fields cpu | jq .cpu_percent)
+kill $busy; wait $busy 2>/dev/null
+check "a busy-then-idle process: lifetime average alone ($once), 0 with --interval ($twice)" \
+    bash -c "awk -v a='$once' -v b='$twice' 'BEGIN { exit !(a > 10 && b != \"\" && b < 1) }'"
+check "--help says what a single sample's CPU % is" bash -c "'$procmon' snapshot --help | grep -q 'average since it'"
+for args in "snapshot --interval 0" "snapshot --interval x" "snapshot --interval -1"; do
+    "$procmon" $args >/dev/null 2>&1; rc=$?
+    check "'$args' exits 2 (got $rc)" test "$rc" -eq 2
+done
+
+# 4. the summary's memory is the machine's, not RSS summed; %mem, pss, uss, swap
+summary=$(snap --format summary)
+check "summary shows the machine's memory" \
+    bash -c "printf '%s\n' \"\$1\" | grep -qx 'memory (machine): 1.9 GiB used of 7.6 GiB (25.0%), swap 488.3 MiB used of 1.9 GiB'" _ "$summary"
+check "summary sums no RSS" bash -c "! printf '%s\n' \"\$1\" | grep -q 'resident memory'" _ "$summary"
+summary=$(snap --format summary --fields pss)
+check "summary with pss sums it" \
+    bash -c "printf '%s\n' \"\$1\" | grep -qx 'memory (these processes): pss 3.9 MiB, uss 2.7 MiB, swap 64 KiB (7 processes unreadable, not counted)'" _ "$summary"
+mem=$(snap --pid 200 --format json-stream --fields mem,pss,uss,swap | jq -c '[.mem_percent,.pss_bytes,.uss_bytes,.swap_bytes]')
+check "mem_percent, pss, uss, swap in JSON (got $mem)" test "$mem" = "[0.12,3072000,2560000,65536]"
+line=$(snap --pid 200 --fields pid,%mem,pss,uss,swap | tail -1)
+check "%MEM and the smaps fields in the table, KiB (got '$line')" test "$line" = "200  0.1 3000 2500   64"
+keys=$(snap --pid 200 --format json-stream | jq -c 'has("pss_bytes")')
+check "pss is opt-in: not read by default (got $keys)" test "$keys" = false
+live=$("$procmon" snapshot --pid $$ --format json-stream --fields pss,uss | jq -c '.pss_bytes > 0 and .uss_bytes > 0')
+check "live pss and uss of this shell" test "$live" = true
+
+# 5. exit status as pgrep's: 1 when a filter matched nothing, 3 for a failure
+rc_of() { "$@" >/dev/null 2>&1; echo $?; }
+check "a filter that matches nothing exits 1" test "$(rc_of snap --name no-such-program)" -eq 1
+check "--pid of no process exits 1" test "$(rc_of snap --pid 99999)" -eq 1
+check "--cmdline that matches nothing exits 1" test "$(rc_of snap --cmdline no-such-argument)" -eq 1
+check "a filter that matches exits 0" test "$(rc_of snap --name nginx)" -eq 0
+check "no filter exits 0" test "$(rc_of snap)" -eq 0
+check "an unreadable proc root exits 3" test "$(rc_of "$procmon" snapshot --proc-root /nonexistent)" -eq 3
+check "--help documents the exit status" bash -c "'$procmon' snapshot --help | grep -q '1 a filter matched no process'"
+
+# 8. ps's sort keys, help, no such ancestor, the terminal's width, json-pretty
+for key in %cpu pcpu mem %mem pmem cpu rss rsz vsz vsize comm cmd args user uid time cputime start lstart \
+           nlwp thcount nice ni pri state stat pid ppid pgid sid tty -%cpu +rss -rss,pid; do
+    "$procmon" snapshot --proc-root "$droot" --sort "$key" >/dev/null 2>&1; rc=$?
+    check "--sort $key is accepted (rc $rc)" test "$rc" -eq 0
+done
+sed -i 's/^\(200 (nginx) S\( [^ ]*\)\{19\}\) [0-9]*/\1 999999999/' "$droot/200/stat"  # the largest vsz
+first=$(snap --format json-stream --fields pid --sort -vsz | head -1 | jq .pid)
+check "--sort -vsz puts the largest first (got $first)" test "$first" = 200
+order=$(snap --format json-stream --fields pid --pid 1 42 200 --sort -vsz,-pid | jq -s -c 'map(.pid)')
+check "--sort -vsz,-pid: a second key breaks ties (got $order)" test "$order" = "[200,42,1]"
+check "procmon help" bash -c "'$procmon' help | grep -q '^usage: procmon <command>'"
+check "procmon help snapshot" bash -c "'$procmon' help snapshot | grep -q '^usage: procmon snapshot'"
+check "procmon help replay" bash -c "'$procmon' help replay | grep -q '^usage: procmon replay'"
+check "procmon help nope exits 2" test "$(rc_of "$procmon" help nope)" -eq 2
+nopid=999999
+while kill -0 $nopid 2>/dev/null; do nopid=$((nopid + 1)); done
+for cmd in watch "record $day/j"; do
+    err=$("$procmon" $cmd --duration 0.5 --descendants-of $nopid 2>&1 >/dev/null); rc=$?
+    check "$cmd --descendants-of a process that is not there exits 2 (got $rc: $err)" \
+        bash -c "[ $rc -eq 2 ] && printf '%s' \"\$1\" | grep -q 'no such process'" _ "$err"
+done
+# The terminal's width: under a pseudo-terminal from script(1) (util-linux,
+# essential in Debian), sized with stty inside it.
+long=$(snap --fields pid,argv --cmdline '*a_very_long*' | tail -1)
+tty_out=$(script -qec "stty cols 24 rows 10; '$procmon' snapshot --proc-root '$droot' --fields pid,argv --pid 500" /dev/null </dev/null | tr -d '\r')
+check "a table on a terminal is cut to its width (got '$(printf '%s' "$tty_out" | tail -1)')" \
+    test "$(printf '%s\n' "$tty_out" | tail -1)" = "${long:0:24}"
+tty_out=$(script -qec "stty cols 24 rows 10; '$procmon' snapshot --proc-root '$droot' --fields pid,argv --pid 500 -w" /dev/null </dev/null | tr -d '\r')
+check "-w does not cut" test "$(printf '%s\n' "$tty_out" | tail -1)" = "$long"
+tty_out=$(script -qec "stty cols 80 rows 10; COLUMNS=30 '$procmon' snapshot --proc-root '$droot' --fields pid,argv --pid 500" /dev/null </dev/null | tr -d '\r')
+check "\$COLUMNS sets the width on a terminal" test "$(printf '%s\n' "$tty_out" | tail -1)" = "${long:0:30}"
+piped=$(COLUMNS=24 snap --fields pid,argv --pid 500 | tail -1)
+check "a pipe is never cut" test "$piped" = "$long"
+pretty=$(snap --format json-pretty --fields pid,name,argv,exe --pid 300)
+check "json-pretty: every key on its own line" \
+    bash -c "printf '%s\n' \"\$1\" | grep -Eq '^    \"argv_truncated\":false,$' && printf '%s\n' \"\$1\" | grep -Eq '^    \"argv_base64\":\\[' && [ \$(printf '%s\n' \"\$1\" | grep -c '^    \"') -eq 6 ]" _ "$pretty"
+
+# 2. watch: an event a filter cannot decide (its process gone before it could
+# be read) is left out unless asked for, and counted. A burst of short
+# processes makes some of them.
+burst_watch() {  # extra args...: output on stdout, stderr in $day/watch.err
+    : >"$day/watch.err"
+    "$procmon" watch -v --duration 3 --stats --format json-stream --descendants-of $$ "$@" >"$day/watch.out" 2>"$day/watch.err" &
+    local watcher=$! i
+    for i in $(seq 200); do grep -Eq '^procmon: (watching through|.*polling every)' "$day/watch.err" && break; sleep 0.05; done
+    for i in $(seq 300); do /bin/true; done
+    wait "$watcher"
+    cat "$day/watch.out"
+}
+out=$(burst_watch --name no-such-program)
+check "watch --name: no event of another process, partial or not (got $(printf '%s' "$out" | grep -c .))" test -z "$out"
+check "watch --stats counts the undecidable events" grep -Eq '^procmon: undecidable [0-9]+' "$day/watch.err"
+out=$(burst_watch --name no-such-program --keep-undecidable)
+n=$(printf '%s\n' "$out" | jq -s 'length')
+decided=$(printf '%s\n' "$out" | jq -s 'map(select(.partial == false)) | length')
+check "watch --keep-undecidable passes them, all partial ($n, $decided not)" test "$decided" -eq 0
+check "and its --stats says they passed" grep -Eq '^procmon: undecidable [0-9]+ \(passed' "$day/watch.err"
+out=$(watch_json json-stream --cmdline 'exit 3')
+check "watch --cmdline (got $(printf '%s\n' "$out" | jq -s -c 'map(.argv | join(" "))'))" \
+    bash -c "printf '%s\n' \"\$1\" | jq -e -s 'length > 0 and all(.argv | join(\" \") | contains(\"exit 3\"))' >/dev/null" _ "$out"
+out=$(watch_json json-stream --poll --interval 100)
+check "watch --poll says why in the command's words" \
+    bash -c "grep -q 'as --poll asks' /tmp/procmon-watch-err.$$ && ! grep -q 'event_source' /tmp/procmon-watch-err.$$"
+rm -f /tmp/procmon-watch-err.$$
+
+# 6 and 7. replay counts what it printed and refuses an inverted range;
+# record says sizes with its own flags
+"$procmon" record "$day/j" --duration 1.5 --descendants-of $$ 2>/dev/null &
+recorder=$!
+for i in $(seq 100); do [ -e "$day/j/LOCK" ] && break; sleep 0.05; done
+sleep 0.2
+for i in 1 2 3 4 5; do sh -c 'exit 0'; done
+wait "$recorder"
+"$procmon" replay "$day/j" --until 5 --format json-stream >"$day/out" 2>"$day/err"
+check "replay --until 5 prints 5 ($(wc -l < "$day/out")) and says so ($(cat "$day/err"))" \
+    bash -c "[ \$(wc -l < '$day/out') -eq 5 ] && grep -qx 'procmon: replayed 5 records' '$day/err'"
+err=$("$procmon" replay "$day/j" --since 9 --until 2 2>&1 >/dev/null); rc=$?
+check "replay --since 9 --until 2 is a usage error (rc $rc: $err)" \
+    bash -c "[ $rc -eq 2 ] && printf '%s' \"\$1\" | grep -q -- '--since 9 is after --until 2'" _ "$err"
+err=$("$procmon" record "$day/j2" --max-size 10K --duration 1 2>&1 >/dev/null); rc=$?
+check "record --max-size below two segments is said in the command's words (rc $rc: $err)" \
+    bash -c "[ $rc -eq 2 ] && printf '%s' \"\$1\" | grep -q -- '--max-size 10K is below two segments (2 x 64 MiB' && ! printf '%s' \"\$1\" | grep -q 'max_bytes\|procmon_'" _ "$err"
+err=$("$procmon" record "$day/j2" --segment-size 1K --duration 1 2>&1 >/dev/null); rc=$?
+check "record --segment-size below the minimum (rc $rc: $err)" \
+    bash -c "[ $rc -eq 2 ] && printf '%s' \"\$1\" | grep -q -- '--segment-size 1K is below the minimum, 64 KiB'" _ "$err"
+check "a size may be written 64KiB" test "$(rc_of "$procmon" record "$day/j3" --segment-size 64KiB --max-size 1MiB --duration 0.2)" -eq 0
+rm -rf "$day"
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
