@@ -159,7 +159,7 @@ void storm(int n) {
 // on the publishing thread, Subscription::pop in batches on each subscriber's.
 void bus(uint64_t n, int subscribers) {
     std::shared_ptr<procmon::Arena> arena;
-    check(procmon::Arena::create(256 << 20, static_cast<unsigned>(subscribers) + 2, arena), "arena");
+    check(procmon::Arena::create(256 << 20, arena), "arena");
     std::vector<std::unique_ptr<procmon::events::Subscription>> subs;
     static const char *const globs[] = {"*", "nginx*", "*sh", "py*", "[a-m]*", "*d", "java", "*"};
     for (int i = 0; i < subscribers; ++i) {

@@ -122,9 +122,9 @@ typedef struct procmon_subscription procmon_subscription;
 #define PROCMON_OPTIONS_VERSION 1
 #define PROCMON_DEFAULT_ARENA_CAP 67108864 /* 64 MiB */
 #define PROCMON_MIN_ARENA_CAP     1048576  /* 1 MiB */
+#define PROCMON_MAX_ARENA_CAP     1099511627776 /* 1 TiB (since 0.2; larger was never usable) */
 #define PROCMON_MAX_THREADS       64       /* procmon_options.threads */
-/* Contexts open at once in one process: each holds one memory arena and
- * mimalloc allows 64 per process; closed contexts' arenas are reused. The
+/* Contexts open at once in one process (closed ones do not count). The
  * limit holds with either allocator (procmon_stats.allocator). */
 #define PROCMON_MAX_CONTEXTS      64
 
@@ -141,8 +141,8 @@ typedef struct procmon_subscription procmon_subscription;
 typedef struct procmon_options {
     unsigned int version;         /* PROCMON_OPTIONS_VERSION */
     uint64_t     arena_cap_bytes; /* memory cap for snapshots, caches and event
-                                     queues: 0 = PROCMON_DEFAULT_ARENA_CAP, else at
-                                     least PROCMON_MIN_ARENA_CAP */
+                                     queues: 0 = PROCMON_DEFAULT_ARENA_CAP, else
+                                     PROCMON_MIN_ARENA_CAP..PROCMON_MAX_ARENA_CAP */
     const char  *proc_root;       /* where /proc is; NULL = "/proc" (tests use fixture trees) */
     uint32_t     argv_cap_bytes;  /* max argv bytes kept per process; 0 = whole (the
                                      kernel's ARG_MAX); a cut argv is flagged */

@@ -185,7 +185,7 @@ struct EventPath {
     }
     static std::shared_ptr<procmon::Arena> make_arena() {
         std::shared_ptr<procmon::Arena> a;
-        if (procmon::Arena::create(64 << 20, 1, a) != PROCMON_OK) std::exit(2);
+        if (procmon::Arena::create(64 << 20, a) != PROCMON_OK) std::exit(2);
         return a;
     }
     void cycle(int i) {

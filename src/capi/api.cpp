@@ -8,7 +8,6 @@
 #include <iterator>
 #include <new>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "capi/context.hpp"
@@ -30,6 +29,12 @@ int guarded(const char *fn, F &&body) noexcept {
     try {
         return body();
     } catch (const ArenaFull &e) {
+        if (e.exhausted)
+            return fail(PROCMON_ENOMEM, ENOMEM,
+                        "%s: out of memory below the cap of %llu bytes: the allocator refused %llu more bytes "
+                        "(%llu in use; the process's shared arena reserves %llu bytes of address space)",
+                        fn, static_cast<unsigned long long>(e.cap), static_cast<unsigned long long>(e.requested),
+                        static_cast<unsigned long long>(e.used), static_cast<unsigned long long>(e.reserved));
         return fail(PROCMON_ENOMEM, ENOMEM,
                     "%s: memory cap of %llu bytes reached (%llu in use, %llu more requested)", fn,
                     static_cast<unsigned long long>(e.cap), static_cast<unsigned long long>(e.used),
@@ -172,9 +177,10 @@ PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts) {
     if (int rc = versioned_input(opts, o, "procmon_open"); rc != PROCMON_OK)
         return rc;
     if (o.arena_cap_bytes == 0) o.arena_cap_bytes = PROCMON_DEFAULT_ARENA_CAP;
-    if (o.arena_cap_bytes < PROCMON_MIN_ARENA_CAP)
-        return fail(PROCMON_EINVAL, 0, "procmon_open: arena_cap_bytes %llu is below the minimum of %d",
-                    static_cast<unsigned long long>(o.arena_cap_bytes), PROCMON_MIN_ARENA_CAP);
+    if (o.arena_cap_bytes < PROCMON_MIN_ARENA_CAP || o.arena_cap_bytes > uint64_t{PROCMON_MAX_ARENA_CAP})
+        return fail(PROCMON_EINVAL, 0, "procmon_open: arena_cap_bytes %llu is outside %d..%llu (0 = %d)",
+                    static_cast<unsigned long long>(o.arena_cap_bytes), PROCMON_MIN_ARENA_CAP,
+                    static_cast<unsigned long long>(PROCMON_MAX_ARENA_CAP), PROCMON_DEFAULT_ARENA_CAP);
     if (o.cache_policy != PROCMON_CACHE_STATIC && o.cache_policy != PROCMON_CACHE_NONE)
         return fail(PROCMON_EINVAL, 0, "procmon_open: cache_policy %u unknown", o.cache_policy);
     if (o.threads > PROCMON_MAX_THREADS)
@@ -190,9 +196,7 @@ PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts) {
 
     return guarded("procmon_open", [&]() -> int {
         auto ctx = std::make_unique<procmon_ctx>();
-        // Room for the reader threads, the caller's thread and the event collector
-        const unsigned threads = (o.threads != 0 ? o.threads : std::max(1u, std::min(4u, std::thread::hardware_concurrency()))) + 2;
-        int rc = Arena::create(o.arena_cap_bytes, threads, ctx->arena);
+        int rc = Arena::create(o.arena_cap_bytes, ctx->arena);
         if (rc != PROCMON_OK) return rc;
         rc = platform::ProcSource::open(o.proc_root, ctx->arena.get(), ctx->source);
         if (rc != PROCMON_OK) return rc;

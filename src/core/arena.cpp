@@ -5,8 +5,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
-#include <utility>
-#include <vector>
 
 #include "core/error.hpp"
 #include "core/mimalloc_api.hpp"
@@ -15,19 +13,10 @@
 namespace procmon {
 namespace {
 
-// mimalloc 2.0 cannot release an arena and allows at most 64 per process, so
-// closed contexts hand theirs back here and the next open reuses one. `live`
-// counts arenas in use, with either allocator, so PROCMON_MAX_CONTEXTS holds
-// the same way whichever one is behind them.
-struct PooledArena {
-    int id;
-    std::size_t reserved;
-};
-std::mutex pool_mutex;
-std::vector<PooledArena> pool;
+// Contexts open at once, with either allocator, so PROCMON_MAX_CONTEXTS
+// means the same whichever one is behind them.
+std::mutex live_mutex;
 unsigned live = 0;
-
-constexpr std::size_t kArenaBlock = std::size_t{32} << 20;  // mimalloc's arena granularity
 
 // Where the blocks come from: mimalloc when it can be loaded, else the
 // system allocator. Sanitizer builds always take the system allocator, which
@@ -43,17 +32,47 @@ const mimalloc::Api *block_source(const char **why_not) {
 #endif
 }
 
-// One heap per (thread, arena), created on first use by that thread: a heap
-// may only allocate on the thread that created it. Heaps live as long as the
-// thread; the arena ids they belong to are never released (see pool above).
+// One exclusive mimalloc arena for the whole process, shared by every
+// context. mimalloc 2.0 cannot release an arena and allows 64 per process,
+// and every thread that allocates takes 32 MiB blocks of its own: arenas per
+// context ran out after 64 opens of growing caps, and one sized for N
+// threads starved the N+1st. One arena reserved once, as address space
+// only (mimalloc commits pages as they are used and decommits freed ones),
+// serves any number of contexts and threads; each context's cap is its own
+// exact accounting (Arena::allocate). Reserved as large as the OS allows,
+// from 1 TiB down (a ulimit -v may refuse the larger sizes).
+struct SharedArena {
+    int id = -1;
+    std::size_t reserved = 0;
+    int error = 0;
+};
+
+const SharedArena &shared_arena(const mimalloc::Api &mi) {
+    static const SharedArena arena = [&mi] {
+        SharedArena a;
+        for (std::size_t size = std::size_t{1} << 40; size >= (std::size_t{1} << 30); size >>= 2) {
+            mi_arena_id_t id = 0;
+            a.error = mi.reserve_os_memory_ex(size, /*commit=*/false, /*allow_large=*/false, /*exclusive=*/true, &id);
+            if (a.error == 0) {
+                a.id = id;
+                a.reserved = size;
+                break;
+            }
+        }
+        return a;
+    }();
+    return arena;
+}
+
+// The calling thread's heap in the shared arena, created on first use: a
+// heap may only allocate on the thread that created it. It lives as long as
+// the thread; mimalloc hands its pages over when the thread ends.
 mi_heap_t *heap_for(const mimalloc::Api &mi, int arena_id) {
-    thread_local std::vector<std::pair<int, mi_heap_t *>> heaps;
-    for (auto &[id, heap] : heaps)
-        if (id == arena_id) return heap;
-    mimalloc::enter_thread(mi);
-    mi_heap_t *heap = mi.heap_new_in_arena(arena_id);
-    if (heap == nullptr) return nullptr;
-    heaps.emplace_back(arena_id, heap);
+    thread_local mi_heap_t *heap = nullptr;
+    if (heap == nullptr) {
+        mimalloc::enter_thread(mi);
+        heap = mi.heap_new_in_arena(arena_id);
+    }
     return heap;
 }
 
@@ -64,59 +83,40 @@ const char *Arena::allocator() {
     return block_source(&why_not) ? "mimalloc arena" : why_not;
 }
 
-int Arena::create(uint64_t cap, unsigned threads, std::shared_ptr<Arena> &out) {
+int Arena::create(uint64_t cap, std::shared_ptr<Arena> &out) {
     const char *why_not = nullptr;
     const mimalloc::Api *mi = block_source(&why_not);
-    std::size_t want = (cap + kArenaBlock - 1) / kArenaBlock * kArenaBlock + (threads > 1 ? threads - 1 : 0) * kArenaBlock;
-    PooledArena chosen{-1, 0};
+    SharedArena shared;
+    if (mi != nullptr) {
+        shared = shared_arena(*mi);
+        if (shared.id < 0)
+            return fail(PROCMON_ENOMEM, shared.error,
+                        "reserve the memory arena: mimalloc refused even 1 GiB of address space (error %d)", shared.error);
+    }
     {
-        std::lock_guard<std::mutex> lock(pool_mutex);
+        std::lock_guard<std::mutex> lock(live_mutex);
         if (live >= PROCMON_MAX_CONTEXTS)
             return fail(PROCMON_ENOMEM, 0,
                         "open a context: %d are open, the most one process may hold (PROCMON_MAX_CONTEXTS); "
                         "close one first",
                         PROCMON_MAX_CONTEXTS);
-        if (mi != nullptr) {
-            // smallest pooled arena that is large enough
-            std::size_t best = pool.size();
-            for (std::size_t i = 0; i < pool.size(); ++i)
-                if (pool[i].reserved >= want && (best == pool.size() || pool[i].reserved < pool[best].reserved))
-                    best = i;
-            if (best != pool.size()) {
-                chosen = pool[best];
-                pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(best));
-            } else {
-                mi_arena_id_t id = 0;
-                int rc = mi->reserve_os_memory_ex(want, /*commit=*/false, /*allow_large=*/false,
-                                                  /*exclusive=*/true, &id);
-                if (rc != 0)
-                    return fail(PROCMON_ENOMEM, rc, "reserve a %zu byte memory arena: mimalloc refused (error %d)",
-                                want, rc);
-                chosen = {id, want};
-            }
-        }
         ++live;
     }
     try {
-        out = std::make_shared<Arena>(mi, chosen.id, chosen.reserved, cap);
+        out = std::make_shared<Arena>(mi, shared.id, shared.reserved, cap);
     } catch (const std::bad_alloc &) {
-        std::lock_guard<std::mutex> lock(pool_mutex);
+        std::lock_guard<std::mutex> lock(live_mutex);
         --live;
-        if (mi != nullptr) pool.push_back(chosen);
         return fail(PROCMON_ENOMEM, ENOMEM, "allocate the arena bookkeeping");
     }
     return PROCMON_OK;
 }
 
 Arena::~Arena() {
-    std::lock_guard<std::mutex> lock(pool_mutex);
+    // Every block was given back by now (snapshots and queues keep the Arena
+    // alive): the shared arena reuses them for other contexts.
+    std::lock_guard<std::mutex> lock(live_mutex);
     --live;
-    if (mi_ == nullptr) return;
-    try {
-        pool.push_back({id_, reserved_});
-    } catch (...) {
-        // Losing the arena for reuse only costs address space; never throw here.
-    }
 }
 
 void *Arena::allocate(std::size_t n) {
@@ -133,14 +133,22 @@ void *Arena::allocate(std::size_t n) {
     } else if (mi_heap_t *heap = heap_for(*mi_, id_)) {
         p = mi_->heap_malloc(heap, n);
     }
-    if (p == nullptr) {
+    if (p == nullptr) {  // under the cap, but the allocator itself is out
         used_.fetch_sub(size, std::memory_order_relaxed);
-        throw ArenaFull(n, used_.load(std::memory_order_relaxed), cap_);
+        throw ArenaFull(n, used_.load(std::memory_order_relaxed), cap_, mi_ ? reserved_ : 0, true);
     }
     // Count what the block really holds (mi_good_size and mi_usable_size
-    // agree; malloc may round up).
+    // agree; malloc may round up, and then the cap still holds).
     const uint64_t usable = block_size(p);
-    if (usable != size) used_.fetch_add(usable - size, std::memory_order_relaxed);
+    if (usable != size) {
+        const uint64_t after = used_.fetch_add(usable - size, std::memory_order_relaxed) + (usable - size);
+        if (after > cap_) {
+            used_.fetch_sub(usable, std::memory_order_relaxed);
+            if (mi_ != nullptr) mi_->free(p);
+            else std::free(p);
+            throw ArenaFull(n, after - usable, cap_);
+        }
+    }
     allocations_.fetch_add(1, std::memory_order_relaxed);
     uint64_t now = used + usable, peak = peak_.load(std::memory_order_relaxed);
     while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {

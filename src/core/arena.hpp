@@ -5,7 +5,8 @@
 // bounds memory only to the next 32 MiB; the accounting makes the cap exact,
 // and the arena guarantees nothing of ours lands in the process heap.
 // mimalloc heaps allocate only on the thread that created them, so each
-// thread gets its own heap in the arena on first use (see arena.cpp).
+// thread gets its own heap in the arena on first use; one arena serves every
+// context of the process (see arena.cpp).
 // mimalloc is loaded at run time (mimalloc_api.hpp); without it, or in a
 // sanitizer build, blocks come from the system allocator, counted the same.
 #pragma once
@@ -21,22 +22,24 @@
 
 namespace procmon {
 
-// Thrown by Arena::allocate; the C API turns it into PROCMON_ENOMEM.
+// Thrown by Arena::allocate; the C API turns it into PROCMON_ENOMEM. Either
+// the context's cap was reached, or (`exhausted`) the allocator had no more
+// under it: the shared arena's `reserved` bytes of address space, or malloc.
 struct ArenaFull : std::bad_alloc {
-    uint64_t requested, used, cap;
-    ArenaFull(uint64_t r, uint64_t u, uint64_t c) : requested(r), used(u), cap(c) {}
+    uint64_t requested, used, cap, reserved;
+    bool exhausted;
+    ArenaFull(uint64_t r, uint64_t u, uint64_t c, uint64_t res = 0, bool ex = false)
+        : requested(r), used(u), cap(c), reserved(res), exhausted(ex) {}
     const char *what() const noexcept override { return "procmon arena cap reached"; }
 };
 
 class Arena {
 public:
-    // Reserves (or reuses from the pool) an arena for `cap` bytes used from
-    // up to `threads` threads at once: mimalloc gives each thread its own
-    // 32 MiB segments, so each thread beyond the first adds one segment of
-    // address space (not memory: the accounting still enforces `cap`).
-    // Returns a status code and sets the thread's error on failure.
-    // At most PROCMON_MAX_CONTEXTS exist at once.
-    static int create(uint64_t cap, unsigned threads, std::shared_ptr<Arena> &out);
+    // An arena of `cap` bytes, usable from any number of threads, drawing
+    // on the process's one shared mimalloc arena (arena.cpp says why).
+    // Returns a status code and sets the thread's error on failure. At most
+    // PROCMON_MAX_CONTEXTS exist at once.
+    static int create(uint64_t cap, std::shared_ptr<Arena> &out);
 
     // What the blocks come from, for procmon_stats: "mimalloc arena", or
     // "system malloc: <why>". Static text.
@@ -45,7 +48,7 @@ public:
     // `mi` null: blocks from the system allocator, `id` and `reserved` unused.
     Arena(const mimalloc::Api *mi, int id, std::size_t reserved, uint64_t cap)
         : mi_(mi), id_(id), reserved_(reserved), cap_(cap) {}
-    ~Arena();  // gives the mimalloc arena back to the pool for the next context
+    ~Arena();
     Arena(const Arena &) = delete;
     Arena &operator=(const Arena &) = delete;
 

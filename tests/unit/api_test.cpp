@@ -169,6 +169,63 @@ Test(api, max_contexts_open_at_once_then_enomem) {
     for (procmon_ctx *c : open) procmon_close(c);
 }
 
+// Closing contexts gives their memory back: 64 small ones opened and closed
+// leave room for a default one and 64 again, and caps that grow on every
+// open never run out (mimalloc allows 64 arenas per process; 0.1 reserved
+// one per context and reused it only when large enough).
+Test(api, closed_contexts_give_their_memory_back) {
+    std::vector<procmon_ctx *> open(PROCMON_MAX_CONTEXTS, nullptr);
+    procmon_options small = PROCMON_OPTIONS_INIT;
+    small.arena_cap_bytes = PROCMON_MIN_ARENA_CAP;
+    for (int round = 0; round < 2; ++round) {
+        for (procmon_ctx *&c : open) cr_assert_eq(procmon_open(&c, &small), PROCMON_OK, "%s", procmon_error_last()->message);
+        for (procmon_ctx *c : open) procmon_close(c);
+        Ctx big;
+        cr_assert_eq(big.rc, PROCMON_OK, "after %d rounds: %s", round + 1, procmon_error_last()->message);
+    }
+    procmon_options growing = PROCMON_OPTIONS_INIT;
+    for (int i = 1; i <= 100; ++i) {
+        growing.arena_cap_bytes = uint64_t{PROCMON_MIN_ARENA_CAP} * 7 * static_cast<uint64_t>(i * i);
+        Ctx c(&growing);
+        cr_assert_eq(c.rc, PROCMON_OK, "open #%d, cap %llu: %s", i,
+                     static_cast<unsigned long long>(growing.arena_cap_bytes), procmon_error_last()->message);
+    }
+}
+
+Test(api, arena_caps_are_checked) {
+    procmon_options o = PROCMON_OPTIONS_INIT;
+    for (uint64_t bad : {uint64_t{UINT64_MAX}, uint64_t{PROCMON_MAX_ARENA_CAP} + 1, uint64_t{1} << 46,
+                         uint64_t{PROCMON_MIN_ARENA_CAP} - 1}) {
+        o.arena_cap_bytes = bad;
+        procmon_ctx *ctx = nullptr;
+        cr_expect_eq(procmon_open(&ctx, &o), PROCMON_EINVAL, "cap %llu", static_cast<unsigned long long>(bad));
+        cr_expect_null(ctx);
+        cr_expect_neq(std::strstr(procmon_error_last()->message, "arena_cap_bytes"), nullptr);
+    }
+    for (uint64_t good : {uint64_t{PROCMON_MIN_ARENA_CAP}, uint64_t{PROCMON_MAX_ARENA_CAP}}) {
+        o.arena_cap_bytes = good;
+        Ctx c(&o);
+        cr_expect_eq(c.rc, PROCMON_OK, "cap %llu: %s", static_cast<unsigned long long>(good), procmon_error_last()->message);
+    }
+}
+
+// One context used by many threads in turn (a shared Monitor, a host's
+// thread pool): every thread gets its snapshot within the cap.
+Test(api, one_context_serves_any_number_of_threads) {
+    Ctx c;
+    for (int i = 0; i < 24; ++i) {
+        int rc = PROCMON_EINTERNAL;
+        std::string err;
+        std::thread([&] {
+            procmon_snapshot *s = nullptr;
+            rc = procmon_enumerate(&s, c.ctx, nullptr);
+            if (rc != PROCMON_OK) err = procmon_error_last()->message;
+            procmon_snapshot_free(s);
+        }).join();
+        cr_assert_eq(rc, PROCMON_OK, "thread %d: %s", i, err.c_str());
+    }
+}
+
 // A malformed glob is an error with a message, never "no process matches";
 // valid but unusual patterns still work.
 Test(api, name_globs_are_checked) {

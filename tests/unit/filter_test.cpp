@@ -23,7 +23,7 @@ std::string full(const char *comm, const std::string &argv, const char *exe) {
 
 std::shared_ptr<procmon::Arena> arena() {
     std::shared_ptr<procmon::Arena> a;
-    cr_assert_eq(procmon::Arena::create(8 << 20, 2, a), PROCMON_OK);
+    cr_assert_eq(procmon::Arena::create(8 << 20, a), PROCMON_OK);
     return a;
 }
 

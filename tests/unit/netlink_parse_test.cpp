@@ -25,7 +25,7 @@ namespace {
 
 std::shared_ptr<procmon::Arena> arena() {
     std::shared_ptr<procmon::Arena> a;
-    procmon::Arena::create(16 << 20, 2, a);
+    procmon::Arena::create(16 << 20, a);
     return a;
 }
 
