@@ -210,7 +210,10 @@ void say_event_source(procmon_ctx *ctx, bool verbose) {
 
 void EventPrinter::begin() {
     if (format_ == Format::json_array || format_ == Format::json_pretty) out_ += "[";
-    else if (format_ == Format::table) out_ += "TIME         EVENT     PID    PPID USER     COMMAND\n";
+    else if (format_ == Format::table) {
+        out_ += "TIME         EVENT     PID    PPID USER     COMMAND\n";
+        cut_line(out_, 0, columns_);
+    }
 }
 
 void EventPrinter::add(const procmon_event &e) {

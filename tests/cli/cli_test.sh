@@ -308,6 +308,8 @@ tty_out=$(script -qec "stty cols 24 rows 10; '$procmon' snapshot --proc-root '$d
 check "-w does not cut" test "$(printf '%s\n' "$tty_out" | tail -1)" = "$long"
 tty_out=$(script -qec "stty cols 80 rows 10; COLUMNS=30 '$procmon' snapshot --proc-root '$droot' --fields pid,argv --pid 500" /dev/null </dev/null | tr -d '\r')
 check "\$COLUMNS sets the width on a terminal" test "$(printf '%s\n' "$tty_out" | tail -1)" = "${long:0:30}"
+tty_out=$(script -qec "stty cols 20 rows 10; '$procmon' watch --duration 0.3 --descendants-of $$ 2>/dev/null" /dev/null </dev/null | tr -d '\r')
+check "watch's table too (got '$(printf '%s' "$tty_out" | head -1)')" test "$(printf '%s\n' "$tty_out" | head -1)" = "TIME         EVENT  "
 piped=$(COLUMNS=24 snap --fields pid,argv --pid 500 | tail -1)
 check "a pipe is never cut" test "$piped" = "$long"
 pretty=$(snap --format json-pretty --fields pid,name,argv,exe --pid 300)
