@@ -144,7 +144,10 @@ bool write_summary(Sink &sink, const std::vector<const procmon_process *> &rows,
     std::snprintf(line, sizeof line, "processes: %zu (kernel threads %zu, zombies %zu), threads: %llu\n", rows.size(),
                   kthreads, zombies, static_cast<unsigned long long>(threads));
     o += line;
-    std::snprintf(line, sizeof line, "cpu: %.1f%% in all\n", cpu);
+    if (options.interval > 0)
+        std::snprintf(line, sizeof line, "cpu: %.1f%% in all, over the last %g s\n", cpu, options.interval);
+    else  // one sample: lifetime averages, which a busy past inflates
+        std::snprintf(line, sizeof line, "cpu: %.1f%% in all, each process's average since it started (--interval S: now)\n", cpu);
     o += line;
     memory_lines(o, rows, options, smaps);
     o += "by state:";

@@ -18,6 +18,7 @@ struct OutputOptions {
     std::size_t columns = 0;                  // table: cut lines at this width (0: never)
     const procmon_system *system = nullptr;   // summary: the machine (nullptr: unknown)
     std::string system_unknown;               // summary: why it is unknown
+    double interval = 0;                      // summary: seconds between the CPU samples (0: one sample)
 };
 
 // Writes rows (already filtered and sorted) to `out`; false on a write error.

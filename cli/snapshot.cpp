@@ -291,6 +291,7 @@ int run_snapshot(int argc, char **argv) {
 
     OutputOptions out;
     out.columns = a.format == Format::table ? output_columns(a.wide) : 0;
+    out.interval = a.interval;
     procmon_system sys{};
     sys.size = sizeof sys;
     if (a.format == Format::summary) {

@@ -254,6 +254,8 @@ summary=$(snap --format summary)
 check "summary shows the machine's memory" \
     bash -c "printf '%s\n' \"\$1\" | grep -qx 'memory (machine): 1.9 GiB used of 7.6 GiB (25.0%), swap 488.3 MiB used of 1.9 GiB'" _ "$summary"
 check "summary sums no RSS" bash -c "! printf '%s\n' \"\$1\" | grep -q 'resident memory'" _ "$summary"
+check "summary says its CPU % is a lifetime average" bash -c "printf '%s\n' \"\$1\" | grep -q '^cpu: .* average since it started'" _ "$summary"
+check "and with --interval, over which time" bash -c "'$procmon' snapshot --proc-root '$droot' --format summary --interval 0.1 | grep -q '^cpu: 0.0% in all, over the last 0.1 s$'"
 summary=$(snap --format summary --fields pss)
 check "summary with pss sums it" \
     bash -c "printf '%s\n' \"\$1\" | grep -qx 'memory (these processes): pss 3.9 MiB, uss 2.7 MiB, swap 64 KiB (7 processes unreadable, not counted)'" _ "$summary"
