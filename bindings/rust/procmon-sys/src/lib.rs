@@ -5,8 +5,9 @@
 //! Opaque handles (`procmon_ctx`, `procmon_snapshot`, `procmon_subscription`)
 //! are zero-sized structs used only behind pointers. Status codes and the
 //! header's macros are integer constants (`PROCMON_OK`, `PROCMON_FIELD_CPU`,
-//! ...). The `*_INIT` macros of the header are the [`procmon_options_init`]
-//! and [`procmon_subscribe_options_init`] calls here, or [`query_init`].
+//! ...). The `*_INIT` macros of the header are [`options_init`],
+//! [`query_init`], [`subscribe_options_init`] and [`journal_options_init`]
+//! here: the library's own `procmon_*_init` for this header's version.
 //!
 //! Linking: see `build.rs` (`PROCMON_DIR`, then `pkg-config procmon`, else
 //! the repository's library built with CMake and linked statically).
@@ -16,16 +17,47 @@
 mod bindings;
 pub use bindings::*;
 
-/// `PROCMON_QUERY_INIT`: the defaults of a `procmon_query` (the header has no
-/// init function for it).
-pub fn query_init() -> procmon_query {
-    procmon_query {
-        version: PROCMON_QUERY_VERSION,
-        fields: 0,
-        name_glob: std::ptr::null(),
-        uid: -1,
-        pids: std::ptr::null(),
-        pid_count: 0,
-        flags: 0,
+/// Calls a `procmon_*_init` function for `version`: the struct as the
+/// library filled it, or its status code.
+///
+/// # Safety
+/// `init` must fill a `T` in full, and all-zero bytes must be a valid `T`.
+unsafe fn init<T>(
+    init: unsafe extern "C" fn(*mut T, std::os::raw::c_uint) -> std::os::raw::c_int,
+    version: std::os::raw::c_uint,
+) -> Result<T, std::os::raw::c_int> {
+    let mut out = std::mem::MaybeUninit::<T>::zeroed();
+    match init(out.as_mut_ptr(), version) {
+        PROCMON_OK => Ok(out.assume_init()),
+        code => Err(code),
     }
+}
+
+/// `PROCMON_OPTIONS_INIT`, from `procmon_options_init`: the defaults, or
+/// the status code (`PROCMON_EVERSION` from a library older than this
+/// header).
+pub fn options_init() -> Result<procmon_options, std::os::raw::c_int> {
+    // SAFETY: the init function fills the struct; its fields are integers and pointers.
+    unsafe { init(procmon_options_init, PROCMON_OPTIONS_VERSION) }
+}
+
+/// `PROCMON_QUERY_INIT`, from `procmon_query_init` (all processes, default
+/// fields), or the status code.
+pub fn query_init() -> Result<procmon_query, std::os::raw::c_int> {
+    // SAFETY: as options_init
+    unsafe { init(procmon_query_init, PROCMON_QUERY_VERSION) }
+}
+
+/// `PROCMON_SUBSCRIBE_OPTIONS_INIT`, from `procmon_subscribe_options_init`,
+/// or the status code.
+pub fn subscribe_options_init() -> Result<procmon_subscribe_options, std::os::raw::c_int> {
+    // SAFETY: as options_init
+    unsafe { init(procmon_subscribe_options_init, PROCMON_SUBSCRIBE_VERSION) }
+}
+
+/// `PROCMON_JOURNAL_OPTIONS_INIT`, from `procmon_journal_options_init`, or
+/// the status code.
+pub fn journal_options_init() -> Result<procmon_journal_options, std::os::raw::c_int> {
+    // SAFETY: as options_init
+    unsafe { init(procmon_journal_options_init, PROCMON_JOURNAL_VERSION) }
 }

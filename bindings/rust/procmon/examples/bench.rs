@@ -15,7 +15,7 @@ use procmon::{Context, Query};
 use procmon_sys as sys;
 
 fn c_api(ctx: *mut sys::procmon_ctx) -> (usize, u64) {
-    let q = sys::query_init();
+    let q = sys::query_init().expect("procmon_query_init");
     let mut snap = std::ptr::null_mut();
     assert_eq!(unsafe { sys::procmon_enumerate(&mut snap, ctx, &q) }, sys::PROCMON_OK);
     let n = unsafe { sys::procmon_snapshot_count(snap) };

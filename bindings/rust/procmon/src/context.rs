@@ -2,10 +2,11 @@
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::ptr::NonNull;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use procmon_sys as sys;
 
-use crate::error::{check, Error, Result};
+use crate::error::{check, get_sized, Error, Result};
 use crate::events::{SubscribeOptions, Subscription};
 use crate::snapshot::{Query, Snapshot};
 
@@ -50,6 +51,33 @@ pub struct Stats {
     pub events_dropped: u64,
 }
 
+/// The machine as a whole, as top's header shows it ([`Context::system`]).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct System {
+    /// Online CPUs.
+    pub cpus: u32,
+    /// Memory installed (MemTotal), bytes.
+    pub mem_total: u64,
+    /// What can be had without swapping (MemAvailable).
+    pub mem_available: u64,
+    /// In use: `mem_total - mem_available`. Unlike a sum of rss, it counts
+    /// a page shared by many processes once.
+    pub mem_used: u64,
+    /// Not used at all, not even as cache (MemFree).
+    pub mem_free: u64,
+    /// Swap space, bytes.
+    pub swap_total: u64,
+    /// Swap space unused.
+    pub swap_free: u64,
+    /// Load averages over 1, 5 and 15 minutes.
+    pub load: [f64; 3],
+    /// When the machine booted.
+    pub boot_time: SystemTime,
+    /// Processes now (threads not counted).
+    pub processes: u64,
+}
+
 /// Options for [`Context::with_options`]; `Options::default()` is the
 /// library's defaults.
 #[derive(Clone, Debug)]
@@ -60,11 +88,9 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        let mut raw = std::mem::MaybeUninit::<sys::procmon_options>::zeroed();
-        // SAFETY: fills every field for this version; cannot fail for it.
-        let rc = unsafe { sys::procmon_options_init(raw.as_mut_ptr(), sys::PROCMON_OPTIONS_VERSION) };
-        debug_assert_eq!(rc, sys::PROCMON_OK);
-        Options { raw: unsafe { raw.assume_init() }, proc_root: None }
+        // every library knows this version: it has been 1 since the first
+        let raw = sys::options_init().unwrap_or_else(|code| panic!("procmon_options_init: {}", Error::last(code)));
+        Options { raw, proc_root: None }
     }
 }
 
@@ -172,7 +198,7 @@ impl Context {
 
     /// Start receiving lifecycle events that pass the options' filters.
     pub fn subscribe(&self, options: &SubscribeOptions) -> Result<Subscription> {
-        let raw = options.raw();
+        let raw = options.raw()?;
         let mut sub = std::ptr::null_mut();
         // SAFETY: ctx is open; raw borrows from options for the call.
         check(unsafe { sys::procmon_subscribe(&mut sub, self.raw.as_ptr(), &raw.options) })?;
@@ -181,10 +207,8 @@ impl Context {
 
     /// The context's counters.
     pub fn stats(&self) -> Result<Stats> {
-        // SAFETY: zero is a valid bit pattern for every field (pointers NULL).
-        let mut s: sys::procmon_stats = unsafe { std::mem::zeroed() };
-        s.size = std::mem::size_of::<sys::procmon_stats>() as u32;
-        check(unsafe { sys::procmon_stats_get(&mut s, self.raw.as_ptr()) })?;
+        // SAFETY: a sized struct, zero valid for every field (pointers NULL); ctx is open.
+        let s = unsafe { get_sized(|s| sys::procmon_stats_get(s, self.raw.as_ptr())) }?;
         let text = |p: *const std::os::raw::c_char| -> &'static str {
             // SAFETY: the library's static text, or NULL
             if p.is_null() { "" } else { unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap_or("") }
@@ -206,6 +230,31 @@ impl Context {
             events_received: s.events_received,
             events_delivered: s.events_delivered,
             events_dropped: s.events_dropped,
+        })
+    }
+
+    /// The machine's CPUs, memory, swap, load and boot time (from the
+    /// context's proc root).
+    ///
+    /// ```
+    /// let sys = procmon::Context::new()?.system()?;
+    /// assert!(sys.cpus >= 1 && sys.mem_used <= sys.mem_total);
+    /// # Ok::<(), procmon::Error>(())
+    /// ```
+    pub fn system(&self) -> Result<System> {
+        // SAFETY: a sized struct of numbers; ctx is open.
+        let s = unsafe { get_sized(|s| sys::procmon_system_get(s, self.raw.as_ptr())) }?;
+        Ok(System {
+            cpus: s.cpus,
+            mem_total: s.mem_total_bytes,
+            mem_available: s.mem_available_bytes,
+            mem_used: s.mem_used_bytes,
+            mem_free: s.mem_free_bytes,
+            swap_total: s.swap_total_bytes,
+            swap_free: s.swap_free_bytes,
+            load: [s.load1, s.load5, s.load15],
+            boot_time: UNIX_EPOCH + Duration::from_nanos(s.boot_time_ns),
+            processes: s.processes,
         })
     }
 

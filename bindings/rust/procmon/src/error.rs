@@ -137,3 +137,16 @@ pub(crate) fn check(code: i32) -> Result<()> {
         Err(Error::last(code))
     }
 }
+
+/// Fills a struct through a procmon `*_get` call that reads its size first:
+/// zeroed, its `size` set to this crate's.
+///
+/// # Safety
+/// `T` is one of the header's structs that start with `uint32_t size`, and
+/// all-zero bytes are a valid `T`.
+pub(crate) unsafe fn get_sized<T>(get: impl FnOnce(*mut T) -> i32) -> Result<T> {
+    let mut out = std::mem::MaybeUninit::<T>::zeroed();
+    *(out.as_mut_ptr() as *mut u32) = std::mem::size_of::<T>() as u32;
+    check(get(out.as_mut_ptr()))?;
+    Ok(out.assume_init())
+}

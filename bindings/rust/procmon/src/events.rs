@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use procmon_sys as sys;
 
-use crate::error::{check, ErrorKind, Result};
-use crate::snapshot::Args;
+use crate::error::{check, get_sized, Error, ErrorKind, Result};
+use crate::snapshot::{c_ptr, Args};
 
 /// Event types to subscribe to. Lost events are always delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,15 +46,17 @@ impl BitOr for EventTypes {
 pub struct SubscribeOptions {
     events: Option<EventTypes>,
     name: Option<Vec<u8>>,
+    cmdline: Option<Vec<u8>>,
     uid: Option<u32>,
     descendants_of: i32,
     queue: u32,
     threads: bool,
+    undecidable: bool,
 }
 
 pub(crate) struct RawSubscribeOptions {
     pub(crate) options: sys::procmon_subscribe_options,
-    _name: Option<CString>,
+    _patterns: [Option<CString>; 2],
 }
 
 impl SubscribeOptions {
@@ -67,9 +69,16 @@ impl SubscribeOptions {
         self.events = Some(events);
         self
     }
-    /// Only processes whose name matches this fnmatch(3) pattern.
+    /// Only processes whose name matches this fnmatch(3) pattern: the name
+    /// users see, as [`Query::name`](crate::Query::name).
     pub fn name(mut self, glob: impl AsRef<OsStr>) -> SubscribeOptions {
         self.name = Some(glob.as_ref().as_bytes().to_vec());
+        self
+    }
+    /// Only processes whose command line matches this fnmatch(3) pattern,
+    /// as [`Query::cmdline`](crate::Query::cmdline).
+    pub fn cmdline(mut self, glob: impl AsRef<OsStr>) -> SubscribeOptions {
+        self.cmdline = Some(glob.as_ref().as_bytes().to_vec());
         self
     }
     /// Only processes of this effective uid.
@@ -93,20 +102,29 @@ impl SubscribeOptions {
         self.threads = on;
         self
     }
+    /// Also pass the events a filter cannot decide: those of a process gone
+    /// before the field the filter needs could be read (flagged
+    /// [`ProcessEvent::partial`]). Without it they are dropped, and counted
+    /// in [`SubscriptionStats::undecidable`] either way.
+    pub fn undecidable(mut self, pass: bool) -> SubscribeOptions {
+        self.undecidable = pass;
+        self
+    }
 
-    pub(crate) fn raw(&self) -> RawSubscribeOptions {
-        // A NUL inside the pattern cuts it there; the library then checks what is left.
-        let name = self.name.as_ref().map(|n| CString::new(n.split(|&b| b == 0).next().unwrap_or(b"")).unwrap());
-        let options = sys::procmon_subscribe_options {
-            version: sys::PROCMON_SUBSCRIBE_VERSION,
-            events: self.events.map_or(0, |e| e.0),
-            name_glob: name.as_ref().map_or(std::ptr::null(), |n| n.as_ptr()),
-            uid: self.uid.map_or(-1, i64::from),
-            descendants_of: self.descendants_of,
-            queue_capacity: self.queue,
-            flags: if self.threads { sys::PROCMON_SUBSCRIBE_THREADS } else { 0 },
-        };
-        RawSubscribeOptions { options, _name: name }
+    pub(crate) fn raw(&self) -> Result<RawSubscribeOptions> {
+        // A NUL inside a pattern cuts it there; the library then checks what is left.
+        let pattern = |p: &Option<Vec<u8>>| p.as_ref().map(|p| CString::new(p.split(|&b| b == 0).next().unwrap_or(b"")).unwrap());
+        let (name, cmdline) = (pattern(&self.name), pattern(&self.cmdline));
+        let mut options = sys::subscribe_options_init().map_err(Error::last)?;
+        options.events = self.events.map_or(0, |e| e.0);
+        options.name_glob = c_ptr(&name);
+        options.cmdline_glob = c_ptr(&cmdline);
+        options.uid = self.uid.map_or(-1, i64::from);
+        options.descendants_of = self.descendants_of;
+        options.queue_capacity = self.queue;
+        options.flags = (if self.threads { sys::PROCMON_SUBSCRIBE_THREADS } else { 0 })
+            | (if self.undecidable { sys::PROCMON_SUBSCRIBE_UNDECIDABLE } else { 0 });
+        Ok(RawSubscribeOptions { options, _patterns: [name, cmdline] })
     }
 }
 
@@ -128,8 +146,10 @@ pub struct ProcessEvent {
     pub start_ticks: u64,
     /// When the process started.
     pub start_time: SystemTime,
-    /// The process's name (comm).
+    /// The process's name (comm): the kernel's, cut at 15 bytes.
     pub name: OsString,
+    /// The name users see, as [`Process::full_name`](crate::Process::full_name).
+    pub full_name: OsString,
     /// Its executable.
     pub exe: OsString,
     /// Its argument block: each argument NUL-terminated (see [`ProcessEvent::args`]).
@@ -152,8 +172,9 @@ impl ProcessEvent {
 impl std::fmt::Debug for ProcessEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // every field named: a new one does not compile until it is shown here
-        let ProcessEvent { pid, ppid, uid, seq, time, start_ticks, start_time, name, exe, argv: _, synthesized, partial, thread } =
-            self;
+        let ProcessEvent {
+            pid, ppid, uid, seq, time, start_ticks, start_time, name, full_name, exe, argv: _, synthesized, partial, thread,
+        } = self;
         f.debug_struct("ProcessEvent")
             .field("pid", pid)
             .field("ppid", ppid)
@@ -163,6 +184,7 @@ impl std::fmt::Debug for ProcessEvent {
             .field("start_ticks", start_ticks)
             .field("start_time", start_time)
             .field("name", name)
+            .field("full_name", full_name)
             .field("exe", exe)
             .field("argv", &self.args())
             .field("synthesized", synthesized)
@@ -261,6 +283,7 @@ impl Event {
             start_ticks: e.start_ticks,
             start_time: UNIX_EPOCH + Duration::from_nanos(e.start_time_ns),
             name: OsString::from_vec(text(e.name)),
+            full_name: OsString::from_vec(text(e.full_name)),
             exe: OsString::from_vec(text(e.exe)),
             argv,
             synthesized: e.flags & sys::PROCMON_EVENT_FLAG_SYNTHESIZED != 0,
@@ -298,6 +321,9 @@ pub struct SubscriptionStats {
     pub received: u64,
     /// Rejected by the filter.
     pub filtered: u64,
+    /// Events a filter could not decide: dropped, among `filtered`, or
+    /// passed with [`SubscribeOptions::undecidable`].
+    pub undecidable: u64,
     /// Queued.
     pub delivered: u64,
     /// Refused by the full queue.
@@ -459,14 +485,14 @@ impl Subscription {
 
     /// Counters of this subscription.
     pub fn stats(&self) -> Result<SubscriptionStats> {
-        let mut s: sys::procmon_subscription_stats = unsafe { std::mem::zeroed() };
-        s.size = std::mem::size_of::<sys::procmon_subscription_stats>() as u32;
-        check(unsafe { sys::procmon_subscription_stats_get(&mut s, self.raw.as_ptr()) })?;
+        // SAFETY: a sized struct of numbers; the subscription is ours.
+        let s = unsafe { get_sized(|s| sys::procmon_subscription_stats_get(s, self.raw.as_ptr())) }?;
         Ok(SubscriptionStats {
             queue_capacity: s.queue_capacity,
             queue_depth: s.queue_depth + self.batch.len() as u64,
             received: s.received,
             filtered: s.filtered,
+            undecidable: s.undecidable,
             delivered: s.delivered,
             dropped: s.dropped,
             lost: s.lost,

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use procmon_sys as sys;
 
 use crate::context::Context;
-use crate::error::{check, ErrorKind, Result};
+use crate::error::{check, get_sized, ErrorKind, Result};
 use crate::events::{Event, ExitStatus, SubscribeOptions};
 
 /// When the writer makes records durable.
@@ -132,22 +132,20 @@ impl Journal {
     pub fn open(dir: impl AsRef<Path>, ctx: Option<&Context>, options: &JournalOptions) -> Result<Journal> {
         let dir = CString::new(dir.as_ref().as_os_str().as_bytes())
             .map_err(|_| crate::Error::new(sys::PROCMON_EINVAL, "the journal directory has a NUL byte"))?;
-        let filter = options.filter.raw();
+        let filter = options.filter.raw()?;
         let (fsync, interval) = match options.fsync {
             Fsync::Always => (sys::PROCMON_FSYNC_ALWAYS, 0),
             Fsync::Interval(d) => (sys::PROCMON_FSYNC_INTERVAL, d.as_millis().clamp(1, u32::MAX as u128) as u32),
             Fsync::Never => (sys::PROCMON_FSYNC_NEVER, 0),
         };
-        let raw_options = sys::procmon_journal_options {
-            version: sys::PROCMON_JOURNAL_VERSION,
-            fsync,
-            fsync_interval_ms: interval,
-            queue_capacity: options.queue,
-            segment_bytes: options.segment_size,
-            max_bytes: options.max_size,
-            max_age_ms: options.max_age.map_or(0, |a| a.as_millis().clamp(1, u64::MAX as u128) as u64),
-            filter: &filter.options,
-        };
+        let mut raw_options = sys::journal_options_init().map_err(crate::Error::last)?;
+        raw_options.fsync = fsync;
+        raw_options.fsync_interval_ms = interval;
+        raw_options.queue_capacity = options.queue;
+        raw_options.segment_bytes = options.segment_size;
+        raw_options.max_bytes = options.max_size;
+        raw_options.max_age_ms = options.max_age.map_or(0, |a| a.as_millis().clamp(1, u64::MAX as u128) as u64);
+        raw_options.filter = &filter.options;
         let mut j = std::ptr::null_mut();
         let ctx = ctx.map_or(std::ptr::null_mut(), |c| c.as_raw());
         // SAFETY: the pointers are valid for the call; the library copies what it keeps.
@@ -162,7 +160,7 @@ impl Journal {
     /// Queues events of your own (their `seq` is ignored: the journal
     /// numbers records itself). Waits while the queue is full.
     pub fn append(&self, events: &[Event]) -> Result<()> {
-        let mut keep: Vec<(CString, CString)> = Vec::with_capacity(events.len());
+        let mut keep: Vec<[CString; 3]> = Vec::with_capacity(events.len());
         let mut raw: Vec<sys::procmon_event> = Vec::with_capacity(events.len());
         for e in events {
             // SAFETY: zero is valid for every field (pointers NULL).
@@ -173,7 +171,7 @@ impl Journal {
                 Event::Lost { count } => {
                     r.type_ = sys::PROCMON_EVENT_LOST;
                     r.lost = *count;
-                    keep.push((CString::default(), CString::default()));
+                    keep.push(Default::default());
                 }
                 _ => {
                     let p = e.process().expect("every other event has a process");
@@ -206,14 +204,15 @@ impl Journal {
                     r.argv = p.argv.as_ptr() as *const std::os::raw::c_char;
                     r.argv_len = p.argv.len();
                     r.argc = p.argv.iter().filter(|&&b| b == 0).count() as u32;
-                    keep.push((nul_free(&p.name), nul_free(&p.exe)));
+                    keep.push([nul_free(&p.name), nul_free(&p.exe), nul_free(&p.full_name)]);
                 }
             }
             raw.push(r);
         }
-        for (r, (name, exe)) in raw.iter_mut().zip(&keep) {
+        for (r, [name, exe, full_name]) in raw.iter_mut().zip(&keep) {
             r.name = name.as_ptr();
             r.exe = exe.as_ptr();
+            r.full_name = full_name.as_ptr();
         }
         // SAFETY: the events and their strings live for the call; the library copies them.
         check(unsafe { sys::procmon_journal_append(self.ptr(), raw.as_ptr(), std::mem::size_of::<sys::procmon_event>(), raw.len()) })
@@ -231,10 +230,8 @@ impl Journal {
 
     /// The writer's counters.
     pub fn stats(&self) -> Result<JournalStats> {
-        // SAFETY: zero is a valid bit pattern.
-        let mut s: sys::procmon_journal_stats = unsafe { std::mem::zeroed() };
-        s.size = std::mem::size_of::<sys::procmon_journal_stats>() as u32;
-        check(unsafe { sys::procmon_journal_stats_get(&mut s, self.ptr()) })?;
+        // SAFETY: a sized struct of numbers; the journal is ours.
+        let s = unsafe { get_sized(|s| sys::procmon_journal_stats_get(s, self.ptr())) }?;
         Ok(JournalStats {
             next_seq: s.next_seq,
             durable_seq: s.durable_seq,
@@ -370,10 +367,8 @@ impl JournalReader {
 
     /// The reader's counters.
     pub fn stats(&self) -> Result<ReaderStats> {
-        // SAFETY: zero is a valid bit pattern.
-        let mut s: sys::procmon_journal_reader_stats = unsafe { std::mem::zeroed() };
-        s.size = std::mem::size_of::<sys::procmon_journal_reader_stats>() as u32;
-        check(unsafe { sys::procmon_journal_reader_stats_get(&mut s, self.raw.as_ptr()) })?;
+        // SAFETY: a sized struct of numbers; the reader is ours.
+        let s = unsafe { get_sized(|s| sys::procmon_journal_reader_stats_get(s, self.raw.as_ptr())) }?;
         Ok(ReaderStats {
             records: s.records,
             corrupt_records: s.corrupt_records,

@@ -40,7 +40,10 @@ impl Fields {
     pub const CTXSW: Fields = Fields(sys::PROCMON_FIELD_CTXSW as u64);
     /// Opt-in: cgroup and container id.
     pub const CGROUP: Fields = Fields(sys::PROCMON_FIELD_CGROUP as u64);
-    /// BASIC CPU MEMORY SCHED IDS EXE ARGV.
+    /// Opt-in: pss, uss and swap (smaps_rollup: walks the page tables,
+    /// about ten times the cost of a default read).
+    pub const SMAPS: Fields = Fields(sys::PROCMON_FIELD_SMAPS as u64);
+    /// BASIC CPU MEMORY SCHED IDS EXE ARGV: every group but the opt-in ones.
     pub const DEFAULT: Fields = Fields(sys::PROCMON_FIELDS_DEFAULT as u64);
     /// Every group.
     pub const ALL: Fields = Fields(sys::PROCMON_FIELDS_ALL as u64);
@@ -83,6 +86,7 @@ impl BitOrAssign for Fields {
 pub struct Query {
     fields: Option<Fields>,
     name: Option<Vec<u8>>,
+    cmdline: Option<Vec<u8>>,
     uid: Option<u32>,
     pids: Option<Vec<i32>>,
     refresh: bool,
@@ -90,8 +94,21 @@ pub struct Query {
 
 pub(crate) struct RawQuery {
     pub(crate) query: sys::procmon_query,
-    _name: Option<CString>,
+    _patterns: [Option<CString>; 2],
     _pids: Option<Vec<i32>>,
+}
+
+/// A pattern as the library takes it; `what` names it in the error for a NUL byte.
+fn pattern(glob: &Option<Vec<u8>>, what: &str) -> Result<Option<CString>> {
+    match glob {
+        Some(g) => CString::new(g.clone()).map(Some).map_err(|_| Error::new(sys::PROCMON_EINVAL, format!("{} contains NUL", what))),
+        None => Ok(None),
+    }
+}
+
+/// The pointer the library takes for an optional string.
+pub(crate) fn c_ptr(s: &Option<CString>) -> *const std::os::raw::c_char {
+    s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr())
 }
 
 impl Query {
@@ -104,9 +121,27 @@ impl Query {
         self.fields = Some(fields);
         self
     }
-    /// Only processes whose name matches this fnmatch(3) pattern.
+    /// Only processes whose name matches this fnmatch(3) pattern: the name
+    /// users see ([`Process::full_name`]), not the kernel's 15-byte cut.
     pub fn name(mut self, glob: impl AsRef<OsStr>) -> Query {
         self.name = Some(glob.as_ref().as_bytes().to_vec());
+        self
+    }
+    /// Only processes whose command line (the arguments joined by single
+    /// spaces) matches this fnmatch(3) pattern, as a whole: `"*serve*"`
+    /// finds `serve` anywhere, as `pgrep -f` does. A process whose
+    /// arguments cannot be read does not match.
+    ///
+    /// ```
+    /// use procmon::{Context, Query};
+    /// let ctx = Context::new()?;
+    /// for p in &ctx.query(&Query::new().cmdline("*--serve *"))? {
+    ///     println!("{} {:?}", p.pid(), p.args());
+    /// }
+    /// # Ok::<(), procmon::Error>(())
+    /// ```
+    pub fn cmdline(mut self, glob: impl AsRef<OsStr>) -> Query {
+        self.cmdline = Some(glob.as_ref().as_bytes().to_vec());
         self
     }
     /// Only processes of this effective uid.
@@ -126,21 +161,20 @@ impl Query {
     }
 
     pub(crate) fn raw(&self) -> Result<RawQuery> {
-        let name = match &self.name {
-            Some(n) => Some(CString::new(n.clone()).map_err(|_| Error::new(sys::PROCMON_EINVAL, "name pattern contains NUL"))?),
-            None => None,
-        };
+        let name = pattern(&self.name, "name pattern")?;
+        let cmdline = pattern(&self.cmdline, "command line pattern")?;
         let pids = self.pids.clone();
-        let mut query = sys::query_init();
+        let mut query = sys::query_init().map_err(Error::last)?;
         query.fields = self.fields.map_or(0, |f| f.0);
-        query.name_glob = name.as_ref().map_or(std::ptr::null(), |n| n.as_ptr());
+        query.name_glob = c_ptr(&name);
+        query.cmdline_glob = c_ptr(&cmdline);
         query.uid = self.uid.map_or(-1, i64::from);
         if let Some(p) = &pids {
             query.pids = p.as_ptr();
             query.pid_count = p.len();
         }
         query.flags = if self.refresh { sys::PROCMON_QUERY_REFRESH } else { 0 };
-        Ok(RawQuery { query, _name: name, _pids: pids })
+        Ok(RawQuery { query, _patterns: [name, cmdline], _pids: pids })
     }
 }
 
@@ -365,9 +399,21 @@ impl<'snap> Process<'snap> {
     pub fn state(&self) -> char {
         self.p.state as u8 as char
     }
-    /// The kernel's name (comm): any bytes but NUL, at most 15 for user processes.
+    /// The kernel's name (comm): any bytes but NUL, at most 15 for user
+    /// processes. See [`Process::full_name`] for the name users see.
     pub fn name(&self) -> &'snap OsStr {
         self.bytes(self.p.name)
+    }
+    /// The name users see (psutil's rule): [`name`](Process::name), or
+    /// when the kernel cut it at 15 bytes, the base name of argv\[0\] or
+    /// else of the exe when that starts with the name. What
+    /// [`Query::name`] matches. Equals `name` when argv and exe were not read.
+    pub fn full_name(&self) -> &'snap OsStr {
+        if self.p.full_name.is_null() {
+            self.name()
+        } else {
+            self.bytes(self.p.full_name)
+        }
     }
     /// Start time in clock ticks since boot: with the pid, the identity.
     pub fn start_ticks(&self) -> u64 {
@@ -430,6 +476,25 @@ impl<'snap> Process<'snap> {
     pub fn vms(&self) -> Option<u64> {
         self.has(Fields::MEMORY).then_some(self.p.vms_bytes)
     }
+    /// Resident memory in percent of the machine's total memory.
+    pub fn mem_percent(&self) -> Option<f64> {
+        self.has(Fields::MEMORY).then_some(self.p.mem_percent)
+    }
+    /// Proportional set size, bytes: shared pages divided among the
+    /// processes sharing them, so that it sums to the machine's use
+    /// (opt-in [`Fields::SMAPS`]).
+    pub fn pss(&self) -> Option<u64> {
+        self.has(Fields::SMAPS).then_some(self.p.pss_bytes)
+    }
+    /// Unique set size, bytes: private pages, freed when it exits (opt-in
+    /// [`Fields::SMAPS`]).
+    pub fn uss(&self) -> Option<u64> {
+        self.has(Fields::SMAPS).then_some(self.p.uss_bytes)
+    }
+    /// Swapped out, bytes (opt-in [`Fields::SMAPS`]).
+    pub fn swap(&self) -> Option<u64> {
+        self.has(Fields::SMAPS).then_some(self.p.swap_bytes)
+    }
     /// Number of threads.
     pub fn threads(&self) -> Option<u32> {
         self.has(Fields::SCHED).then_some(self.p.threads)
@@ -488,6 +553,7 @@ impl std::fmt::Debug for Process<'_> {
             .field("sid", &self.sid())
             .field("state", &self.state())
             .field("name", &self.name())
+            .field("full_name", &self.full_name())
             .field("start_ticks", &self.start_ticks())
             .field("start_time", &self.start_time())
             .field("kernel_thread", &self.is_kernel_thread())
@@ -501,6 +567,10 @@ impl std::fmt::Debug for Process<'_> {
             .field("cpu_percent", &self.cpu_percent())
             .field("rss", &self.rss())
             .field("vms", &self.vms())
+            .field("mem_percent", &self.mem_percent())
+            .field("pss", &self.pss())
+            .field("uss", &self.uss())
+            .field("swap", &self.swap())
             .field("threads", &self.threads())
             .field("nice", &self.nice())
             .field("cwd", &self.cwd())

@@ -188,6 +188,7 @@ fn debug_shows_names_paths_and_arguments_as_text() {
         start_ticks: 99,
         start_time: UNIX_EPOCH,
         name: std::os::unix::ffi::OsStringExt::from_vec(b"caf\xe9".to_vec()),
+        full_name: std::os::unix::ffi::OsStringExt::from_vec(b"caf\xe9".to_vec()),
         exe: "/usr/bin/prog".into(),
         argv: b"prog\0--flag=x y\0caf\xe9\n\0".to_vec(),
         synthesized: false,
@@ -196,6 +197,29 @@ fn debug_shows_names_paths_and_arguments_as_text() {
     };
     let shown = format!("{:?}", Event::Exec(p));
     assert!(shown.starts_with("Exec(ProcessEvent { pid: 42, ppid: 1, uid: Some(1000), seq: 7,"), "{}", shown);
-    assert!(shown.contains(r#"name: "caf\xE9", exe: "/usr/bin/prog", argv: ["prog", "--flag=x y", "caf\xE9\n"]"#), "{}", shown);
+    assert!(shown.contains(r#"name: "caf\xE9", full_name: "caf\xE9", exe: "/usr/bin/prog", argv: ["prog", "--flag=x y", "caf\xE9\n"]"#), "{}", shown);
     assert!(shown.ends_with("synthesized: false, partial: false, thread: false })"), "{}", shown);
+}
+
+#[test]
+fn a_command_line_filter_and_undecidable_events() {
+    let ctx = Context::new().unwrap();
+    let base = SubscribeOptions::new().descendants_of(me()).cmdline("/bin/sleep 0.3141");
+    let mut sub = ctx.subscribe(&base).unwrap();
+    let mut passing = ctx.subscribe(&base.clone().undecidable(true)).unwrap();
+    let mut child = Command::new("/bin/sleep").arg("0.3141").spawn().unwrap();
+    Command::new("/bin/true").status().unwrap(); // filtered out
+    let events = collect(&mut sub, child.id() as i32, |e| matches!(e, Event::Exit { .. }));
+    child.wait().unwrap();
+    // the start (still this test's argv) is filtered out; the exec and exit pass
+    assert!(matches!(events[0], Event::Exec(_)), "{:?}", events);
+    for e in &events {
+        assert_eq!(e.process().unwrap().args().collect::<Vec<_>>(), ["/bin/sleep", "0.3141"], "{:?}", e);
+    }
+    collect(&mut passing, child.id() as i32, |e| matches!(e, Event::Exit { .. }));
+    let st = sub.stats().unwrap();
+    assert!(st.filtered >= 3 && st.undecidable <= st.filtered, "{:?}", st);
+    assert!(format!("{:?}", st).contains("undecidable"));
+    let e = ctx.subscribe(&SubscribeOptions::new().cmdline("[x")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
 }

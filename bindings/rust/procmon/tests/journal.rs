@@ -29,6 +29,7 @@ fn event(i: u64) -> Event {
         start_ticks: i * 7,
         start_time: UNIX_EPOCH + Duration::from_nanos(1_700_000_000_000_000_000),
         name: format!("n{}", i).into(),
+        full_name: format!("n{}", i).into(), // the reader derives it: name, not cut at 15 bytes
         exe: "/usr/bin/prog".into(),
         argv: format!("prog\0{}\0", i).into_bytes(),
         synthesized: false,

@@ -4,7 +4,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
-use common::{wait_exec, wait_execed, wait_until, Kid};
+use common::{fixture_proc_root, wait_exec, wait_execed, wait_until, Kid};
 use procmon::{Context, ErrorKind, Fields, Options, Query, Snapshot};
 
 #[test]
@@ -199,34 +199,10 @@ fn children_descendants_and_parent_of_a_spawned_tree() {
     assert!(snap.descendants(i32::MAX).is_empty());
 }
 
-/// A proc root where pids 100 and 200 are each other's parent (as pid
-/// reuse during a snapshot can make them), and 300 is a child of 200.
-fn cyclic_proc_root() -> std::path::PathBuf {
-    let root = std::env::temp_dir().join(format!("procmon-rs-cycle-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let files: [(&str, String); 5] = [
-        ("stat", "cpu  1 2 3 4\nbtime 1700000000\nprocesses 3\n".into()),
-        ("uptime", "1000.50 1900.00\n".into()),
-        ("100/stat", stat_line(100, 200)),
-        ("200/stat", stat_line(200, 100)),
-        ("300/stat", stat_line(300, 200)),
-    ];
-    for (path, text) in files {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    root
-}
-
-fn stat_line(pid: i32, ppid: i32) -> String {
-    format!("{} (p{}) S {} {} {} 0 -1 4194560 100 0 10 0 150 50 0 0 20 0 1 0 5 170000000 2500 \
-             18446744073709551615 4194304 4198400 140737488351232{}\n", pid, pid, ppid, pid, pid, " 0".repeat(24))
-}
-
 #[test]
 fn descendants_stop_at_a_cycle_of_parents() {
-    let root = cyclic_proc_root();
+    // pids 100 and 200 each other's parent, as pid reuse during a snapshot can make them
+    let root = fixture_proc_root("cycle", &[(100, 200), (200, 100), (300, 200)]);
     let ctx = Context::with_options(&Options::default().proc_root(&root)).unwrap();
     let snap = ctx.query(&Query::new().fields(Fields::BASIC)).unwrap();
     std::fs::remove_dir_all(&root).unwrap();
@@ -236,4 +212,61 @@ fn descendants_stop_at_a_cycle_of_parents() {
     assert_eq!(pids(snap.descendants(200)), [100, 300]);
     assert_eq!(pids(snap.children(200)), [100, 300]);
     assert_eq!(snap.parent(100).map(|p| p.pid()), Some(200));
+}
+
+#[test]
+fn full_name_and_cmdline_filters_see_past_the_15_byte_comm() {
+    let dir = std::env::temp_dir().join(format!("procmon-rs-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join("a_very_long_program_name_for_procmon");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("/bin/sleep", &link).unwrap();
+    let kid = Kid::spawn(Command::new(&link).arg("30"));
+    wait_until("the long-named exec", || std::fs::read(format!("/proc/{}/comm", kid.pid())).map_or(false, |c| c.starts_with(b"a_very")));
+    let ctx = Context::new().unwrap();
+    let snap = ctx.query(&Query::new().pids(&[kid.pid()])).unwrap();
+    let p = snap.find(kid.pid()).unwrap();
+    assert_eq!(p.name(), "a_very_long_pro");
+    assert_eq!(p.full_name(), "a_very_long_program_name_for_procmon");
+    assert!(format!("{:?}", p).contains(r#"full_name: "a_very_long_program_name_for_procmon""#));
+
+    let found = |q: Query| ctx.query(&q).unwrap().find(kid.pid()).is_some();
+    assert!(found(Query::new().name("a_very_long_program_name_for_*")), "name filters match full_name");
+    let line = format!("{} 30", link.display());
+    assert!(found(Query::new().cmdline(&line)), "the whole command line");
+    assert!(found(Query::new().cmdline("*_name_for_procmon 3*")));
+    assert!(!found(Query::new().cmdline("*_name_for_procmon")), "anchored at the end, as shell patterns are");
+    assert!(!found(Query::new().cmdline("a_very*")), "anchored at the start");
+    let e = ctx.query(&Query::new().cmdline("[unclosed")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    drop(kid);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn memory_figures_and_the_machine() {
+    let ctx = Context::new().unwrap();
+    let system = ctx.system().unwrap();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let total_kib: u64 = meminfo.lines().next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_eq!(system.mem_total, total_kib * 1024);
+    assert_eq!(system.mem_used, system.mem_total - system.mem_available);
+    assert!(system.mem_free <= system.mem_total && system.swap_free <= system.swap_total);
+    assert!(system.cpus >= 1 && system.processes >= 1);
+    assert!(system.load.iter().all(|l| *l >= 0.0));
+    assert!(system.boot_time < std::time::SystemTime::now());
+
+    let me = std::process::id() as i32;
+    let snap = ctx.query(&Query::new().pids(&[me])).unwrap();
+    let p = snap.get(0).unwrap();
+    assert!(p.pss().is_none() && p.uss().is_none() && p.swap().is_none(), "SMAPS is opt-in");
+    let percent = p.rss().unwrap() as f64 * 100.0 / system.mem_total as f64;
+    assert!((p.mem_percent().unwrap() - percent).abs() < 1e-9 * 100.0, "{:?} vs {}", p.mem_percent(), percent);
+    assert!(ctx.query(&Query::new().fields(Fields::CPU).pids(&[me])).unwrap().get(0).unwrap().mem_percent().is_none());
+
+    let snap = ctx.query(&Query::new().fields(Fields::DEFAULT | Fields::SMAPS).pids(&[me])).unwrap();
+    let p = snap.get(0).unwrap();
+    let (pss, uss) = (p.pss().unwrap(), p.uss().unwrap());
+    assert!(uss > 0 && uss <= pss && pss <= p.rss().unwrap() + 4096 * 16, "uss {} pss {} rss {:?}", uss, pss, p.rss());
+    assert!(p.swap().is_some() && Fields::ALL.contains(Fields::SMAPS) && !Fields::DEFAULT.contains(Fields::SMAPS));
 }
