@@ -347,6 +347,9 @@ int run_replay(int argc, char **argv) {
                      static_cast<unsigned long long>(rs.first_corrupt_segment),
                      static_cast<unsigned long long>(rs.first_corrupt_offset));
     if (rs.missing) std::fprintf(stderr, "; %llu sequence numbers missing", static_cast<unsigned long long>(rs.missing));
+    if (rs.skipped_files)
+        std::fprintf(stderr, "; skipped %llu files named like segments that are not regular files",
+                     static_cast<unsigned long long>(rs.skipped_files));
     std::fputc('\n', stderr);
     return write_failed && errno != EPIPE ? kExitFailure : kExitOk;
 }

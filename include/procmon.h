@@ -646,6 +646,9 @@ typedef struct procmon_journal_stats {
     uint64_t segments_removed; /* by retention since open */
     uint64_t recovered_truncated_bytes; /* cut from a torn tail at open */
     uint64_t recovered_corrupt_records; /* CRC failures found at open (skipped by readers) */
+    /* since 0.2 */
+    uint64_t skipped_files;    /* at open: names like a segment's that are not regular files
+                                  (symlinks, FIFOs, sockets, directories, devices), left alone */
     /* append only */
 } procmon_journal_stats;
 
@@ -691,6 +694,9 @@ typedef struct procmon_journal_reader_stats {
     uint64_t first_corrupt_segment; /* first sequence number of the segment holding the first, 0 if none */
     uint64_t first_corrupt_offset;  /* its byte offset in that segment */
     uint64_t missing;             /* sequence numbers reported missing in LOST events */
+    /* since 0.2 */
+    uint64_t skipped_files;       /* names like a segment's that are not regular files
+                                     (symlinks, FIFOs, sockets, directories, devices), never opened */
     /* append only */
 } procmon_journal_reader_stats;
 

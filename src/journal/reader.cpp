@@ -40,14 +40,14 @@ int Reader::open(const std::string &dir, uint64_t from_seq, uint64_t from_time_n
     if (r->dirfd_ < 0)
         return fail(status_from_errno(errno), errno, "%s: open %s: %s", fn, dir.c_str(), std::strerror(errno));
     std::vector<SegmentFile> files;
-    if (int rc = list_segments(r->dirfd_, dir.c_str(), fn, files); rc != PROCMON_OK) return rc;
+    std::vector<std::string> odd;
+    if (int rc = list_segments(r->dirfd_, dir.c_str(), fn, files, &odd); rc != PROCMON_OK) return rc;
+    r->skipped(odd);
     // Start in the newest segment that begins at or before from_seq.
     std::size_t start = 0;
     for (std::size_t i = 0; i < files.size(); ++i)
         if (files[i].first_seq <= from_seq) start = i;
-    if (!files.empty()) {
-        if (int rc = r->open_segment(files[start], start + 1 == files.size()); rc != PROCMON_OK) return rc;
-    }
+    if (r->open_first(files, start) == Moved::error) return last_error()->code;
     r->notify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (r->notify_fd_ >= 0 &&
         ::inotify_add_watch(r->notify_fd_, dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
@@ -58,12 +58,32 @@ int Reader::open(const std::string &dir, uint64_t from_seq, uint64_t from_time_n
     return PROCMON_OK;
 }
 
-int Reader::open_segment(const SegmentFile &f, bool newest) {
-    int fd = ::openat(dirfd_, f.name.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return PROCMON_OK;  // removed by retention meanwhile: the next one will do
-        return fail(status_from_errno(errno), errno, "%s: open %s/%s: %s", kNext, dir_.c_str(), f.name.c_str(),
-                    std::strerror(errno));
+void Reader::skipped(const std::vector<std::string> &names) {
+    skipped_.insert(names.begin(), names.end());
+    stats_.skipped_files = skipped_.size();
+}
+
+void Reader::leave_segment() {
+    if (torn_.bytes > 0) corrupt(segment_first_, torn_.offset, torn_.bytes);  // a torn record nobody will finish
+    torn_ = {};
+    scan_.reset();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+Reader::Opened Reader::open_segment(const SegmentFile &f, bool newest) {
+    int fd;
+    switch (open_segment_file(dirfd_, f.name.c_str(), O_RDONLY, fd)) {
+    case SegmentOpen::ok: break;
+    case SegmentOpen::not_regular: skipped({f.name}); [[fallthrough]];
+    case SegmentOpen::gone:  // removed by retention meanwhile: the next one will do
+        leave_segment();
+        segment_first_ = f.first_seq;
+        again_ = false;
+        return Opened::skipped;
+    case SegmentOpen::failed:
+        fail(status_from_errno(errno), errno, "%s: open %s/%s: %s", kNext, dir_.c_str(), f.name.c_str(), std::strerror(errno));
+        return Opened::error;
     }
     unsigned char head[kHeaderBytes];
     const ssize_t got = ::pread(fd, head, sizeof head, 0);
@@ -72,45 +92,57 @@ int Reader::open_segment(const SegmentFile &f, bool newest) {
     const HeaderCheck c = got < 0 ? HeaderCheck::short_file : decode_header(head, static_cast<std::size_t>(got), h, version);
     if (c == HeaderCheck::bad_magic || c == HeaderCheck::newer_version) {
         ::close(fd);
-        return fail(PROCMON_EFORMAT, 0,
-                    c == HeaderCheck::bad_magic ? "%s: %s/%s is not a procmon journal segment"
-                                                : "%s: %s/%s has a newer journal format than this library's",
-                    kNext, dir_.c_str(), f.name.c_str());
+        fail(PROCMON_EFORMAT, 0,
+             c == HeaderCheck::bad_magic ? "%s: %s/%s is not a procmon journal segment"
+                                         : "%s: %s/%s has a newer journal format than this library's",
+             kNext, dir_.c_str(), f.name.c_str());
+        return Opened::error;
     }
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
+    leave_segment();
     segment_first_ = f.first_seq;
-    newer_seen_ = false;
-    if (expected_ == 0 && c == HeaderCheck::ok) expected_ = h.first_seq;  // so a damaged first record shows as LOST
-    scan_ = std::make_unique<SegmentScanner>(fd);
-    if (c != HeaderCheck::ok && !newest) {  // unreadable header: the whole segment is lost to us
-        struct stat st {};
-        ::fstat(fd, &st);
-        corrupt(0, static_cast<uint64_t>(st.st_size));
-        scan_->skip(static_cast<uint64_t>(st.st_size) - kHeaderBytes);
-    } else if (c != HeaderCheck::ok) {
-        scan_.reset();  // being created: look again later
-        ::close(fd_);
-        fd_ = -1;
-        segment_first_ = f.first_seq - 1;
+    again_ = finished_ = false;
+    if (c == HeaderCheck::ok) {
+        if (expected_ == 0) expected_ = h.first_seq;  // so a damaged first record shows as LOST
+        fd_ = fd;
+        scan_ = std::make_unique<SegmentScanner>(fd);
+        return Opened::yes;
     }
-    return PROCMON_OK;
+    struct stat st {};
+    ::fstat(fd, &st);
+    ::close(fd);
+    if (!newest) {  // unreadable header: the whole segment is lost to us
+        corrupt(f.first_seq, 0, static_cast<uint64_t>(st.st_size));
+        return Opened::skipped;
+    }
+    again_ = true;  // being created: look again later
+    return Opened::later;
 }
 
-Reader::Moved Reader::move_to_next_segment() {
-    std::vector<SegmentFile> files;
-    if (list_segments(dirfd_, dir_.c_str(), kNext, files) != PROCMON_OK) return Moved::error;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-        if (files[i].first_seq <= segment_first_) continue;
-        if (open_segment(files[i], i + 1 == files.size()) != PROCMON_OK) return Moved::error;
-        return scan_ ? Moved::yes : Moved::no;
+Reader::Moved Reader::open_first(const std::vector<SegmentFile> &files, std::size_t i) {
+    for (; i < files.size(); ++i) {
+        switch (open_segment(files[i], i + 1 == files.size())) {
+        case Opened::yes: return Moved::yes;
+        case Opened::later: return Moved::no;
+        case Opened::skipped: continue;
+        case Opened::error: return Moved::error;
+        }
     }
     return Moved::no;
 }
 
-void Reader::corrupt(uint64_t offset, uint64_t bytes) {
+Reader::Moved Reader::move_to_next_segment() {
+    std::vector<SegmentFile> files;
+    std::vector<std::string> odd;
+    if (list_segments(dirfd_, dir_.c_str(), kNext, files, &odd) != PROCMON_OK) return Moved::error;
+    skipped(odd);
+    std::size_t i = 0;
+    while (i < files.size() && (files[i].first_seq < segment_first_ || (files[i].first_seq == segment_first_ && !again_))) ++i;
+    return open_first(files, i);
+}
+
+void Reader::corrupt(uint64_t segment, uint64_t offset, uint64_t bytes) {
     if (stats_.corrupt_records++ == 0) {
-        stats_.first_corrupt_segment = segment_first_;
+        stats_.first_corrupt_segment = segment;
         stats_.first_corrupt_offset = offset;
     }
     stats_.corrupt_bytes += bytes;
@@ -180,7 +212,7 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
                 continue;
             }
             if (step == SegmentScanner::Step::corrupt) {
-                corrupt(scan_->offset(), scan_->corrupt_bytes());
+                corrupt(segment_first_, scan_->offset(), scan_->corrupt_bytes());
                 scan_->skip(scan_->corrupt_bytes());
                 continue;
             }
@@ -191,27 +223,20 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
             // once it has started the next, so on first seeing a newer one,
             // read this one again before leaving it: it may have grown
             // between our reaching its end and the next one appearing.
-            if (!newer_seen_) {
+            if (!finished_) {
                 std::vector<SegmentFile> files;
                 if (list_segments(dirfd_, dir_.c_str(), kNext, files) != PROCMON_OK) return last_error()->code;
-                newer_seen_ = !files.empty() && files.back().first_seq > segment_first_;
-                if (newer_seen_) continue;
+                finished_ = !files.empty() && files.back().first_seq > segment_first_;
+                if (finished_) continue;
             } else {
                 const uint64_t at = scan_->offset();
-                uint64_t first = segment_first_;
                 struct stat st {};
                 ::fstat(fd_, &st);
+                const uint64_t size = static_cast<uint64_t>(st.st_size);
+                torn_ = step == SegmentScanner::Step::incomplete && size > at ? Torn{at, size - at} : Torn{};
                 const Moved m = move_to_next_segment();
                 if (m == Moved::error) return last_error()->code;
-                if (m == Moved::yes) {
-                    const uint64_t left = static_cast<uint64_t>(st.st_size) > at ? static_cast<uint64_t>(st.st_size) - at : 0;
-                    if (step == SegmentScanner::Step::incomplete && left > 0) {  // a torn record nobody will finish
-                        std::swap(first, segment_first_);
-                        corrupt(at, left);
-                        std::swap(first, segment_first_);
-                    }
-                    continue;
-                }
+                if (m == Moved::yes) continue;
             }
         }
         // Nothing more now.

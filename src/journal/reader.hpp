@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,16 +31,25 @@ public:
 private:
     enum class Moved { yes, no, error };
     Moved move_to_next_segment();  // the segment after the current one, if any
-    int open_segment(const SegmentFile &f, bool newest);
-    void corrupt(uint64_t offset, uint64_t bytes);
+    Moved open_first(const std::vector<SegmentFile> &files, std::size_t i);  // files[i], or the first after it that opens
+    enum class Opened { yes, later, skipped, error };
+    Opened open_segment(const SegmentFile &f, bool newest);
+    void leave_segment();
+    void skipped(const std::vector<std::string> &names);
+    void corrupt(uint64_t segment, uint64_t offset, uint64_t bytes);
     void wait(int timeout_ms);
 
     const std::string dir_;
     const uint64_t from_seq_, from_time_ns_;
     int dirfd_ = -1, fd_ = -1, notify_fd_ = -1;
-    uint64_t segment_first_ = 0;
-    bool newer_seen_ = false;  // a segment after this one exists: this one is finished
+    uint64_t segment_first_ = 0;  // the current segment, or the last one passed over
+    bool again_ = true;           // the segment at segment_first_ is still to be opened (not yet created)
+    bool finished_ = false;       // the current one will not grow: a newer segment exists
     std::unique_ptr<SegmentScanner> scan_;
+    struct Torn {
+        uint64_t offset = 0, bytes = 0;
+    } torn_;                      // an unfinished record at the end of a finished segment: corrupt once left
+    std::set<std::string> skipped_;  // names like a segment's that are not regular files
     uint64_t last_seq_ = 0;   // last record read (returned or skipped)
     uint64_t expected_ = 0;   // the seq that should come next; 0 = any
 

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,8 +19,10 @@ constexpr std::size_t kChunk = 1u << 20;
 
 }  // namespace
 
-int list_segments(int dirfd, const char *dir, const char *fn, std::vector<SegmentFile> &out) {
+int list_segments(int dirfd, const char *dir, const char *fn, std::vector<SegmentFile> &out,
+                  std::vector<std::string> *skipped) {
     out.clear();
+    if (skipped) skipped->clear();
     // Through the syscall table, as every other listing: tests step in here.
     const int fd = pm_sys()->openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return fail(status_from_errno(errno), errno, "%s: list %s: %s", fn, dir, std::strerror(errno));
@@ -35,14 +38,41 @@ int list_segments(int dirfd, const char *dir, const char *fn, std::vector<Segmen
         for (ssize_t off = 0; off < n;) {
             const auto *d = reinterpret_cast<const dirent64 *>(buf + off);
             uint64_t first;
-            if (parse_segment_name(d->d_name, first)) out.push_back({first, d->d_name});
             off += d->d_reclen;
+            if (!parse_segment_name(d->d_name, first)) continue;
+            unsigned char type = d->d_type;
+            if (type == DT_UNKNOWN) {  // file systems that do not say: ask (a vanished entry is not listed)
+                struct stat st {};
+                if (::fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+                type = S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+            }
+            if (type == DT_REG) out.push_back({first, d->d_name});
+            else if (skipped) skipped->push_back(d->d_name);
         }
     }
     pm_sys()->close(fd);
     if (err != 0) return fail(status_from_errno(err), err, "%s: list %s: %s", fn, dir, std::strerror(err));
     std::sort(out.begin(), out.end(), [](const SegmentFile &a, const SegmentFile &b) { return a.first_seq < b.first_seq; });
     return PROCMON_OK;
+}
+
+SegmentOpen open_segment_file(int dirfd, const char *name, int flags, int &fd) {
+    // O_NONBLOCK: a FIFO (swapped in since the listing) must not block the
+    // open; O_NOFOLLOW: a symlink fails with ELOOP; a socket with ENXIO.
+    fd = pm_sys()->openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);  // tests step in here
+    if (fd < 0) {
+        if (errno == ENOENT) return SegmentOpen::gone;
+        if (errno == ELOOP || errno == ENXIO || errno == EISDIR || errno == ENODEV) return SegmentOpen::not_regular;
+        return SegmentOpen::failed;
+    }
+    struct stat st {};
+    const bool stated = ::fstat(fd, &st) == 0;
+    if (stated && S_ISREG(st.st_mode)) return SegmentOpen::ok;
+    const int err = errno;
+    ::close(fd);
+    fd = -1;
+    errno = err;
+    return stated ? SegmentOpen::not_regular : SegmentOpen::failed;
 }
 
 SegmentScanner::SegmentScanner(int fd, uint64_t offset) : fd_(fd), offset_(offset) {

@@ -17,9 +17,19 @@ struct SegmentFile {
     std::string name;
 };
 
-// The directory's segments, by first seq. Status code, thread's error set
-// (`fn` names the caller) on failure.
-int list_segments(int dirfd, const char *dir, const char *fn, std::vector<SegmentFile> &out);
+// A journal directory holds regular files only. Its segments (regular files
+// named like one), by first seq; the names of other files named like one
+// (symlinks, FIFOs, sockets, directories, devices) go to `skipped` if given:
+// they are never opened. Status code, thread's error set (`fn` names the
+// caller) on failure.
+int list_segments(int dirfd, const char *dir, const char *fn, std::vector<SegmentFile> &out,
+                  std::vector<std::string> *skipped = nullptr);
+
+// Opens a listed segment (O_RDONLY or O_RDWR in `flags`) never blocking and
+// never through a symlink, and keeps it only if it is a regular file: the
+// name may have been swapped since the listing.
+enum class SegmentOpen { ok, gone, not_regular, failed /* errno set */ };
+SegmentOpen open_segment_file(int dirfd, const char *name, int flags, int &fd);
 
 // Reads one open segment's records after its header, buffered; the fd stays
 // the caller's. A record that is bad (length or CRC), does not decode, or

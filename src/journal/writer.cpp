@@ -96,9 +96,14 @@ int Writer::recover() {
         return fail(status_from_errno(errno), errno, "%s: create %s: %s", kOpen, dir, std::strerror(errno));
     dirfd_ = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd_ < 0) return fail(status_from_errno(errno), errno, "%s: open %s: %s", kOpen, dir, std::strerror(errno));
-    lockfd_ = ::openat(dirfd_, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lockfd_ < 0)
+    // Regular files only, as segments: a FIFO or a symlink here is not ours to open.
+    lockfd_ = ::openat(dirfd_, "LOCK", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+    if (lockfd_ < 0 && errno != ELOOP && errno != ENXIO && errno != EISDIR)
         return fail(status_from_errno(errno), errno, "%s: create %s/LOCK: %s", kOpen, dir, std::strerror(errno));
+    struct stat lock_st {};
+    if (lockfd_ < 0 || ::fstat(lockfd_, &lock_st) != 0 || !S_ISREG(lock_st.st_mode))
+        return fail(PROCMON_EFORMAT, 0, "%s: %s/LOCK is not a regular file: a journal directory holds regular files only",
+                    kOpen, dir);
     if (::flock(lockfd_, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK)
             return fail(PROCMON_ELOCKED, errno, "%s: %s is locked by another writer (flock on %s/LOCK)", kOpen, dir, dir);
@@ -107,14 +112,21 @@ int Writer::recover() {
     read_boot_id(boot_id_);
 
     std::vector<SegmentFile> files;
-    if (int rc = list_segments(dirfd_, dir, kOpen, files); rc != PROCMON_OK) return rc;
+    std::vector<std::string> odd;  // not regular files: left alone, counted
+    if (int rc = list_segments(dirfd_, dir, kOpen, files, &odd); rc != PROCMON_OK) return rc;
+    skipped_ = odd.size();
     uint64_t last = 0;
     for (std::size_t i = 0; i < files.size(); ++i) {
         const SegmentFile &f = files[i];
         const bool newest = i + 1 == files.size();
-        const int fd = ::openat(dirfd_, f.name.c_str(), (newest ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-        if (fd < 0)
+        int fd;
+        switch (open_segment_file(dirfd_, f.name.c_str(), newest ? O_RDWR : O_RDONLY, fd)) {
+        case SegmentOpen::ok: break;
+        case SegmentOpen::not_regular: ++skipped_; continue;
+        case SegmentOpen::gone: continue;
+        case SegmentOpen::failed:
             return fail(status_from_errno(errno), errno, "%s: open %s/%s: %s", kOpen, dir, f.name.c_str(), std::strerror(errno));
+        }
         struct Closer {
             int fd;
             ~Closer() { ::close(fd); }
@@ -197,7 +209,14 @@ bool Writer::start_segment() {
     const std::string name = segment_name(first);
     int fd = ::openat(dirfd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0 && errno == EEXIST) {
-        // Left by a commit that failed before any record of it landed: nothing to keep.
+        // Left by a commit that failed before any record of it landed:
+        // nothing to keep. Anything but a regular file is not ours to remove.
+        struct stat st {};
+        if (::fstatat(dirfd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+            failed(PROCMON_EFORMAT, EEXIST,
+                   ("create segment " + name + ": the name is taken by something that is not a regular file").c_str());
+            return false;
+        }
         ::unlinkat(dirfd_, name.c_str(), 0);
         fd = ::openat(dirfd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     }
@@ -490,8 +509,12 @@ int Writer::close() {
 void Writer::stats(procmon_journal_stats &out) const {
     procmon_journal_stats s{};
     s.last_error = last_error_;
-    s.next_seq = next_seq_;
+    // durable_seq before next_seq: durable_seq only grows and is below
+    // next_seq at every instant, so a next_seq loaded after it is above it.
+    // Loaded the other way round, a commit and an fsync between the two
+    // loads showed durable_seq >= next_seq (a loaded machine, issue 16).
     s.durable_seq = durable_seq_;
+    s.next_seq = next_seq_;
     s.records = records_;
     s.lost = lost_;
     s.bytes_written = bytes_written_;
@@ -503,6 +526,7 @@ void Writer::stats(procmon_journal_stats &out) const {
     s.segments_removed = segments_removed_;
     s.recovered_truncated_bytes = truncated_;
     s.recovered_corrupt_records = corrupt_;
+    s.skipped_files = skipped_;
     s.size = out.size < sizeof s ? out.size : static_cast<uint32_t>(sizeof s);
     std::memcpy(&out, &s, s.size);
 }

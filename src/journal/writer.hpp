@@ -112,7 +112,7 @@ private:
 
     std::atomic<uint64_t> next_seq_{1}, durable_seq_{0}, records_{0}, lost_{0}, bytes_written_{0}, commits_{0},
         fsyncs_{0}, write_errors_{0}, segment_count_{0}, disk_bytes_{0}, segments_removed_{0}, truncated_{0},
-        corrupt_{0};
+        corrupt_{0}, skipped_{0};
     std::atomic<int> last_error_{PROCMON_OK};
 };
 

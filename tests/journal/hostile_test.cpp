@@ -1,0 +1,252 @@
+// Hostile journal directories (issue 16): files named like segments that are
+// not regular files, oversized events, a follower across writer runs that
+// recorded nothing, a full disk, damaged headers and tails, a forked child
+// holding the writer's lock. Whatever the directory holds, a reader and the
+// writer's recovery end (never block, never spin), and say what they skipped.
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+
+#include "journal_checks.hpp"
+#include "platform/linux/sys_ops.h"
+
+using jt::Read;
+using jt::TempDir;
+using namespace jt::checks;
+
+namespace {
+
+// What a reader or writer in a child process made of a directory.
+struct Outcome {
+    int rc = -1;
+    uint64_t records = 0, lost_events = 0, lost = 0, missing = 0, corrupt = 0, skipped = 0, next_seq = 0;
+    bool ended = false;  // false: still running after the deadline (killed), or crashed
+};
+
+// Runs `f` in a child, killed if it takes longer than `seconds`: a reader
+// blocked in open() of a FIFO, or spinning, must fail the test, not hang it.
+Outcome in_child(const std::function<void(Outcome &)> &f, int seconds = 10) {
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    const pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        Outcome o;
+        f(o);
+        o.ended = true;
+        const ssize_t w = write(p[1], &o, sizeof o);
+        _exit(w == static_cast<ssize_t>(sizeof o) ? 0 : 1);
+    }
+    close(p[1]);
+    Outcome o;
+    pollfd pfd{p[0], POLLIN, 0};
+    if (poll(&pfd, 1, seconds * 1000) == 1 && read(p[0], &o, sizeof o) != static_cast<ssize_t>(sizeof o)) o = Outcome{};
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    close(p[0]);
+    return o;
+}
+
+void read_dir(const std::string &dir, Outcome &o) {
+    std::vector<Read> got;
+    procmon_journal_reader_stats rs{};
+    o.rc = jt::read_all(dir, got, &rs);
+    for (const Read &r : got) {
+        if (r.e.type == PROCMON_EVENT_LOST) {
+            ++o.lost_events;
+            o.lost += r.e.lost;
+        } else {
+            ++o.records;
+        }
+    }
+    o.missing = rs.missing;
+    o.corrupt = rs.corrupt_records;
+    o.skipped = rs.skipped_files;
+}
+
+void open_writer(const std::string &dir, Outcome &o) {
+    procmon_journal *j = nullptr;
+    o.rc = procmon_journal_open(&j, nullptr, dir.c_str(), nullptr);
+    if (o.rc != PROCMON_OK) return;
+    const procmon_journal_stats s = stats_of(j);
+    o.next_seq = s.next_seq;
+    o.skipped = s.skipped_files;
+    o.corrupt = s.recovered_corrupt_records;
+    procmon_journal_close(j);
+}
+
+// Segments 1 (records 1-10), 11 (11-20) and 21 (21-30), by three writer runs.
+void three_segments(const std::string &dir) {
+    for (uint64_t first = 1; first <= 21; first += 10) {
+        procmon_journal *j = open_journal(dir);
+        cr_assert_eq(jt::append_range(j, first, 10), PROCMON_OK);
+        cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+    }
+}
+
+std::string seg(const TempDir &d, uint64_t first) { return d.sub(procmon::journal::segment_name(first).c_str()); }
+
+// Every kind of file that is not a segment a journal directory can hold
+// under a segment's name.
+enum Kind { dangling_symlink, symlink_to_dir, symlink_loop, symlink_to_segment, fifo, socket_file, directory, device, zero_length };
+constexpr Kind kKinds[] = {dangling_symlink, symlink_to_dir, symlink_loop, symlink_to_segment, fifo,
+                           socket_file,      directory,      device,       zero_length};
+const char *kind_name(Kind k) {
+    static const char *names[] = {"dangling symlink", "symlink to a directory", "symlink loop", "symlink to a segment elsewhere",
+                                  "FIFO", "socket", "directory", "device", "zero-length file"};
+    return names[k];
+}
+
+// Makes `path` a file of kind k; `elsewhere` is another journal's directory.
+void make(Kind k, const std::string &path, const TempDir &elsewhere) {
+    int rc = 0;
+    switch (k) {
+    case dangling_symlink: rc = symlink("/nonexistent/x.pmj", path.c_str()); break;
+    case symlink_to_dir: rc = symlink(elsewhere.path.c_str(), path.c_str()); break;
+    case symlink_loop: rc = symlink(path.c_str(), path.c_str()); break;
+    case symlink_to_segment: rc = symlink(jt::segment_files(elsewhere.path).front().c_str(), path.c_str()); break;
+    case fifo: rc = mkfifo(path.c_str(), 0644); break;
+    case socket_file: {
+        const int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        cr_assert_lt(path.size(), sizeof a.sun_path);
+        std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+        rc = bind(s, reinterpret_cast<sockaddr *>(&a), sizeof a);
+        close(s);
+        break;
+    }
+    case directory: rc = mkdir(path.c_str(), 0755); break;
+    case device: rc = mknod(path.c_str(), S_IFCHR | 0666, makedev(1, 3)); break;  // /dev/null's
+    case zero_length: rc = close(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644)); break;
+    }
+    cr_assert_eq(rc, 0, "make a %s at %s: %s", kind_name(k), path.c_str(), std::strerror(errno));
+}
+
+// For each kind: a three-segment journal with a file of that kind named as
+// the segment starting at `first` (in place of the segment there, if any).
+void with_each_kind(uint64_t first, const std::function<void(Kind, const TempDir &)> &check) {
+    TempDir other;
+    three_segments(other.path);
+    for (Kind k : kKinds) {
+        TempDir d;
+        three_segments(d.path);
+        unlink(seg(d, first).c_str());
+        make(k, seg(d, first), other);
+        check(k, d);
+    }
+}
+
+}  // namespace
+
+// The second segment replaced by something else: the reader returns the
+// first and third segments' records with a LOST of 10 between (no spin, no
+// block), the writer recovers past it, and both count what they skipped.
+Test(hostile, a_file_of_any_type_in_a_segments_place_is_skipped_and_reported, .timeout = 120) {
+    with_each_kind(11, [](Kind k, const TempDir &d) {
+        const bool regular = k == zero_length;
+        for (int pass = 0; pass < 2; ++pass) {  // before and after a writer ran on it
+            Outcome r = in_child([&](Outcome &o) { read_dir(d.path, o); });
+            cr_assert(r.ended, "%s: the reader hung (pass %d)", kind_name(k), pass);
+            cr_expect_eq(r.rc, PROCMON_OK, "%s: reader status %d", kind_name(k), r.rc);
+            cr_expect_eq(r.records, 20u, "%s: %llu records", kind_name(k), static_cast<unsigned long long>(r.records));
+            cr_expect_eq(r.lost, 10u, "%s: %llu lost", kind_name(k), static_cast<unsigned long long>(r.lost));
+            cr_expect_eq(r.missing, 10u, "%s", kind_name(k));
+            cr_expect_eq(r.skipped, regular ? 0u : 1u, "%s: %llu skipped", kind_name(k), static_cast<unsigned long long>(r.skipped));
+            cr_expect_eq(r.corrupt, regular ? 1u : 0u, "%s: %llu corrupt", kind_name(k), static_cast<unsigned long long>(r.corrupt));
+            if (pass == 1) break;
+            Outcome w = in_child([&](Outcome &o) { open_writer(d.path, o); });
+            cr_assert(w.ended, "%s: the writer's recovery hung", kind_name(k));
+            cr_expect_eq(w.rc, PROCMON_OK, "%s: writer status %d", kind_name(k), w.rc);
+            cr_expect_eq(w.next_seq, 31u, "%s", kind_name(k));
+            cr_expect_eq(w.skipped, regular ? 0u : 1u, "%s: the writer skipped %llu", kind_name(k),
+                         static_cast<unsigned long long>(w.skipped));
+        }
+    });
+}
+
+// The same where the next segment would go: the reader reads everything
+// before it; the writer cannot start its segment there and says why, except
+// for an empty file (a segment created and never written: recovery removes it).
+Test(hostile, a_file_of_any_type_in_the_next_segments_place, .timeout = 120) {
+    with_each_kind(31, [](Kind k, const TempDir &d) {
+        const bool regular = k == zero_length;
+        Outcome r = in_child([&](Outcome &o) { read_dir(d.path, o); });
+        cr_assert(r.ended, "%s: the reader hung", kind_name(k));
+        cr_expect_eq(r.rc, PROCMON_OK, "%s: reader status %d", kind_name(k), r.rc);
+        cr_expect_eq(r.records, 30u, "%s: %llu records", kind_name(k), static_cast<unsigned long long>(r.records));
+        cr_expect_eq(r.lost_events, 0u, "%s", kind_name(k));
+        cr_expect_eq(r.skipped, regular ? 0u : 1u, "%s: %llu skipped", kind_name(k), static_cast<unsigned long long>(r.skipped));
+        Outcome w = in_child([&](Outcome &o) {
+            open_writer(d.path, o);
+            if (o.rc != PROCMON_OK && std::strstr(procmon_error_last()->message, "not a regular file") == nullptr) o.rc = -2;
+        });
+        cr_assert(w.ended, "%s: the writer's recovery hung", kind_name(k));
+        cr_expect_eq(w.rc, regular ? PROCMON_OK : PROCMON_EFORMAT, "%s: writer status %d", kind_name(k), w.rc);
+    });
+}
+
+// A segment the reader may not open is an error that names it, never a hang
+// (as root, the test drops to nobody in a child: root reads anything).
+Test(hostile, an_unreadable_segment_is_an_error_naming_it, .timeout = 60) {
+    TempDir d;
+    three_segments(d.path);
+    // everything else open to nobody, the writer's lock and newest segment included
+    cr_assert_eq(chmod(d.path.c_str(), 0777), 0);
+    cr_assert_eq(chmod(d.sub("LOCK").c_str(), 0666), 0);
+    for (const auto &f : jt::segment_files(d.path)) cr_assert_eq(chmod(f.c_str(), 0666), 0);
+    cr_assert_eq(chmod(seg(d, 11).c_str(), 0), 0);
+    Outcome r = in_child([&](Outcome &o) {
+        if (getuid() == 0 && setuid(65534) != 0) _exit(3);
+        read_dir(d.path, o);
+        if (o.rc != PROCMON_OK && std::strstr(procmon_error_last()->message, "00000000000000000011.pmj") == nullptr) o.rc = -2;
+    });
+    cr_assert(r.ended, "the reader hung");
+    cr_expect_eq(r.rc, PROCMON_EPERM, "reader status %d", r.rc);
+    Outcome w = in_child([&](Outcome &o) {
+        if (getuid() == 0 && setuid(65534) != 0) _exit(3);
+        open_writer(d.path, o);
+    });
+    cr_assert(w.ended, "the writer hung");
+    cr_expect_eq(w.rc, PROCMON_EPERM, "writer status %d", w.rc);
+}
+
+// A segment removed (by retention) between the reader's listing and its
+// opening of it: passed over, its records reported LOST, and the reader
+// ends. (A name that stayed but could not be opened, a dangling symlink,
+// made the reader keep the segment it had finished and loop at full CPU.)
+// The open (through the syscall table) stages the moment.
+namespace {
+std::string vanishing;
+int vanishing_openat(int dirfd, const char *path, int flags) {
+    if (!vanishing.empty() && vanishing.find(path) != std::string::npos) unlinkat(dirfd, path, 0);
+    return pm_sys_default()->openat(dirfd, path, flags);
+}
+}  // namespace
+
+Test(hostile, a_segment_removed_before_the_reader_opens_it_is_passed_over, .timeout = 60) {
+    TempDir d;
+    three_segments(d.path);
+    Outcome r = in_child([&](Outcome &o) {
+        vanishing = procmon::journal::segment_name(11);
+        pm_sys_ops ops = *pm_sys_default();
+        ops.openat = vanishing_openat;
+        pm_sys_set(&ops);
+        read_dir(d.path, o);
+    });
+    cr_assert(r.ended, "the reader hung");
+    cr_expect_eq(r.rc, PROCMON_OK);
+    cr_expect_eq(r.records, 20u);
+    cr_expect_eq(r.lost, 10u);
+    cr_expect_eq(r.skipped, 0u, "a file removed is not one skipped");
+}
