@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use procmon_sys as sys;
 
-use crate::error::{check, get_sized, Error, Result};
+use crate::error::{check, get_sized, Error, ErrorKind, Result};
 use crate::events::{SubscribeOptions, Subscription};
 use crate::snapshot::{Query, Snapshot};
 
@@ -256,6 +256,36 @@ impl Context {
             boot_time: UNIX_EPOCH + Duration::from_nanos(s.boot_time_ns),
             processes: s.processes,
         })
+    }
+
+    /// Sends signal `sig` (0: only check that the process is there) to the
+    /// process with this identity: `pid` and `start_ticks` as a
+    /// [`Process`](crate::Process) or [`ProcessEvent`](crate::ProcessEvent)
+    /// gives them (their `signal`, `terminate` and `kill` call this). A pid
+    /// reused by another process since is never hit: that is
+    /// [`ErrorKind::Gone`], as for a process that exited.
+    ///
+    /// Errors: [`Gone`](ErrorKind::Gone),
+    /// [`PermissionDenied`](ErrorKind::PermissionDenied),
+    /// [`InvalidArgument`](ErrorKind::InvalidArgument) (pid <= 0, sig
+    /// outside 0..=64), [`Unsupported`](ErrorKind::Unsupported) (a context
+    /// reading a proc root other than /proc).
+    ///
+    /// ```no_run
+    /// use procmon::{Context, ErrorKind, Query};
+    /// let ctx = Context::new()?;
+    /// for p in &ctx.query(&Query::new().name("stuck-worker"))? {
+    ///     match p.terminate(&ctx) {
+    ///         Err(e) if e.kind() == ErrorKind::Gone => {} // exited meanwhile
+    ///         other => other?,
+    ///     }
+    /// }
+    /// # Ok::<(), procmon::Error>(())
+    /// ```
+    pub fn signal(&self, pid: i32, start_ticks: u64, sig: i32) -> Result<()> {
+        // SAFETY: ctx is open; the call takes only values.
+        check(unsafe { sys::procmon_signal(self.raw.as_ptr(), pid, start_ticks, sig) })
+            .map_err(|e| if e.kind() == ErrorKind::NotFound { e.with_kind(ErrorKind::Gone) } else { e })
     }
 
     /// The raw handle, for calls this crate does not wrap. Valid while `self` is.

@@ -38,6 +38,10 @@ pub enum ErrorKind {
     Locked,
     /// Not a procmon journal, or a newer format (`PROCMON_EFORMAT`).
     Format,
+    /// The process to signal is gone: it exited, or its pid now belongs to
+    /// another process (`PROCMON_ENOENT` from a signal by identity, such as
+    /// [`Context::signal`](crate::Context::signal)).
+    Gone,
     /// A code this crate does not know (a newer library).
     Other,
 }
@@ -71,6 +75,7 @@ impl ErrorKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     code: i32,
+    kind: ErrorKind,
     sys_errno: i32,
     message: String,
 }
@@ -87,12 +92,17 @@ impl Error {
         } else {
             strerror(code)
         };
-        Error { code, sys_errno: if e.code == code { e.sys_errno } else { 0 }, message }
+        Error { code, kind: ErrorKind::of(code), sys_errno: if e.code == code { e.sys_errno } else { 0 }, message }
     }
 
     /// An error made by this crate, with the library's code for it.
     pub(crate) fn new(code: i32, message: impl Into<String>) -> Error {
-        Error { code, sys_errno: 0, message: message.into() }
+        Error { code, kind: ErrorKind::of(code), sys_errno: 0, message: message.into() }
+    }
+
+    /// The same error, of a kind more precise than its code says.
+    pub(crate) fn with_kind(self, kind: ErrorKind) -> Error {
+        Error { kind, ..self }
     }
 
     /// The library's status code (negative, `PROCMON_E*`).
@@ -101,7 +111,7 @@ impl Error {
     }
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
-        ErrorKind::of(self.code)
+        self.kind
     }
     /// The OS errno behind it, 0 if none.
     pub fn sys_errno(&self) -> i32 {

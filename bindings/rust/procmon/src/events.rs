@@ -167,6 +167,11 @@ impl ProcessEvent {
     pub fn args(&self) -> Args<'_> {
         Args::new(&self.argv)
     }
+
+    fn identity(&self) -> (i32, u64) {
+        (self.pid, self.start_ticks)
+    }
+    signal_methods!();
 }
 
 impl std::fmt::Debug for ProcessEvent {

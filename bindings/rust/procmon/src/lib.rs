@@ -48,7 +48,34 @@
 //! time), [`Snapshot`] is `Send + Sync`, and a [`Process`] borrows from its
 //! snapshot. Names and arguments are `&OsStr` / bytes, never lossily
 //! converted.
+//!
+//! Records and events signal their process by identity, pid and start time
+//! ([`Process::terminate`], [`Context::signal`]): a pid that another
+//! process has since is never hit.
 #![warn(missing_docs)]
+
+/// `signal`, `terminate` and `kill` by identity, for a type whose private
+/// `identity()` gives its pid and start ticks (a record, an event).
+macro_rules! signal_methods {
+    () => {
+        /// Sends signal `sig` to this process, by its identity: never to
+        /// another process that has its pid since; that, or an exit, is
+        /// [`ErrorKind::Gone`](crate::ErrorKind::Gone). As
+        /// [`Context::signal`](crate::Context::signal).
+        pub fn signal(&self, ctx: &crate::Context, sig: i32) -> crate::Result<()> {
+            let (pid, start_ticks) = self.identity();
+            ctx.signal(pid, start_ticks, sig)
+        }
+        /// Sends SIGTERM (asks it to end), by identity: see `signal`.
+        pub fn terminate(&self, ctx: &crate::Context) -> crate::Result<()> {
+            self.signal(ctx, 15)
+        }
+        /// Sends SIGKILL (ends it at once), by identity: see `signal`.
+        pub fn kill(&self, ctx: &crate::Context) -> crate::Result<()> {
+            self.signal(ctx, 9)
+        }
+    };
+}
 
 mod context;
 mod error;

@@ -540,6 +540,11 @@ impl<'snap> Process<'snap> {
     pub fn as_raw(&self) -> &'snap sys::procmon_process {
         self.p
     }
+
+    fn identity(&self) -> (i32, u64) {
+        (self.pid(), self.start_ticks())
+    }
+    signal_methods!();
 }
 
 /// Every field, groups not read as `None`; names, paths and arguments as
