@@ -43,11 +43,26 @@ def wait_until(predicate, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def events_of(sub, pid, until, timeout=10.0):
+    """Events of pid from sub, until one of type `until`."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        e = sub.get(timeout=0.2)
+        if e is not None and e.pid == pid:
+            got.append(e)
+            if e.type == until:
+                return got
+    raise AssertionError(f"no {until} event for {pid}; got {got}")
+
+
 def wait_exec(pid, exe_tail, timeout=10.0):
-    """Until pid runs the program whose path ends in exe_tail (after fork, before exec, it is python)."""
+    """Until pid runs the program whose path ends in exe_tail (after fork, before exec, it is python),
+    with its arguments in place (exec switches exe before it sets them up: argv reads empty meanwhile)."""
     def done():
         try:
-            return os.readlink(f"/proc/{pid}/exe").endswith(exe_tail)
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return os.readlink(f"/proc/{pid}/exe").endswith(exe_tail) and f.read() != b""
         except OSError:
             return False
     wait_until(done, timeout, f"pid {pid} to exec {exe_tail}")

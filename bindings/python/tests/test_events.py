@@ -11,20 +11,7 @@ import time
 import pytest
 
 import procmon
-from conftest import wait_until
-
-
-def collect(sub, pid, until, timeout=10.0):
-    """Events of pid until one of type `until`."""
-    got = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        e = sub.get(timeout=0.2)
-        if e is not None and e.pid == pid:
-            got.append(e)
-            if e.type == until:
-                return got
-    raise AssertionError(f"no {until} event for {pid}; got {got}")
+from conftest import events_of as collect, wait_until
 
 
 def test_child_that_execs_and_exits_with_3():
