@@ -537,6 +537,13 @@ PROCMON_API int procmon_journal_append(procmon_journal *j, const procmon_event *
             return fail(PROCMON_EINVAL, 0, "%s: event %zu has type 0x%x, not one PROCMON_EVENT_*", fn, i, e->type);
         if (e->argv == nullptr && e->argv_len > 0)
             return fail(PROCMON_EINVAL, 0, "%s: event %zu has argv_len %zu but no argv", fn, i, e->argv_len);
+        // Never acknowledge what could not be read back: the format's limit.
+        if (journal::payload_bound(*e) > journal::kMaxPayload)
+            return fail(PROCMON_EINVAL, 0,
+                        "%s: event %zu is too large for a journal record: its name, exe and argv take %zu bytes, "
+                        "at most %zu (a record's payload is at most %u bytes)",
+                        fn, i, journal::payload_bound(*e) - journal::kMaxFixedPayload,
+                        journal::kMaxPayload - journal::kMaxFixedPayload, journal::kMaxPayload);
     }
     return guarded(fn, [&] { return j->writer->append(events, event_size, n); });
 }

@@ -1,5 +1,6 @@
 #include "journal/format.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -120,6 +121,27 @@ bool parse_segment_name(const char *name, uint64_t &first_seq) {
     }
     if (digits != 20 || std::strcmp(name + digits, kSegmentSuffix) != 0) return false;
     first_seq = v;
+    return true;
+}
+
+std::size_t payload_bound(const procmon_event &e) {
+    return kMaxFixedPayload + (e.name ? std::strlen(e.name) : 0) + (e.exe ? std::strlen(e.exe) : 0) +
+           (e.argv ? e.argv_len : 0);
+}
+
+bool cut_to_fit(procmon_event &e, std::string &copy) {
+    const std::size_t others = payload_bound(e) - (e.argv ? e.argv_len : 0);
+    if (others >= kMaxPayload) return false;
+    const std::size_t len = kMaxPayload - others;
+    if (e.argv == nullptr || e.argv_len <= len) return true;
+    // As procfs cuts an argv at argv_cap_bytes: the cut argument stays,
+    // its last byte made its NUL (in a copy: the event's bytes are not ours).
+    copy.assign(e.argv, len);
+    if (len > 0) copy.back() = '\0';
+    e.argv = copy.data();
+    e.argv_len = len;
+    e.argc = static_cast<uint32_t>(std::count(copy.begin(), copy.end(), '\0'));
+    e.flags |= kFlagArgvCut;
     return true;
 }
 

@@ -28,6 +28,12 @@ constexpr std::size_t kRecordHeaderBytes = 16;
 // An event's payload is its fixed fields (< 100 bytes) and three strings,
 // argv at most the kernel's ARG_MAX area: 16 MiB bounds it with room.
 constexpr uint32_t kMaxPayload = 16u << 20;
+// The most a payload takes besides its strings' bytes: type and flags, 11
+// varints of at most 10 bytes, and 3 string lengths with their NULs.
+constexpr std::size_t kMaxFixedPayload = 2 + 11 * 10 + 3 * 11;
+// A record's flag (procmon_event.flags) for an argv the journal cut so that
+// the record fits kMaxPayload (docs/journal.md).
+constexpr uint32_t kFlagArgvCut = 0x10;
 constexpr const char *kSegmentSuffix = ".pmj";
 
 struct SegmentHeader {
@@ -59,7 +65,16 @@ inline std::size_t append_string(std::vector<char> &buf, const char *s, std::siz
     return at;
 }
 
-// Appends one whole record (header and payload) for `e` with sequence `seq`.
+// At least the payload bytes of e's record: whether it fits kMaxPayload.
+std::size_t payload_bound(const procmon_event &e);
+// Cuts e's argv, if need be, so that its record fits kMaxPayload (into
+// `copy`: the cut argument stays, NUL-terminated; argc counts what is left)
+// and flags it kFlagArgvCut; false if it cannot fit even without argv (a
+// name or exe of megabytes).
+bool cut_to_fit(procmon_event &e, std::string &copy);
+
+// Appends one whole record (header and payload) for `e` with sequence `seq`;
+// payload_bound(e) must be at most kMaxPayload.
 void append_record(std::vector<unsigned char> &out, uint64_t seq, const procmon_event &e);
 
 // One record at p, if whole and intact.

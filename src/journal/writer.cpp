@@ -288,7 +288,15 @@ void Writer::failed(int code, int err, const char *what) {
 
 // ------------------------------------------------------------ writing
 
-void Writer::encode(const procmon_event &e) {
+void Writer::encode(const procmon_event &in) {
+    if (payload_bound(in) > kMaxPayload) {  // never a record that cannot be read back
+        procmon_event e = in;
+        std::string copy;
+        if (cut_to_fit(e, copy)) encode(e);
+        else ++pending_lost_;  // not even without argv: journaled as lost by the next pass
+        return;
+    }
+    const procmon_event &e = in;
     if (buf_.empty()) batch_first_seq_ = next_seq_;
     append_record(buf_, next_seq_++, e);
     batch_weight_ += e.type == PROCMON_EVENT_LOST ? e.lost : 1;

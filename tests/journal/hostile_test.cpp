@@ -14,8 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <functional>
+#include <memory>
 
+#include "journal/writer.hpp"
 #include "journal_checks.hpp"
 #include "platform/linux/sys_ops.h"
 
@@ -249,4 +252,78 @@ Test(hostile, a_segment_removed_before_the_reader_opens_it_is_passed_over, .time
     cr_expect_eq(r.records, 20u);
     cr_expect_eq(r.lost, 10u);
     cr_expect_eq(r.skipped, 0u, "a file removed is not one skipped");
+}
+
+// An event whose record would exceed the format's 16 MiB payload: refused
+// at append (alone or in the middle of a batch: nothing of the batch is
+// queued), so nothing is acknowledged that cannot be read back. It used to
+// be accepted, reported durable, unreadable, and cut by the next recovery.
+Test(hostile, an_event_too_large_for_a_record_is_refused_at_append, .timeout = 60) {
+    TempDir d;
+    procmon_journal *j = open_journal(d.path);
+    jt::Batch b(1, 3);
+    const std::string huge(17u << 20, 'a');  // 17 MiB of argv
+    procmon_event big = b.evs[1];
+    big.argv = huge.data();
+    big.argv_len = huge.size();
+    cr_expect_eq(procmon_journal_append(j, &big, sizeof big, 1), PROCMON_EINVAL);
+    cr_expect_neq(std::strstr(procmon_error_last()->message, "16777216"), nullptr, "%s", procmon_error_last()->message);
+    b.evs[1] = big;
+    cr_expect_eq(procmon_journal_append(j, b.evs.data(), sizeof b.evs[0], 3), PROCMON_EINVAL, "in the middle of a batch");
+    uint64_t durable = 99;
+    cr_assert_eq(procmon_journal_sync(j, 10000, &durable), PROCMON_OK);
+    cr_expect_eq(durable, 0u, "nothing was written");
+    cr_expect_eq(stats_of(j).next_seq, 1u);
+    // the largest that fits is taken, and reads back whole
+    big.argv_len = procmon::journal::kMaxPayload - procmon::journal::kMaxFixedPayload - std::strlen(big.name) - std::strlen(big.exe);
+    cr_assert_eq(procmon_journal_append(j, &big, sizeof big, 1), PROCMON_OK, "%s", procmon_error_last()->message);
+    cr_assert_eq(procmon_journal_sync(j, 10000, &durable), PROCMON_OK);
+    cr_expect_eq(durable, 1u);
+    cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+    std::vector<Read> got;
+    cr_assert_eq(jt::read_all(d.path, got), PROCMON_OK);
+    cr_assert_eq(got.size(), 1u);
+    cr_expect_eq(got[0].argv.size(), big.argv_len);
+    j = open_journal(d.path);
+    cr_expect_eq(stats_of(j).next_seq, 2u, "recovery kept it");
+    procmon_journal_close(j);
+}
+
+// The writer's own path (the context's events, here through the internal
+// append that skips the C ABI's check): an event too large for a record is
+// written with its argv cut to fit and flagged, never as an unreadable record.
+Test(hostile, the_writer_cuts_an_argv_too_large_for_a_record_and_flags_it, .timeout = 60) {
+    TempDir d;
+    std::unique_ptr<procmon::journal::Writer> w;
+    cr_assert_eq(procmon::journal::Writer::open(d.path, {}, nullptr, w), PROCMON_OK, "%s", procmon_error_last()->message);
+    std::string huge;
+    for (int i = 0; huge.size() < (17u << 20); ++i) huge += "argument-" + std::to_string(i) + '\0';
+    jt::Batch b(1, 3);
+    b.evs[1].argv = huge.data();
+    b.evs[1].argv_len = huge.size();
+    b.evs[1].argc = 0;
+    for (char c : huge) b.evs[1].argc += c == '\0';
+    cr_assert_eq(w->append(b.evs.data(), sizeof b.evs[0], 3), PROCMON_OK);
+    uint64_t durable = 0;
+    cr_assert_eq(w->sync(10000, &durable), PROCMON_OK);
+    cr_expect_eq(durable, 3u);
+    cr_assert_eq(w->close(), PROCMON_OK);
+    w.reset();
+    std::vector<Read> got;
+    procmon_journal_reader_stats rs{};
+    cr_assert_eq(jt::read_all(d.path, got, &rs), PROCMON_OK);
+    cr_assert_eq(got.size(), 3u, "%zu records read back", got.size());
+    cr_expect_eq(rs.corrupt_records, 0u);
+    const Read &cut = got[1];
+    cr_expect(cut.e.flags & procmon::journal::kFlagArgvCut, "flags 0x%x", cut.e.flags);
+    cr_expect_lt(cut.argv.size(), huge.size());
+    cr_expect_gt(cut.argv.size(), (16u << 20) - 1024);
+    cr_expect_eq(cut.argv.back(), '\0', "the cut argument stays terminated");
+    cr_expect_eq(huge.compare(0, cut.argv.size() - 1, cut.argv, 0, cut.argv.size() - 1), 0, "a prefix of the argv");
+    cr_expect_eq(cut.e.argc, static_cast<uint32_t>(std::count(cut.argv.begin(), cut.argv.end(), '\0')));
+    std::string why;
+    cr_expect(jt::is_event_of(jt::view(got[2]), 3, why), "%s", why.c_str());
+    procmon_journal *j = open_journal(d.path);
+    cr_expect_eq(stats_of(j).next_seq, 4u, "recovery kept all three");
+    procmon_journal_close(j);
 }
