@@ -28,8 +28,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent  # bindings/python, or an unpacked sdist
 NAME = "procmon"
-PACKAGE_FILES = ("__init__.py", "__init__.pyi", "_procmon.pyi", "_monitor.py", "_events.py", "_journal.py", "_columns.py",
-                 "py.typed")
 # What the C library's build needs, copied into an sdist under core/.
 CORE_PARTS = ("CMakeLists.txt", "cmake", "include", "src")
 
@@ -300,8 +298,10 @@ def _write_wheel(wheel_directory, files):
 
 
 def _package_files():
-    for f in PACKAGE_FILES:
-        yield f"{NAME}/{f}", (HERE / NAME / f).read_bytes()
+    """The package's modules, stubs and py.typed (not an editable build's module)."""
+    for f in sorted((HERE / NAME).iterdir()):
+        if f.is_file() and (f.suffix in (".py", ".pyi") or f.name == "py.typed"):
+            yield f"{NAME}/{f.name}", f.read_bytes()
 
 
 def _write_metadata_dir(metadata_directory):

@@ -4,8 +4,9 @@
     for p in procmon.process_iter(["pid", "name", "memory_info"]):
         print(p.info)
 
+    p = procmon.Process(pid)                # psutil's Process: p.name(), p.wait(), p.kill()
     snap = procmon.snapshot()               # every process, one Snapshot
-    me = snap.find(os.getpid())             # a Process record
+    me = snap.find(os.getpid())             # a Record: me.name, me.memory_info.rss
     with procmon.subscribe({"exec", "exit"}) as sub:
         for event in sub: ...
     with procmon.Journal("/var/lib/mon/journal", procmon.Monitor()):
@@ -27,37 +28,60 @@ from ._procmon import (  # noqa: F401
     QUEUE_MAX,
     QUEUE_MIN,
     VERSION,
+    Event,
+    Record,
+    Snapshot,
+    pcputimes,
+    pctxsw,
+    pfullmem,
+    pgids,
+    pio,
+    pmem,
+    puids,
+)
+from ._errors import (  # noqa: F401
     AccessDenied,
     Busy,
     Closed,
     Error,
-    Event,
     InvalidArgument,
     JournalFormatError,
     Locked,
     NoSpace,
     NoSuchProcess,
     OutOfMemory,
-    Process,
-    Snapshot,
-    pcputimes,
-    pctxsw,
-    pgids,
-    pio,
-    pmem,
-    puids,
+    TimeoutExpired,
+    ZombieProcess,
 )
 from ._events import Subscription  # noqa: F401
 from ._journal import Journal, JournalReader  # noqa: F401
 from ._monitor import Monitor, PsProcess, default_monitor, process_iter, snapshot, subscribe  # noqa: F401
+from ._process import Process, pid_exists, pids, wait_procs  # noqa: F401
+from ._system import boot_time, cpu_count, getloadavg, sswap, svmem, swap_memory, system, virtual_memory  # noqa: F401
 
 __version__ = VERSION
 
+# psutil's status strings (Process.status(), Record.status)
+STATUS_RUNNING = "running"
+STATUS_SLEEPING = "sleeping"
+STATUS_DISK_SLEEP = "disk-sleep"
+STATUS_STOPPED = "stopped"
+STATUS_TRACING_STOP = "tracing-stop"
+STATUS_ZOMBIE = "zombie"
+STATUS_DEAD = "dead"
+STATUS_WAKE_KILL = "wake-kill"
+STATUS_WAKING = "waking"
+STATUS_IDLE = "idle"
+STATUS_PARKED = "parked"
+
 __all__ = [
     "ATTRS", "EVENTS", "FIELDS", "QUEUE_DEFAULT", "QUEUE_MAX", "QUEUE_MIN", "DEFAULT_ARENA_CAP", "MIN_ARENA_CAP",
-    "VERSION", "Error", "AccessDenied", "NoSuchProcess", "OutOfMemory", "Closed", "InvalidArgument", "Busy",
-    "NoSpace", "Locked", "JournalFormatError",
-    "Monitor", "Snapshot", "Process", "PsProcess", "Event", "Subscription", "Journal", "JournalReader",
-    "snapshot", "process_iter", "subscribe", "default_monitor",
-    "pmem", "pcputimes", "puids", "pgids", "pio", "pctxsw",
+    "VERSION", "Error", "AccessDenied", "NoSuchProcess", "ZombieProcess", "TimeoutExpired", "OutOfMemory", "Closed",
+    "InvalidArgument", "Busy", "NoSpace", "Locked", "JournalFormatError",
+    "Monitor", "Snapshot", "Record", "Process", "PsProcess", "Event", "Subscription", "Journal", "JournalReader",
+    "snapshot", "process_iter", "subscribe", "default_monitor", "pids", "pid_exists", "wait_procs",
+    "system", "virtual_memory", "swap_memory", "boot_time", "getloadavg", "cpu_count",
+    "pmem", "pfullmem", "pcputimes", "puids", "pgids", "pio", "pctxsw", "svmem", "sswap",
+    "STATUS_RUNNING", "STATUS_SLEEPING", "STATUS_DISK_SLEEP", "STATUS_STOPPED", "STATUS_TRACING_STOP",
+    "STATUS_ZOMBIE", "STATUS_DEAD", "STATUS_WAKE_KILL", "STATUS_WAKING", "STATUS_IDLE", "STATUS_PARKED",
 ]

@@ -4,22 +4,28 @@ selectable file descriptor and an async iterator."""
 import collections
 
 from . import _procmon
+from ._errors import Closed, InvalidArgument
 
 _BATCH = 256  # events taken from the library per call
+
+
+def mask_of(names, table, unknown):
+    """The OR of table[name] for the names; InvalidArgument(unknown(name))
+    for a name the table lacks."""
+    mask = 0
+    for n in names:
+        if n not in table:
+            raise InvalidArgument(unknown(n))
+        mask |= table[n]
+    return mask
 
 
 def event_mask(events):
     """None -> default (start, exec, exit); a name; or an iterable of names."""
     if events is None:
         return 0
-    if isinstance(events, str):
-        events = [events]
-    mask = 0
-    for e in events:
-        if e not in _procmon.EVENTS:
-            raise _procmon.InvalidArgument(f"unknown event type {e!r}; the types are {', '.join(_procmon.EVENTS)}")
-        mask |= _procmon.EVENTS[e]
-    return mask
+    return mask_of([events] if isinstance(events, str) else events, _procmon.EVENTS,
+                   lambda e: f"unknown event type {e!r}; the types are {', '.join(_procmon.EVENTS)}")
 
 
 class Subscription:
@@ -77,7 +83,7 @@ class Subscription:
     def __next__(self):
         try:
             event = self.get()
-        except _procmon.Closed:
+        except Closed:
             raise StopIteration from None
         return event
 
@@ -98,7 +104,7 @@ class Subscription:
                 if self._buf:
                     continue
                 fds = (self._h.fileno(), self._h._wake_fd)
-            except _procmon.Closed:
+            except Closed:
                 raise StopAsyncIteration from None
             ready = loop.create_future()
 
@@ -122,8 +128,9 @@ class Subscription:
         return self._h.fileno()
 
     def stats(self):
-        """Queue capacity and depth; counts: received, filtered, delivered,
-        dropped, lost; and where the time went for the events returned so
+        """Queue capacity and depth; counts: received, filtered (of which
+        undecidable: events the filters could not decide, dropped unless
+        subscribed with undecidable=True), delivered, dropped, lost; and where the time went for the events returned so
         far: "timed" (how many) and "latency", a dict of stages "receive",
         "enrich", "deliver" and "total", each {"p50_ns", "p99_ns",
         "max_ns"} (see docs/events.md)."""

@@ -5,6 +5,7 @@ import collections
 import datetime
 
 from . import _procmon
+from ._errors import InvalidArgument
 from ._events import event_mask
 
 _BATCH = 256
@@ -15,7 +16,7 @@ def _ms(seconds, what):
         return 0
     ms = int(round(float(seconds) * 1000))
     if ms <= 0:
-        raise _procmon.InvalidArgument(f"{what} must be positive (got {seconds!r})")
+        raise InvalidArgument(f"{what} must be positive (got {seconds!r})")
     return ms
 
 
@@ -41,7 +42,7 @@ class Journal:
                  max_size=0, max_age=None, events=None, name=None, user=None, descendants_of=0):
         from ._monitor import _uid_of  # the Monitor module imports this one's users
         if fsync not in _procmon.FSYNC:
-            raise _procmon.InvalidArgument(f"fsync must be one of {', '.join(_procmon.FSYNC)} (got {fsync!r})")
+            raise InvalidArgument(f"fsync must be one of {', '.join(_procmon.FSYNC)} (got {fsync!r})")
         ctx = monitor._ctx if monitor is not None else None
         self._h = _procmon.Journal(str(directory), ctx, _procmon.FSYNC[fsync], _ms(fsync_interval, "fsync_interval"),
                                    int(queue), int(segment_size), int(max_size), _ms(max_age, "max_age"),

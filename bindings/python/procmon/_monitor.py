@@ -3,11 +3,12 @@
 import os
 import pwd
 import threading
+import time
 
 from . import _procmon
-from ._events import Subscription, event_mask
-
-ATTRS = tuple(_procmon.ATTRS)
+from ._errors import InvalidArgument
+from ._events import Subscription, event_mask, mask_of
+from ._process import Process, fields_of
 
 
 def _field_mask(fields):
@@ -20,16 +21,8 @@ def _field_mask(fields):
         if fields == "default":
             return _procmon.FIELDS_DEFAULT
         fields = [fields]
-    mask = 0
-    for f in fields:
-        if f == "default":
-            mask |= _procmon.FIELDS_DEFAULT
-        elif f in _procmon.FIELDS:
-            mask |= _procmon.FIELDS[f]
-        else:
-            raise _procmon.InvalidArgument(
-                f"unknown field group {f!r}; the groups are {', '.join(_procmon.FIELDS)}, 'default' and 'all'")
-    return mask
+    return mask_of(fields, {**_procmon.FIELDS, "default": _procmon.FIELDS_DEFAULT},
+                   lambda f: f"unknown field group {f!r}; the groups are {', '.join(_procmon.FIELDS)}, 'default' and 'all'")
 
 
 def _uid_of(user):
@@ -41,7 +34,7 @@ def _uid_of(user):
     try:
         return pwd.getpwnam(user).pw_uid
     except KeyError:
-        raise _procmon.InvalidArgument(f"no such user {user!r}") from None
+        raise InvalidArgument(f"no such user {user!r}") from None
 
 
 class Monitor:
@@ -67,72 +60,103 @@ class Monitor:
     def __init__(self, *, memory_cap=0, threads=0, argv_cap=0, cache=True, event_source="auto",
                  poll_interval=1.0, proc_root=None):
         if event_source not in ("auto", "polling"):
-            raise _procmon.InvalidArgument(f"event_source must be 'auto' or 'polling', not {event_source!r}")
+            raise InvalidArgument(f"event_source must be 'auto' or 'polling', not {event_source!r}")
         self._ctx = _procmon.Context(int(memory_cap), int(threads), int(argv_cap), bool(cache),
                                      event_source == "polling", int(round(poll_interval * 1000)),
                                      None if proc_root is None else os.fsdecode(proc_root))
 
-    def snapshot(self, fields=None, *, name=None, user=None, pids=None, refresh=False):
+    def snapshot(self, fields=None, *, name=None, cmdline=None, user=None, pids=None, refresh=False, interval=None):
         """Every process now (or those matching the filters), as a Snapshot.
 
         fields: field groups to read: None (the default groups), "all", or
-            names from procmon.FIELDS ("cpu", "memory", "cwd", "io", ...).
-            Values of groups not read are None.
-        name: fnmatch pattern on the process name.
+            names from procmon.FIELDS ("cpu", "memory", "cwd", "io", "smaps",
+            ...). Values of groups not read are None.
+        name: fnmatch pattern on the name users see (Record.name: the
+            kernel's 15-byte comm, or the program's whole name when the
+            kernel cut it).
+        cmdline: fnmatch pattern on the command line, its arguments joined by
+            spaces ("*--port=80*" finds it anywhere, as pgrep -f).
         user: user name or uid (effective).
         pids: only these pids.
         refresh: re-read what the cache holds (argv, exe, ids).
+        interval: seconds: take a first sample, wait, and return the second,
+            so cpu_percent is the use over that interval (top's figure, as
+            psutil's cpu_percent(interval)); another snapshot of this Monitor
+            in between shortens it.
         """
-        return self._ctx.enumerate(_field_mask(fields), name, _uid_of(user),
-                                   None if pids is None else [int(p) for p in pids], bool(refresh))
+        args = (name, cmdline, _uid_of(user), None if pids is None else [int(p) for p in pids], bool(refresh))
+        mask = _field_mask(fields)
+        if interval is not None:
+            if interval < 0:
+                raise InvalidArgument(f"interval must be positive (got {interval!r})")
+            self._ctx.enumerate(_procmon.FIELDS["cpu"], *args)
+            time.sleep(interval)
+        return self._ctx.enumerate(mask, *args)
 
     def process_iter(self, attrs=None, ad_value=None):
-        """Like psutil.process_iter: yields a procmon.PsProcess per process.
+        """Like psutil.process_iter: yields a procmon.Process per process,
+        from one snapshot taken when iteration starts.
 
         With attrs (psutil's names, see procmon.ATTRS; an empty list means
-        all), each has an ``info`` dict as psutil's. A value that could not
-        be read (e.g. another user's exe without privilege) is ad_value.
-        Values are those of one snapshot taken when iteration starts.
+        all), each has an ``info`` dict as psutil's, and only the field
+        groups they need are read. A value that could not be read (e.g.
+        another user's exe without privilege) is ad_value. In the loop body
+        the Process's methods answer from the snapshot (as inside psutil's
+        oneshot()); kept after the loop moved on, it reads the process anew
+        at each call.
         """
-        if attrs is None:
-            for rec in self.snapshot():
-                yield PsProcess(rec, None)
-            return
-        attrs = list(attrs) if attrs else list(ATTRS)
-        fields = 0  # only the field groups these attrs need (the extension's table says which)
-        for a in attrs:
-            if a not in _procmon.ATTR_FIELDS:
-                raise _procmon.InvalidArgument(f"invalid attr name {a!r} (procmon.ATTRS lists the valid ones)")
-            fields |= _procmon.ATTR_FIELDS[a]
-        snap = self._ctx.enumerate(fields, None, -1, None, False)
-        dicts = snap.as_dicts(attrs)
-        for i, info in enumerate(dicts):
-            if ad_value is not None:
-                for k, v in info.items():
-                    if v is None:
-                        info[k] = ad_value
-            yield PsProcess(snap[i], info)
+        names = None if attrs is None else (list(attrs) if attrs else list(_procmon.ATTRS))
+        snap = self._ctx.enumerate(0 if names is None else fields_of(names), None, None, -1, None, False)
+        taken = time.monotonic()
+        held = snap.fields | _procmon.FIELDS["basic"]
+        dicts = None if names is None else snap.as_dicts(names)
+        for i, rec in enumerate(snap):
+            p = Process._of(rec, self, held, taken)
+            if dicts is not None:
+                info = dicts[i]
+                if ad_value is not None:
+                    for k, v in info.items():
+                        if v is None:
+                            info[k] = ad_value
+                p.info = info
+            try:
+                yield p
+            finally:
+                p._release()
 
-    def subscribe(self, events=None, *, name=None, user=None, descendants_of=0, queue=0, threads=False):
+    def subscribe(self, events=None, *, name=None, cmdline=None, user=None, descendants_of=0, queue=0, threads=False,
+                  undecidable=False):
         """Start receiving lifecycle events: returns a Subscription.
 
         events: names from procmon.EVENTS ("start", "exec", "exit", "uid",
             "comm"), default start, exec and exit; "lost" is always delivered.
-        name: fnmatch pattern on the process name.
+        name: fnmatch pattern on the name users see (as snapshot's).
+        cmdline: fnmatch pattern on the command line (as snapshot's).
         user: user name or uid (effective).
         descendants_of: only descendants of this pid.
         queue: events the queue holds (default procmon.QUEUE_DEFAULT); when
             it is full, later events are counted and reported as one 'lost'
             event, never dropped silently.
         threads: also thread starts and exits (netlink only).
+        undecidable: also pass events a filter cannot decide (the process was
+            gone before what the filter needs could be read: ``partial``).
+            By default they are dropped and counted in
+            ``Subscription.stats()["undecidable"]``.
         """
-        handle = self._ctx.subscribe(event_mask(events), name, _uid_of(user), int(descendants_of), int(queue),
-                                     bool(threads))
+        handle = self._ctx.subscribe(event_mask(events), name, cmdline, _uid_of(user), int(descendants_of),
+                                     int(queue), bool(threads), bool(undecidable))
         return Subscription(handle)
 
     def stats(self):
         """Counters: memory, cache, event source and its reason, events."""
         return self._ctx.stats()
+
+    def system(self):
+        """The machine as a whole, as a dict: cpus, mem_total_bytes,
+        mem_available_bytes, mem_used_bytes (total - available),
+        mem_free_bytes, swap_total_bytes, swap_free_bytes, load1, load5,
+        load15, boot_time_ns, processes."""
+        return self._ctx.system()
 
     def close(self):
         """Release the context. Its subscriptions then raise Closed."""
@@ -149,55 +173,7 @@ class Monitor:
         self.close()
 
 
-class PsProcess:
-    """What process_iter yields: psutil.Process's shape over one record.
-
-    ``pid`` and ``info`` are attributes; everything else is a method, as in
-    psutil (``p.name()``, ``p.memory_info().rss``), returning the value of
-    the snapshot it came from.
-    """
-
-    __slots__ = ("_rec", "pid", "info")
-
-    def __init__(self, rec, info):
-        self._rec = rec
-        self.pid = rec.pid
-        if info is not None:
-            self.info = info
-
-    def as_dict(self, attrs=None, ad_value=None):
-        d = self._rec.as_dict(None if not attrs else list(attrs))
-        if ad_value is not None:
-            d = {k: (ad_value if v is None else v) for k, v in d.items()}
-        return d
-
-    def cpu_percent(self, interval=None):
-        if interval:
-            raise _procmon.InvalidArgument("cpu_percent(interval) is not supported: take a second snapshot instead")
-        return self._rec.cpu_percent
-
-    def __repr__(self):
-        return f"procmon.PsProcess(pid={self.pid}, name={self._rec.name!r}, status={self._rec.status!r})"
-
-    def __eq__(self, other):
-        return isinstance(other, PsProcess) and (self.pid, self._rec.start_ticks) == (other.pid, other._rec.start_ticks)
-
-    def __hash__(self):
-        return hash((self.pid, self._rec.start_ticks))
-
-
-def _method(attr):
-    def get(self):
-        return getattr(self._rec, attr)
-    get.__name__ = attr
-    get.__doc__ = f"psutil.Process.{attr}(): the snapshot's value (None if it was not read)."
-    return get
-
-
-for _a in ATTRS:
-    if _a not in ("pid", "cpu_percent"):
-        setattr(PsProcess, _a, _method(_a))
-del _a
+PsProcess = Process  # what process_iter yielded before procmon.Process had psutil's shape
 
 
 # ------------------------------------------------------------------ defaults
@@ -215,9 +191,10 @@ def default_monitor():
         return _default
 
 
-def snapshot(fields=None, *, name=None, user=None, pids=None, refresh=False):
+def snapshot(fields=None, *, name=None, cmdline=None, user=None, pids=None, refresh=False, interval=None):
     """Monitor.snapshot on the default Monitor."""
-    return default_monitor().snapshot(fields, name=name, user=user, pids=pids, refresh=refresh)
+    return default_monitor().snapshot(fields, name=name, cmdline=cmdline, user=user, pids=pids, refresh=refresh,
+                                      interval=interval)
 
 
 def process_iter(attrs=None, ad_value=None):
@@ -225,7 +202,8 @@ def process_iter(attrs=None, ad_value=None):
     return default_monitor().process_iter(attrs, ad_value)
 
 
-def subscribe(events=None, *, name=None, user=None, descendants_of=0, queue=0, threads=False):
+def subscribe(events=None, *, name=None, cmdline=None, user=None, descendants_of=0, queue=0, threads=False,
+              undecidable=False):
     """Monitor.subscribe on the default Monitor."""
-    return default_monitor().subscribe(events, name=name, user=user, descendants_of=descendants_of, queue=queue,
-                                       threads=threads)
+    return default_monitor().subscribe(events, name=name, cmdline=cmdline, user=user, descendants_of=descendants_of,
+                                       queue=queue, threads=threads, undecidable=undecidable)

@@ -39,36 +39,24 @@ namespace {
 
 // ------------------------------------------------------------ errors
 
-struct ErrorTypes {
-    py::object base, access_denied, no_such_process, out_of_memory, closed, invalid_argument, busy, no_space, locked,
-        journal_format;
-};
-ErrorTypes *errors = nullptr;  // created at import, never freed (module lifetime)
-
-py::object error_type(int code) {
-    switch (code) {
-    case PROCMON_EPERM: return errors->access_denied;
-    case PROCMON_ENOENT: return errors->no_such_process;
-    case PROCMON_ENOMEM: return errors->out_of_memory;
-    case PROCMON_ECLOSED: return errors->closed;
-    case PROCMON_EINVAL:
-    case PROCMON_EVERSION: return errors->invalid_argument;
-    case PROCMON_EBUSY: return errors->busy;
-    case PROCMON_ENOSPC: return errors->no_space;
-    case PROCMON_ELOCKED: return errors->locked;
-    case PROCMON_EFORMAT: return errors->journal_format;
-    default: return errors->base;
-    }
+// The status code's name in procmon.h, "EPERM" for PROCMON_EPERM.
+const char *status_code_name(int code) {
+#define PM_STATUS_CASE(name, value, text) \
+    case value: return #name;
+    switch (code) { PROCMON_STATUS_MAP(PM_STATUS_CASE) }
+#undef PM_STATUS_CASE
+    return "UNKNOWN";
 }
+
+// procmon._errors.from_library: the exception classes are Python's (with
+// psutil's signatures); it picks the class for a status code. Set at import,
+// never freed (module lifetime).
+py::object *error_factory = nullptr;
 
 // Raises the exception for `code` with `message`. GIL held.
 [[noreturn]] void raise(int code, const std::string &message, int sys_errno = 0) {
-    py::object type = error_type(code);
-    py::object exc = type(message);
-    exc.attr("code") = code;
-    exc.attr("sys_errno") = sys_errno;
-    exc.attr("message") = message;
-    PyErr_SetObject(type.ptr(), exc.ptr());
+    py::object exc = (*error_factory)(code, status_code_name(code), message, sys_errno);
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
     throw py::error_already_set();
 }
 
@@ -140,7 +128,7 @@ py::str user_name(uint32_t uid) {
 }
 
 struct Types {  // psutil-shaped named tuples, made once at import
-    py::object pmem, pcputimes, puids, pgids, pio, pctxsw;
+    py::object pmem, pfullmem, pcputimes, puids, pgids, pio, pctxsw;
 };
 Types *types = nullptr;
 
@@ -174,6 +162,15 @@ auto locked(Context &c, F &&call) {
     return call(c.get());
 }
 
+// Runs `call` as `locked` does and raises the library's error if it failed:
+// read on this same thread after the GIL is back (the error slot is
+// thread-local, and nothing else ran on this thread in between).
+template <class F>
+void checked(Context &c, F &&call) {
+    const int rc = locked(c, std::forward<F>(call));
+    if (rc != PROCMON_OK) raise(last_failure(rc));
+}
+
 std::shared_ptr<Context> open_context(uint64_t arena_cap, uint32_t threads, uint32_t argv_cap, bool cache, bool polling,
                                       uint32_t poll_interval_ms, std::optional<std::string> proc_root) {
     auto c = std::make_shared<Context>();
@@ -193,8 +190,7 @@ std::shared_ptr<Context> open_context(uint64_t arena_cap, uint32_t threads, uint
 py::dict context_stats(Context &c) {
     procmon_stats s{};
     s.size = sizeof s;
-    int rc = locked(c, [&](procmon_ctx *ctx) { return procmon_stats_get(&s, ctx); });
-    if (rc != PROCMON_OK) raise(last_failure(rc));
+    checked(c, [&](procmon_ctx *ctx) { return procmon_stats_get(&s, ctx); });
     py::dict d;
     PM_COPY(arena_cap_bytes);
     PM_COPY(arena_used_bytes);
@@ -220,6 +216,32 @@ py::dict context_stats(Context &c) {
     return d;
 }
 
+// The machine as procmon_system_get reads it, under the C names.
+py::dict context_system(Context &c) {
+    procmon_system s{};
+    s.size = sizeof s;
+    checked(c, [&](procmon_ctx *ctx) { return procmon_system_get(&s, ctx); });
+    py::dict d;
+    PM_COPY(cpus);
+    PM_COPY(mem_total_bytes);
+    PM_COPY(mem_available_bytes);
+    PM_COPY(mem_used_bytes);
+    PM_COPY(mem_free_bytes);
+    PM_COPY(swap_total_bytes);
+    PM_COPY(swap_free_bytes);
+    PM_COPY(load1);
+    PM_COPY(load5);
+    PM_COPY(load15);
+    PM_COPY(boot_time_ns);
+    PM_COPY(processes);
+    return d;
+}
+
+// procmon_signal: sig to the process with this identity, never to a reused pid.
+void signal_process(Context &c, int32_t pid, uint64_t start_ticks, int sig) {
+    checked(c, [&](procmon_ctx *ctx) { return procmon_signal(ctx, pid, start_ticks, sig); });
+}
+
 void close_context(Context &c) {
     py::gil_scoped_release nogil;
     std::lock_guard<std::mutex> lock(c.mutex);
@@ -238,33 +260,21 @@ struct Snapshot {
 };
 
 // One record, borrowed from a snapshot that it keeps alive.
-struct Process {
+struct Record {
     std::shared_ptr<Snapshot> snap;
     const procmon_process *p;
     bool has(uint64_t group) const { return (p->valid & group) != 0; }
 };
 
-using Getter = py::object (*)(const Process &);
+using Getter = py::object (*)(const Record &);
 #define PM_GROUP(g) if (!r.has(PROCMON_FIELD_##g)) return py::none()
 
-py::object g_pid(const Process &r) { return py::int_(r.p->pid); }
-py::object g_ppid(const Process &r) { return py::int_(r.p->ppid); }
-// psutil's name(): the kernel's comm, or when that was cut at 15 bytes, the
-// base name of argv[0] that it begins.
-py::object g_name(const Process &r) {
-    const char *comm = r.p->name;
-    const std::size_t len = std::strlen(comm);
-    if (len >= 15 && r.has(PROCMON_FIELD_ARGV) && r.p->argv_len > 0) {
-        const char *arg0 = r.p->argv;
-        const char *slash = std::strrchr(arg0, '/');
-        const char *base = slash ? slash + 1 : arg0;
-        if (std::strncmp(base, comm, len) == 0) return fs_text(base);
-    }
-    return fs_text(comm, len);
-}
-py::object g_exe(const Process &r) { PM_GROUP(EXE); return fs_text(r.p->exe); }
-py::object g_cmdline(const Process &r) { PM_GROUP(ARGV); return argv_list(r.p->argv, r.p->argv_len); }
-py::object g_cmdline_bytes(const Process &r) {
+py::object g_pid(const Record &r) { return py::int_(r.p->pid); }
+py::object g_ppid(const Record &r) { return py::int_(r.p->ppid); }
+py::object g_name(const Record &r) { return fs_text(r.p->full_name); }  // the library applies psutil's rule
+py::object g_exe(const Record &r) { PM_GROUP(EXE); return fs_text(r.p->exe); }
+py::object g_cmdline(const Record &r) { PM_GROUP(ARGV); return argv_list(r.p->argv, r.p->argv_len); }
+py::object g_cmdline_bytes(const Record &r) {
     PM_GROUP(ARGV);
     py::list out;
     for (std::size_t at = 0; at < r.p->argv_len;) {
@@ -274,32 +284,38 @@ py::object g_cmdline_bytes(const Process &r) {
     }
     return out;
 }
-py::object g_username(const Process &r) { PM_GROUP(IDS); return user_name(r.p->uid); }
-py::object g_uids(const Process &r) { PM_GROUP(IDS); return types->puids(r.p->uid, r.p->euid, r.p->suid); }
-py::object g_gids(const Process &r) { PM_GROUP(IDS); return types->pgids(r.p->gid, r.p->egid, r.p->sgid); }
-py::object g_status(const Process &r) { return py::str(status_name(r.p->state)); }
-py::object g_create_time(const Process &r) { return py::float_(static_cast<double>(r.p->start_time_ns) / 1e9); }
-py::object g_cpu_times(const Process &r) {
+py::object g_username(const Record &r) { PM_GROUP(IDS); return user_name(r.p->uid); }
+py::object g_uids(const Record &r) { PM_GROUP(IDS); return types->puids(r.p->uid, r.p->euid, r.p->suid); }
+py::object g_gids(const Record &r) { PM_GROUP(IDS); return types->pgids(r.p->gid, r.p->egid, r.p->sgid); }
+py::object g_status(const Record &r) { return py::str(status_name(r.p->state)); }
+py::object g_create_time(const Record &r) { return py::float_(static_cast<double>(r.p->start_time_ns) / 1e9); }
+py::object g_cpu_times(const Record &r) {
     PM_GROUP(CPU);
     return types->pcputimes(static_cast<double>(r.p->utime_ns) / 1e9, static_cast<double>(r.p->stime_ns) / 1e9);
 }
-py::object g_cpu_percent(const Process &r) { PM_GROUP(CPU); return py::float_(r.p->cpu_percent); }
-py::object g_memory_info(const Process &r) { PM_GROUP(MEMORY); return types->pmem(r.p->rss_bytes, r.p->vms_bytes); }
-py::object g_num_threads(const Process &r) { PM_GROUP(SCHED); return py::int_(r.p->threads); }
-py::object g_nice(const Process &r) { PM_GROUP(SCHED); return py::int_(r.p->nice); }
-py::object g_cwd(const Process &r) { PM_GROUP(CWD); return fs_text(r.p->cwd); }
-py::object g_num_fds(const Process &r) { PM_GROUP(FDS); return py::int_(r.p->fd_count); }
-py::object g_io_counters(const Process &r) {
+py::object g_cpu_percent(const Record &r) { PM_GROUP(CPU); return py::float_(r.p->cpu_percent); }
+py::object g_memory_info(const Record &r) { PM_GROUP(MEMORY); return types->pmem(r.p->rss_bytes, r.p->vms_bytes); }
+py::object g_memory_percent(const Record &r) { PM_GROUP(MEMORY); return py::float_(r.p->mem_percent); }
+py::object g_memory_full_info(const Record &r) {
+    if (!r.has(PROCMON_FIELD_MEMORY) || !r.has(PROCMON_FIELD_SMAPS)) return py::none();
+    const procmon_process &p = *r.p;
+    return types->pfullmem(p.rss_bytes, p.vms_bytes, p.uss_bytes, p.pss_bytes, p.swap_bytes);
+}
+py::object g_num_threads(const Record &r) { PM_GROUP(SCHED); return py::int_(r.p->threads); }
+py::object g_nice(const Record &r) { PM_GROUP(SCHED); return py::int_(r.p->nice); }
+py::object g_cwd(const Record &r) { PM_GROUP(CWD); return fs_text(r.p->cwd); }
+py::object g_num_fds(const Record &r) { PM_GROUP(FDS); return py::int_(r.p->fd_count); }
+py::object g_io_counters(const Record &r) {
     PM_GROUP(IO);
     const procmon_process &p = *r.p;
     return types->pio(p.io_syscr, p.io_syscw, p.io_read_bytes, p.io_write_bytes, p.io_rchar, p.io_wchar);
 }
-py::object g_num_ctx_switches(const Process &r) {
+py::object g_num_ctx_switches(const Record &r) {
     PM_GROUP(CTXSW);
     return types->pctxsw(r.p->voluntary_ctxt_switches, r.p->nonvoluntary_ctxt_switches);
 }
-py::object g_cgroup(const Process &r) { PM_GROUP(CGROUP); return fs_text(r.p->cgroup); }
-py::object g_container_id(const Process &r) {
+py::object g_cgroup(const Record &r) { PM_GROUP(CGROUP); return fs_text(r.p->cgroup); }
+py::object g_container_id(const Record &r) {
     PM_GROUP(CGROUP);
     return r.p->container_id[0] ? py::object(py::str(r.p->container_id)) : py::none();
 }
@@ -317,7 +333,7 @@ const std::vector<Attr> &getters() {
     static const std::vector<Attr> table = {
         {"pid", PROCMON_FIELD_BASIC, g_pid, "Process id."},
         {"ppid", PROCMON_FIELD_BASIC, g_ppid, "Parent's process id."},
-        {"name", PROCMON_FIELD_ARGV, g_name, "Its name as psutil gives it: comm, or argv[0]'s base name when comm was cut at 15 bytes."},
+        {"name", PROCMON_FIELD_BASIC, g_name, "The name users see (psutil's): comm, or argv[0]'s or exe's base name when the kernel cut comm at 15 bytes."},
         {"exe", PROCMON_FIELD_EXE, g_exe, "Executable path; None unless the 'exe' field was read."},
         {"cmdline", PROCMON_FIELD_ARGV, g_cmdline, "Arguments as str (undecodable bytes as surrogate escapes, like os.fsdecode)."},
         {"username", PROCMON_FIELD_IDS, g_username, "Real user's name (the uid as text if it has none)."},
@@ -328,6 +344,9 @@ const std::vector<Attr> &getters() {
         {"cpu_times", PROCMON_FIELD_CPU, g_cpu_times, "pcputimes(user, system) in seconds."},
         {"cpu_percent", PROCMON_FIELD_CPU, g_cpu_percent, "CPU use since the Monitor's previous snapshot (100 = one core)."},
         {"memory_info", PROCMON_FIELD_MEMORY, g_memory_info, "pmem(rss, vms) in bytes."},
+        {"memory_percent", PROCMON_FIELD_MEMORY, g_memory_percent, "rss as a percentage of the machine's memory."},
+        {"memory_full_info", PROCMON_FIELD_MEMORY | PROCMON_FIELD_SMAPS, g_memory_full_info,
+         "pfullmem(rss, vms, uss, pss, swap) in bytes (opt-in field 'smaps': walks the page tables)."},
         {"num_threads", PROCMON_FIELD_SCHED, g_num_threads, "Number of threads."},
         {"nice", PROCMON_FIELD_SCHED, g_nice, "Nice value."},
         {"cwd", PROCMON_FIELD_CWD, g_cwd, "Working directory (opt-in field 'cwd')."},
@@ -357,31 +376,27 @@ std::vector<std::pair<py::str, Getter>> resolve(const std::optional<std::vector<
     return out;
 }
 
-py::dict as_dict(const Process &r, const std::vector<std::pair<py::str, Getter>> &attrs) {
+py::dict as_dict(const Record &r, const std::vector<std::pair<py::str, Getter>> &attrs) {
     py::dict d;
     for (auto &[name, get] : attrs) d[name] = get(r);
     return d;
 }
 
-std::shared_ptr<Snapshot> enumerate(Context &c, uint64_t fields, std::optional<std::string> name, int64_t uid,
+std::shared_ptr<Snapshot> enumerate(Context &c, uint64_t fields, std::optional<std::string> name,
+                                    std::optional<std::string> cmdline, int64_t uid,
                                     std::optional<std::vector<int32_t>> pids, bool refresh) {
     auto s = std::make_shared<Snapshot>();
     procmon_query q = PROCMON_QUERY_INIT;
     q.fields = fields;
     q.name_glob = name ? name->c_str() : nullptr;
+    q.cmdline_glob = cmdline ? cmdline->c_str() : nullptr;
     q.uid = uid;
     if (pids) {
         q.pids = pids->data();
         q.pid_count = pids->size();
     }
     q.flags = refresh ? PROCMON_QUERY_REFRESH : 0;
-    std::optional<Failure> failed;
-    locked(c, [&](procmon_ctx *ctx) {
-        int rc = procmon_enumerate(&s->snap, ctx, &q);
-        if (rc != PROCMON_OK) failed = last_failure(rc);  // same thread: the error slot is thread-local
-        return rc;
-    });
-    if (failed) raise(*failed);
+    checked(c, [&](procmon_ctx *ctx) { return procmon_enumerate(&s->snap, ctx, &q); });
     s->fields = fields ? fields : PROCMON_FIELDS_DEFAULT;
     return s;
 }
@@ -435,7 +450,7 @@ std::chrono::steady_clock::time_point deadline_after(std::optional<double> timeo
 
 struct Event {
     procmon_event e{};
-    std::string name, exe, argv;  // copies: the library's strings live only until the next call
+    std::string name, exe, argv, full_name;  // copies: the library's strings live only until the next call
 };
 
 // Names of event types and field groups, as the Python API spells them.
@@ -448,6 +463,7 @@ constexpr std::pair<const char *, uint64_t> kFieldGroups[] = {
     {"sched", PROCMON_FIELD_SCHED}, {"ids", PROCMON_FIELD_IDS},     {"exe", PROCMON_FIELD_EXE},
     {"argv", PROCMON_FIELD_ARGV},   {"cwd", PROCMON_FIELD_CWD},     {"fds", PROCMON_FIELD_FDS},
     {"io", PROCMON_FIELD_IO},       {"ctxsw", PROCMON_FIELD_CTXSW}, {"cgroup", PROCMON_FIELD_CGROUP},
+    {"smaps", PROCMON_FIELD_SMAPS},
 };
 
 const char *event_type_name(uint32_t t) {
@@ -462,7 +478,8 @@ Event copy_event(const procmon_event &e) {
     out.name = e.name;
     out.exe = e.exe;
     out.argv.assign(e.argv, e.argv_len);
-    out.e.name = out.e.exe = out.e.argv = nullptr;
+    out.full_name = e.full_name;
+    out.e.name = out.e.exe = out.e.argv = out.e.full_name = nullptr;
     return out;
 }
 
@@ -611,6 +628,7 @@ struct Subscription {
         PM_COPY(delivered);
         PM_COPY(dropped);
         PM_COPY(lost);
+        PM_COPY(undecidable);
         PM_COPY(timed);
         py::dict latency;
         const std::pair<const char *, const procmon_latency &> stages[] = {
@@ -629,8 +647,9 @@ struct Subscription {
 };
 
 std::shared_ptr<Subscription> subscribe(const std::shared_ptr<Context> &c, uint32_t events,
-                                        std::optional<std::string> name, int64_t uid, int32_t descendants_of,
-                                        uint32_t queue, bool threads) {
+                                        std::optional<std::string> name, std::optional<std::string> cmdline,
+                                        int64_t uid, int32_t descendants_of, uint32_t queue, bool threads,
+                                        bool undecidable) {
     auto s = std::make_shared<Subscription>();
     s->ctx = c;
     s->wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -641,14 +660,9 @@ std::shared_ptr<Subscription> subscribe(const std::shared_ptr<Context> &c, uint3
     o.uid = uid;
     o.descendants_of = descendants_of;
     o.queue_capacity = queue;
-    o.flags = threads ? PROCMON_SUBSCRIBE_THREADS : 0;
-    std::optional<Failure> failed;
-    locked(*c, [&](procmon_ctx *ctx) {
-        int rc = procmon_subscribe(&s->sub, ctx, &o);
-        if (rc != PROCMON_OK) failed = last_failure(rc);
-        return rc;
-    });
-    if (failed) raise(*failed);
+    o.cmdline_glob = cmdline ? cmdline->c_str() : nullptr;
+    o.flags = (threads ? PROCMON_SUBSCRIBE_THREADS : 0u) | (undecidable ? PROCMON_SUBSCRIBE_UNDECIDABLE : 0u);
+    checked(*c, [&](procmon_ctx *ctx) { return procmon_subscribe(&s->sub, ctx, &o); });
     return s;
 }
 
@@ -688,6 +702,7 @@ struct Journal {
             e.exe = v->exe.c_str();
             e.argv = v->argv.data();
             e.argv_len = v->argv.size();
+            e.full_name = v->full_name.c_str();
             raw.push_back(e);
         }
         call([&](procmon_journal *jj) { return procmon_journal_append(jj, raw.data(), sizeof(procmon_event), raw.size()); });
@@ -854,15 +869,6 @@ std::shared_ptr<JournalReader> open_reader(const std::string &dir, uint64_t from
     return jr;
 }
 
-py::object make_error(py::module_ &m, const char *name, py::object base, const char *doc, py::object extra = py::none()) {
-    py::tuple bases = extra.is_none() ? py::make_tuple(base) : py::make_tuple(base, extra);
-    PyObject *t = PyErr_NewExceptionWithDoc((std::string("procmon.") + name).c_str(), doc, bases.ptr(), nullptr);
-    if (t == nullptr) throw py::error_already_set();
-    py::object type = py::reinterpret_steal<py::object>(t);
-    m.attr(name) = type;
-    return type;
-}
-
 }  // namespace
 
 PYBIND11_MODULE(_procmon, m) {
@@ -870,38 +876,18 @@ PYBIND11_MODULE(_procmon, m) {
     if (procmon_version() != PROCMON_VERSION_NUMBER)
         throw std::runtime_error("procmon: the library's version differs from the header this extension was built with");
 
-    errors = new ErrorTypes();
-    py::object builtins = py::module_::import("builtins");
-    errors->base = make_error(m, "Error", builtins.attr("Exception"),
-                              "A procmon call failed. `code` is the library's status code (negative), `sys_errno` "
-                              "the OS errno behind it (0 if none), `message` what failed.");
-    errors->access_denied = make_error(m, "AccessDenied", errors->base, "Permission denied (PROCMON_EPERM).",
-                                       builtins.attr("PermissionError"));
-    errors->no_such_process = make_error(m, "NoSuchProcess", errors->base, "No such process or file (PROCMON_ENOENT).");
-    errors->out_of_memory = make_error(m, "OutOfMemory", errors->base,
-                                       "The Monitor's memory cap was reached (PROCMON_ENOMEM); it stays usable.",
-                                       builtins.attr("MemoryError"));
-    errors->closed = make_error(m, "Closed", errors->base, "The Monitor or Subscription was closed (PROCMON_ECLOSED).");
-    errors->invalid_argument = make_error(m, "InvalidArgument", errors->base,
-                                          "An argument is outside its documented range (PROCMON_EINVAL).",
-                                          builtins.attr("ValueError"));
-    errors->busy = make_error(m, "Busy", errors->base,
-                              "Not allowed from inside this subscription's own dispatch callback (PROCMON_EBUSY).");
-    errors->no_space = make_error(m, "NoSpace", errors->base, "The device is full (PROCMON_ENOSPC).",
-                                  builtins.attr("OSError"));
-    errors->locked = make_error(m, "Locked", errors->base, "Another writer holds the journal directory (PROCMON_ELOCKED).");
-    errors->journal_format = make_error(m, "JournalFormatError", errors->base,
-                                        "Not a procmon journal, or of a newer format (PROCMON_EFORMAT).");
+    error_factory = new py::object(py::module_::import("procmon._errors").attr("from_library"));
 
     types = new Types();
     py::object namedtuple = py::module_::import("collections").attr("namedtuple");
     types->pmem = namedtuple("pmem", "rss vms");
+    types->pfullmem = namedtuple("pfullmem", "rss vms uss pss swap");
     types->pcputimes = namedtuple("pcputimes", "user system");
     types->puids = namedtuple("puids", "real effective saved");
     types->pgids = namedtuple("pgids", "real effective saved");
     types->pio = namedtuple("pio", "read_count write_count read_bytes write_bytes read_chars write_chars");
     types->pctxsw = namedtuple("pctxsw", "voluntary involuntary");
-    for (auto *t : {&types->pmem, &types->pcputimes, &types->puids, &types->pgids, &types->pio, &types->pctxsw}) {
+    for (auto *t : {&types->pmem, &types->pfullmem, &types->pcputimes, &types->puids, &types->pgids, &types->pio, &types->pctxsw}) {
         t->attr("__module__") = "procmon";
         m.attr(t->attr("__name__")) = *t;
     }
@@ -934,49 +920,54 @@ PYBIND11_MODULE(_procmon, m) {
     py::class_<Context, std::shared_ptr<Context>>(m, "Context", "An open procmon context (use procmon.Monitor).")
         .def(py::init(&open_context), py::arg("arena_cap"), py::arg("threads"), py::arg("argv_cap"), py::arg("cache"),
              py::arg("polling"), py::arg("poll_interval_ms"), py::arg("proc_root"))
-        .def("enumerate", &enumerate, py::arg("fields"), py::arg("name"), py::arg("uid"), py::arg("pids"),
-             py::arg("refresh"), "Take a snapshot (GIL released while reading /proc).")
-        .def("subscribe", &subscribe, py::arg("events"), py::arg("name"), py::arg("uid"), py::arg("descendants_of"),
-             py::arg("queue"), py::arg("threads"), "Start a subscription.")
+        .def("enumerate", &enumerate, py::arg("fields"), py::arg("name"), py::arg("cmdline"), py::arg("uid"),
+             py::arg("pids"), py::arg("refresh"), "Take a snapshot (GIL released while reading /proc).")
+        .def("subscribe", &subscribe, py::arg("events"), py::arg("name"), py::arg("cmdline"), py::arg("uid"),
+             py::arg("descendants_of"), py::arg("queue"), py::arg("threads"), py::arg("undecidable"),
+             "Start a subscription.")
         .def("stats", &context_stats, "The context's counters as a dict.")
+        .def("system", &context_system, "procmon_system_get as a dict.")
+        .def("signal", &signal_process, py::arg("pid"), py::arg("start_ticks"), py::arg("sig"),
+             "procmon_signal: send sig to the process with this identity (0: only check it is there).")
         .def("close", &close_context, "Close the context; its subscriptions report Closed.")
         .def_property_readonly("closed", [](Context &c) { return c.ctx == nullptr; });
 
-    py::class_<Process> process(m, "Process",
-                        "One process of a Snapshot. A value that was not read (its field group was not asked for, "
+    py::class_<Record> process(m, "Record",
+                        "One process of a Snapshot, read as attributes (procmon.Process has psutil's methods). A value that was not read (its field group was not asked for, "
                         "or could not be read) is None. The record keeps its snapshot alive.");
     for (const Attr &a : getters())  // psutil's attrs: the same getters as as_dict and process_iter
         process.def_property_readonly(a.name, a.get, a.doc);
     process
-        .def_property_readonly("pgid", [](const Process &r) { return r.p->pgid; }, "Process group id.")
-        .def_property_readonly("sid", [](const Process &r) { return r.p->sid; }, "Session id.")
-        .def_property_readonly("tty", [](const Process &r) { return r.p->tty; }, "Controlling terminal device number, 0 if none.")
-        .def_property_readonly("comm", [](const Process &r) { return fs_text(r.p->name); }, "The kernel's name for it (at most 15 bytes for user processes).")
-        .def_property_readonly("state", [](const Process &r) { return std::string(1, r.p->state); }, "The kernel's state letter.")
-        .def_property_readonly("start_ticks", [](const Process &r) { return r.p->start_ticks; }, "Start time in clock ticks since boot: with pid, the identity.")
-        .def_property_readonly("is_kernel_thread", [](const Process &r) { return (r.p->flags & PROCMON_PROC_KTHREAD) != 0; })
-        .def_property_readonly("argv_truncated", [](const Process &r) { return (r.p->flags & PROCMON_PROC_ARGV_TRUNCATED) != 0; })
-        .def_property_readonly("valid", [](const Process &r) { return r.p->valid; }, "Bit mask of the field groups read.")
-        .def("as_dict", [](const Process &r, std::optional<std::vector<std::string>> attrs) { return as_dict(r, resolve(attrs)); },
+        .def_property_readonly("pgid", [](const Record &r) { return r.p->pgid; }, "Process group id.")
+        .def_property_readonly("sid", [](const Record &r) { return r.p->sid; }, "Session id.")
+        .def_property_readonly("tty", [](const Record &r) { return r.p->tty; }, "Controlling terminal device number, 0 if none.")
+        .def_property_readonly("comm", [](const Record &r) { return fs_text(r.p->name); }, "The kernel's name for it (at most 15 bytes for user processes).")
+        .def_property_readonly("full_name", g_name, "The name users see: as name (comm, or argv[0]'s or exe's base name when comm was cut).")
+        .def_property_readonly("state", [](const Record &r) { return std::string(1, r.p->state); }, "The kernel's state letter.")
+        .def_property_readonly("start_ticks", [](const Record &r) { return r.p->start_ticks; }, "Start time in clock ticks since boot: with pid, the identity.")
+        .def_property_readonly("is_kernel_thread", [](const Record &r) { return (r.p->flags & PROCMON_PROC_KTHREAD) != 0; })
+        .def_property_readonly("argv_truncated", [](const Record &r) { return (r.p->flags & PROCMON_PROC_ARGV_TRUNCATED) != 0; })
+        .def_property_readonly("valid", [](const Record &r) { return r.p->valid; }, "Bit mask of the field groups read.")
+        .def("as_dict", [](const Record &r, std::optional<std::vector<std::string>> attrs) { return as_dict(r, resolve(attrs)); },
              py::arg("attrs") = py::none(), "The attributes (all of procmon.ATTRS by default) as a dict.")
-        .def("__repr__", [](const Process &r) {
-            return "procmon.Process(pid=" + std::to_string(r.p->pid) + ", name=" +
+        .def("__repr__", [](const Record &r) {
+            return "procmon.Record(pid=" + std::to_string(r.p->pid) + ", name=" +
                    py::repr(g_name(r)).cast<std::string>() + ", status='" + status_name(r.p->state) + "')";
         });
 
     py::class_<Snapshot, std::shared_ptr<Snapshot>>(m, "Snapshot",
-                                                    "Every process at one moment, sorted by pid: a sequence of Process.")
+                                                    "Every process at one moment, sorted by pid: a sequence of Record.")
         .def("__len__", &Snapshot::size)
         .def("__getitem__", [](const std::shared_ptr<Snapshot> &s, Py_ssize_t i) {
             const Py_ssize_t n = static_cast<Py_ssize_t>(s->size());
             if (i < 0) i += n;
             if (i < 0 || i >= n) throw py::index_error("snapshot index out of range");
-            return Process{s, s->at(static_cast<std::size_t>(i))};
+            return Record{s, s->at(static_cast<std::size_t>(i))};
         })
-        .def("find", [](const std::shared_ptr<Snapshot> &s, int32_t pid) -> std::optional<Process> {
+        .def("find", [](const std::shared_ptr<Snapshot> &s, int32_t pid) -> std::optional<Record> {
             const procmon_process *p = procmon_snapshot_find(s->snap, pid);
             if (p == nullptr) return std::nullopt;
-            return Process{s, p};
+            return Record{s, p};
         }, py::arg("pid"), "The record of pid, or None.")
         .def("children", [](const std::shared_ptr<Snapshot> &s, int32_t pid, bool recursive) {
             // index by parent once: a recursive walk from pid 1 stays linear
@@ -984,22 +975,22 @@ PYBIND11_MODULE(_procmon, m) {
             by_parent.reserve(s->size());
             for (std::size_t i = 0; i < s->size(); ++i)
                 if (s->at(i)->ppid != s->at(i)->pid) by_parent.emplace(s->at(i)->ppid, s->at(i));
-            std::vector<Process> out;
+            std::vector<Record> out;
             std::vector<int32_t> parents{pid};
             for (std::size_t next = 0; next < parents.size(); ++next) {
                 auto [first, last] = by_parent.equal_range(parents[next]);
                 for (auto it = first; it != last; ++it) {
-                    out.push_back(Process{s, it->second});
+                    out.push_back(Record{s, it->second});
                     if (recursive) parents.push_back(it->second->pid);
                 }
             }
-            std::sort(out.begin(), out.end(), [](const Process &a, const Process &b) { return a.p->pid < b.p->pid; });
+            std::sort(out.begin(), out.end(), [](const Record &a, const Record &b) { return a.p->pid < b.p->pid; });
             return out;
         }, py::arg("pid"), py::arg("recursive") = false, "The processes whose parent is pid (all descendants if recursive).")
         .def("as_dicts", [](const std::shared_ptr<Snapshot> &s, std::optional<std::vector<std::string>> attrs) {
             auto resolved = resolve(attrs);
             py::list out;
-            for (std::size_t i = 0; i < s->size(); ++i) out.append(as_dict(Process{s, s->at(i)}, resolved));
+            for (std::size_t i = 0; i < s->size(); ++i) out.append(as_dict(Record{s, s->at(i)}, resolved));
             return out;
         }, py::arg("attrs") = py::none(), "Every record as a dict of attrs.")
         .def("_columns", [](const Snapshot &s) { return columns(s); })
@@ -1039,7 +1030,11 @@ PYBIND11_MODULE(_procmon, m) {
             if (v.e.type != PROCMON_EVENT_LOST) return std::nullopt;
             return v.e.lost;
         }, "lost: how many events were lost (0 = unknown).")
-        .def_property_readonly("name", [](const Event &v) { return fs_text(v.name.data(), v.name.size()); })
+        .def_property_readonly("name", [](const Event &v) { return fs_text(v.full_name.data(), v.full_name.size()); },
+                               "The name users see (as Record.name; subscribe's name filter matches it).")
+        .def_property_readonly("full_name", [](const Event &v) { return fs_text(v.full_name.data(), v.full_name.size()); })
+        .def_property_readonly("comm", [](const Event &v) { return fs_text(v.name.data(), v.name.size()); },
+                               "The kernel's name (at most 15 bytes).")
         .def_property_readonly("exe", [](const Event &v) { return fs_text(v.exe.data(), v.exe.size()); })
         .def_property_readonly("cmdline", [](const Event &v) { return argv_list(v.argv.data(), v.argv.size()); })
         .def_property_readonly("cmdline_bytes", [](const Event &v) {
@@ -1059,7 +1054,7 @@ PYBIND11_MODULE(_procmon, m) {
         .def("__repr__", [](const Event &v) {
             if (v.e.type == PROCMON_EVENT_LOST) return "procmon.Event(type='lost', lost=" + std::to_string(v.e.lost) + ")";
             std::string r = std::string("procmon.Event(type='") + event_type_name(v.e.type) + "', pid=" + std::to_string(v.e.pid) +
-                            ", name=" + py::repr(fs_text(v.name.data(), v.name.size())).cast<std::string>();
+                            ", name=" + py::repr(fs_text(v.full_name.data(), v.full_name.size())).cast<std::string>();
             if (v.e.type == PROCMON_EVENT_EXIT && !(v.e.flags & PROCMON_EVENT_FLAG_NO_STATUS))
                 r += ", exit_code=" + std::to_string(v.e.exit_code) + ", exit_signal=" + std::to_string(v.e.exit_signal);
             return r + ")";
