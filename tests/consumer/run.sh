@@ -26,8 +26,16 @@ cmake --build "$prefix/consumer" >"$prefix/build.log" 2>&1 || { cat "$prefix/bui
 # pipefail fails now and then when grep exits first and prog gets SIGPIPE.
 prints_ok "$prefix/consumer/consumer_shared"
 prints_ok "$prefix/consumer/consumer_static"
-deps=$(ldd "$prefix/consumer/consumer_shared"); grep -q 'libprocmon.so.0 ' <<<"$deps"
-deps=$(ldd "$prefix/consumer/consumer_static"); ! grep -q libprocmon <<<"$deps"
+# A static consumer needs no libprocmon.so at run time. (Not `! grep`: set -e
+# ignores a command negated with `!`, so that check could never fail.)
+links_no_libprocmon() {
+    local deps
+    deps=$(ldd "$1")
+    if grep -q libprocmon <<<"$deps"; then echo "FAIL: $1 links the shared library:"; echo "$deps"; exit 1; fi
+}
+deps=$(ldd "$prefix/consumer/consumer_shared")
+grep -q 'libprocmon.so.0 ' <<<"$deps" || { echo "FAIL: consumer_shared does not link libprocmon.so.0:"; echo "$deps"; exit 1; }
+links_no_libprocmon "$prefix/consumer/consumer_static"
 # mimalloc is loaded at run time, never linked: it must not become the host's malloc
 for bin in "$prefix/consumer/consumer_shared" "$prefix/consumer/consumer_static"; do
     deps=$(ldd "$bin")
@@ -44,6 +52,7 @@ prints_ok "$prefix/consumer_pc"
 cc "$src/tests/consumer/main.c" $(pkg-config --cflags procmon) "$(dirname "$libdir")/libprocmon.a" \
    $(pkg-config --libs-only-l --static procmon | sed 's/-lprocmon//') -o "$prefix/consumer_pc_static"
 prints_ok "$prefix/consumer_pc_static"
+links_no_libprocmon "$prefix/consumer_pc_static"
 
 echo "== add_subdirectory(procmon)"
 mkdir -p "$prefix/sub"
