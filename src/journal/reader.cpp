@@ -98,11 +98,17 @@ Reader::Opened Reader::open_segment(const SegmentFile &f, bool newest) {
              kNext, dir_.c_str(), f.name.c_str());
         return Opened::error;
     }
+    const bool same_name = fd_ >= 0 && f.name == segment_name_;
     leave_segment();
     segment_first_ = f.first_seq;
+    segment_name_ = f.name;
     again_ = finished_ = false;
     if (c == HeaderCheck::ok) {
         if (expected_ == 0) expected_ = h.first_seq;  // so a damaged first record shows as LOST
+        if (same_name && h.first_seq > 0 && last_seq_ >= h.first_seq) {  // a copy of what we read, and more?
+            resume_after_ = last_seq_;
+            last_seq_ = h.first_seq - 1;
+        }
         fd_ = fd;
         scan_ = std::make_unique<SegmentScanner>(fd);
         return Opened::yes;
@@ -138,6 +144,13 @@ Reader::Moved Reader::move_to_next_segment() {
     std::size_t i = 0;
     while (i < files.size() && (files[i].first_seq < segment_first_ || (files[i].first_seq == segment_first_ && !again_))) ++i;
     return open_first(files, i);
+}
+
+bool Reader::replaced() const {
+    struct stat mine {}, named {};
+    if (::fstat(fd_, &mine) != 0) return false;
+    if (::fstatat(dirfd_, segment_name_.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT;
+    return named.st_ino != mine.st_ino || named.st_dev != mine.st_dev;
 }
 
 void Reader::corrupt(uint64_t segment, uint64_t offset, uint64_t bytes) {
@@ -176,6 +189,10 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
             if (step == SegmentScanner::Step::record) {
                 const procmon_event &e = scan_->event();
                 const uint64_t seq = scan_->record().seq;
+                if (seq <= resume_after_) {  // returned before, from the file this name named then
+                    last_seq_ = seq;
+                    continue;
+                }
                 const bool gap = expected_ != 0 && seq > expected_;
                 if (seq < from_seq_ || e.time_ns < from_time_ns_) {  // before the window: neither it nor its gap
                     last_seq_ = seq;
@@ -223,10 +240,14 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
             // once it has started the next, so on first seeing a newer one,
             // read this one again before leaving it: it may have grown
             // between our reaching its end and the next one appearing.
+            // Nor does it append to a file whose name now names another
+            // (a header-only segment removed by the next run's recovery and
+            // started again under the same name): that name is read anew.
             if (!finished_) {
                 std::vector<SegmentFile> files;
                 if (list_segments(dirfd_, dir_.c_str(), kNext, files) != PROCMON_OK) return last_error()->code;
                 finished_ = !files.empty() && files.back().first_seq > segment_first_;
+                if (!finished_ && replaced()) finished_ = again_ = true;
                 if (finished_) continue;
             } else {
                 const uint64_t at = scan_->offset();

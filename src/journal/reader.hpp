@@ -35,6 +35,7 @@ private:
     enum class Opened { yes, later, skipped, error };
     Opened open_segment(const SegmentFile &f, bool newest);
     void leave_segment();
+    bool replaced() const;  // the current segment's name now names another file, or none
     void skipped(const std::vector<std::string> &names);
     void corrupt(uint64_t segment, uint64_t offset, uint64_t bytes);
     void wait(int timeout_ms);
@@ -43,6 +44,7 @@ private:
     const uint64_t from_seq_, from_time_ns_;
     int dirfd_ = -1, fd_ = -1, notify_fd_ = -1;
     uint64_t segment_first_ = 0;  // the current segment, or the last one passed over
+    std::string segment_name_;    // the current segment's
     bool again_ = true;           // the segment at segment_first_ is still to be opened (not yet created)
     bool finished_ = false;       // the current one will not grow: a newer segment exists
     std::unique_ptr<SegmentScanner> scan_;
@@ -51,6 +53,7 @@ private:
     } torn_;                      // an unfinished record at the end of a finished segment: corrupt once left
     std::set<std::string> skipped_;  // names like a segment's that are not regular files
     uint64_t last_seq_ = 0;   // last record read (returned or skipped)
+    uint64_t resume_after_ = 0;  // records up to this one were returned from an earlier file of the same name
     uint64_t expected_ = 0;   // the seq that should come next; 0 = any
 
     // What the last next() returned points here.

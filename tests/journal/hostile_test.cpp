@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "journal/writer.hpp"
 #include "journal_checks.hpp"
@@ -326,4 +328,82 @@ Test(hostile, the_writer_cuts_an_argv_too_large_for_a_record_and_flags_it, .time
     procmon_journal *j = open_journal(d.path);
     cr_expect_eq(stats_of(j).next_seq, 4u, "recovery kept all three");
     procmon_journal_close(j);
+}
+
+// A follower across writer runs, the first recording nothing: the next
+// run's recovery removes the header-only segment and starts one under the
+// same name. The follower used to wait on the removed file for good (of 610
+// records written by the next two runs, it saw the last 305).
+Test(hostile, a_follower_goes_on_after_a_run_that_recorded_nothing, .timeout = 60) {
+    TempDir d;
+    procmon_journal *j = open_journal(d.path, 0, PROCMON_FSYNC_NEVER);
+    cr_assert_eq(procmon_journal_close(j), PROCMON_OK);  // nothing recorded
+    procmon_journal_reader *r = nullptr;
+    cr_assert_eq(procmon_journal_reader_open(&r, d.path.c_str(), nullptr), PROCMON_OK);
+    std::vector<uint64_t> seen;
+    uint64_t lost = 0;
+    std::atomic<bool> stop{false};
+    std::thread follower([&] {
+        procmon_event batch[64];
+        while (!stop) {
+            size_t n = 0;
+            if (procmon_journal_reader_next(r, batch, sizeof batch[0], 64, &n, 100) != PROCMON_OK) return;
+            for (size_t i = 0; i < n; ++i) {
+                if (batch[i].type == PROCMON_EVENT_LOST) lost += batch[i].lost;
+                else seen.push_back(batch[i].seq);
+            }
+        }
+    });
+    for (uint64_t first : {1u, 306u}) {
+        usleep(200000);  // the follower waits at the end of what there is
+        j = open_journal(d.path, 0, PROCMON_FSYNC_NEVER);
+        cr_assert_eq(stats_of(j).next_seq, first);
+        for (uint64_t k = first; k < first + 305; k += 61) {
+            cr_assert_eq(jt::append_range(j, k, 61), PROCMON_OK);
+            usleep(10000);
+        }
+        cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+    }
+    for (int i = 0; i < 100 && seen.size() < 610; ++i) usleep(50000);
+    stop = true;
+    follower.join();
+    procmon_journal_reader_close(r);
+    cr_expect_eq(seen.size(), 610u, "the follower saw %zu of 610 records (%llu reported lost)", seen.size(),
+                 static_cast<unsigned long long>(lost));
+    cr_expect_eq(lost, 0u);
+    for (std::size_t i = 0; i < seen.size(); ++i) cr_assert_eq(seen[i], i + 1);
+}
+
+// The same name, a new file holding what was read and more (a copy renamed
+// over it, as rsync does): the follower reads on from where it was, with
+// nothing reported corrupt or missing.
+Test(hostile, a_follower_reads_on_in_a_segment_renamed_over_by_a_longer_copy, .timeout = 60) {
+    TempDir src, d;
+    procmon_journal *j = open_journal(src.path, 0, PROCMON_FSYNC_NEVER);
+    cr_assert_eq(jt::append_range(j, 1, 20), PROCMON_OK);
+    cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+    const auto whole = slurp(jt::segment_files(src.path).front());
+    const auto offs = record_offsets(whole);
+    spit(seg(d, 1), std::vector<unsigned char>(whole.begin(), whole.begin() + static_cast<long>(offs[10])));  // 1-10
+    procmon_journal_reader *r = nullptr;
+    cr_assert_eq(procmon_journal_reader_open(&r, d.path.c_str(), nullptr), PROCMON_OK);
+    procmon_event batch[32];
+    size_t n = 0;
+    cr_assert_eq(procmon_journal_reader_next(r, batch, sizeof batch[0], 32, &n, 0), PROCMON_OK);
+    cr_assert_eq(n, 10u);
+    spit(d.sub("copy.tmp"), whole);
+    cr_assert_eq(rename(d.sub("copy.tmp").c_str(), seg(d, 1).c_str()), 0);
+    std::vector<uint64_t> seqs;
+    for (int i = 0; i < 3; ++i) {
+        cr_assert_eq(procmon_journal_reader_next(r, batch, sizeof batch[0], 32, &n, 0), PROCMON_OK);
+        for (size_t k = 0; k < n; ++k) seqs.push_back(batch[k].type == PROCMON_EVENT_LOST ? 0 : batch[k].seq);
+    }
+    procmon_journal_reader_stats rs{};
+    rs.size = sizeof rs;
+    procmon_journal_reader_stats_get(&rs, r);
+    procmon_journal_reader_close(r);
+    cr_expect(seqs == std::vector<uint64_t>({11, 12, 13, 14, 15, 16, 17, 18, 19, 20}), "%zu events after the first ten",
+              seqs.size());
+    cr_expect_eq(rs.corrupt_records, 0u);
+    cr_expect_eq(rs.missing, 0u);
 }
