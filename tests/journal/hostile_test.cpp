@@ -92,11 +92,7 @@ void open_writer(const std::string &dir, Outcome &o) {
 
 // Segments 1 (records 1-10), 11 (11-20) and 21 (21-30), by three writer runs.
 void three_segments(const std::string &dir) {
-    for (uint64_t first = 1; first <= 21; first += 10) {
-        procmon_journal *j = open_journal(dir);
-        cr_assert_eq(jt::append_range(j, first, 10), PROCMON_OK);
-        cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
-    }
+    for (uint64_t first = 1; first <= 21; first += 10) record_run(dir, first, 10);
 }
 
 std::string seg(const TempDir &d, uint64_t first) { return d.sub(procmon::journal::segment_name(first).c_str()); }
@@ -379,18 +375,13 @@ Test(hostile, a_follower_goes_on_after_a_run_that_recorded_nothing, .timeout = 6
 // nothing reported corrupt or missing.
 Test(hostile, a_follower_reads_on_in_a_segment_renamed_over_by_a_longer_copy, .timeout = 60) {
     TempDir src, d;
-    procmon_journal *j = open_journal(src.path, 0, PROCMON_FSYNC_NEVER);
-    cr_assert_eq(jt::append_range(j, 1, 20), PROCMON_OK);
-    cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+    record_run(src.path, 1, 20);
     const auto whole = slurp(jt::segment_files(src.path).front());
     const auto offs = record_offsets(whole);
     spit(seg(d, 1), std::vector<unsigned char>(whole.begin(), whole.begin() + static_cast<long>(offs[10])));  // 1-10
-    procmon_journal_reader *r = nullptr;
-    cr_assert_eq(procmon_journal_reader_open(&r, d.path.c_str(), nullptr), PROCMON_OK);
+    procmon_journal_reader *r = reader_past(d.path, 10);
     procmon_event batch[32];
     size_t n = 0;
-    cr_assert_eq(procmon_journal_reader_next(r, batch, sizeof batch[0], 32, &n, 0), PROCMON_OK);
-    cr_assert_eq(n, 10u);
     spit(d.sub("copy.tmp"), whole);
     cr_assert_eq(rename(d.sub("copy.tmp").c_str(), seg(d, 1).c_str()), 0);
     std::vector<uint64_t> seqs;

@@ -37,6 +37,24 @@ inline procmon_journal *record_my_children(const std::string &dir, procmon_ctx *
     return j;
 }
 
+// One writer run that records the synthetic events [first, first + n).
+inline void record_run(const std::string &dir, uint64_t first, uint64_t n) {
+    procmon_journal *j = open_journal(dir, 0, PROCMON_FSYNC_NEVER);
+    cr_assert_eq(jt::append_range(j, first, n), PROCMON_OK);
+    cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+}
+
+// A reader of dir that has returned its first n records (n <= 64).
+inline procmon_journal_reader *reader_past(const std::string &dir, size_t n) {
+    procmon_journal_reader *r = nullptr;
+    cr_assert_eq(procmon_journal_reader_open(&r, dir.c_str(), nullptr), PROCMON_OK);
+    procmon_event batch[64];
+    size_t got = 0;
+    cr_assert_eq(procmon_journal_reader_next(r, batch, sizeof batch[0], n, &got, 0), PROCMON_OK);
+    cr_assert_eq(got, n);
+    return r;
+}
+
 inline procmon_journal_stats stats_of(procmon_journal *j) {
     procmon_journal_stats s{};
     s.size = sizeof s;
