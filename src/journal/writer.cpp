@@ -377,6 +377,7 @@ void Writer::run() {
                 error_text_ = dir_ + ": " + e.what();
             }
             failing = true;
+            retry_at_ns_ = mono_ns() + kRetryMs * 1000000ull;
             std::lock_guard<std::mutex> lock(mutex_);
             if (stop_) {
                 close_status_ = PROCMON_ENOMEM;
@@ -391,15 +392,25 @@ void Writer::run() {
 
 // One pass of the writer's thread; true once it is to stop.
 bool Writer::step(std::vector<procmon_event> &popped, bool &source_open, bool &failing) {
+    auto ms_until = [](uint64_t due) {
+        const uint64_t now = mono_ns();
+        return due > now ? static_cast<int>((due - now) / 1000000u) + 1 : 0;
+    };
     int timeout = 1000;  // retention by age, at least
-    if (failing) timeout = kRetryMs;
-    else if (opts_.fsync == PROCMON_FSYNC_INTERVAL && dirty_) {
-        const uint64_t due = last_sync_ns_ + uint64_t{opts_.fsync_interval_ms} * 1000000u, now = mono_ns();
-        timeout = due > now ? static_cast<int>((due - now) / 1000000u) + 1 : 0;
-    }
-    const int fds[2] = {waker_.fd(), source_open ? source_->fd() : -1};
-    platform::wait_readable(fds, source_open ? 2 : 1, timeout);
+    if (failing) timeout = ms_until(retry_at_ns_);
+    else if (opts_.fsync == PROCMON_FSYNC_INTERVAL && dirty_)
+        timeout = ms_until(last_sync_ns_ + uint64_t{opts_.fsync_interval_ms} * 1000000u);
+    // While writes fail, one try every kRetryMs, however fast events come:
+    // they wait in the queues meanwhile (the subscription's drops become a
+    // LOST record), and only a close does not wait for the next try.
+    const bool drain_source = source_open && !failing;
+    const int fds[2] = {waker_.fd(), drain_source ? source_->fd() : -1};
+    platform::wait_readable(fds, drain_source ? 2 : 1, timeout);
     waker_.drain();
+    if (failing && mono_ns() < retry_at_ns_) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!stop_) return false;
+    }
 
     Inbox &in = taking_;
     in = Inbox{};
@@ -451,6 +462,7 @@ bool Writer::step(std::vector<procmon_event> &popped, bool &source_open, bool &f
         ok = datasync() && ok;
     if (sync_asked || stopping) ok = datasync() && ok;  // whatever the policy
     failing = !ok || pending_lost_ > 0;
+    if (failing) retry_at_ns_ = mono_ns() + kRetryMs * 1000000ull;
     retain();
     {
         std::lock_guard<std::mutex> lock(mutex_);

@@ -95,6 +95,7 @@ private:
     uint64_t pending_lost_ = 0;     // events a failed write could not store: the next commit says so
     uint64_t written_seq_ = 0;      // last seq in the active segment's file
     uint64_t last_sync_ns_ = 0;
+    uint64_t retry_at_ns_ = 0;      // while writes fail: the next try (monotonic)
     bool dirty_ = false;            // written since the last fdatasync
 
     std::thread thread_;
