@@ -328,7 +328,9 @@ int run_replay(int argc, char **argv) {
             }
             if (e.type == PROCMON_EVENT_LOST)
                 std::fprintf(stderr, "procmon: warning: %llu events lost%s\n", static_cast<unsigned long long>(e.lost),
-                             e.flags & PROCMON_EVENT_FLAG_SYNTHESIZED ? " (missing from the journal)" : " (when recorded)");
+                             e.flags & PROCMON_EVENT_FLAG_SYNTHESIZED
+                                 ? " (missing from the journal: records damaged or removed)"
+                                 : " (not recorded: the recorder fell behind or could not write)");
             printer.add(e);
         }
         write_failed = !printer.flush();

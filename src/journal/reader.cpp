@@ -222,6 +222,9 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
                       append_string(strings_, e.exe, std::strlen(e.exe)), append_string(strings_, e.argv, e.argv_len),
                       append_string(strings_, full.data(), full.size())};
                 o.e.seq = seq;
+                // SYNTHESIZED on a LOST is this reader's gap; a stored one is
+                // the writer's (before 0.2 it flagged its own so too).
+                if (e.type == PROCMON_EVENT_LOST) o.e.flags &= ~uint32_t{PROCMON_EVENT_FLAG_SYNTHESIZED};
                 out_.push_back(o);
                 ++stats_.records;
                 last_seq_ = seq;

@@ -430,8 +430,7 @@ bool Writer::step(std::vector<procmon_event> &popped, bool &source_open, bool &f
     if (pending_lost_ > 0) {  // what failed writes could not store, said first
         procmon_event lost{};
         lost.size = sizeof lost;
-        lost.type = PROCMON_EVENT_LOST;
-        lost.flags = PROCMON_EVENT_FLAG_SYNTHESIZED;
+        lost.type = PROCMON_EVENT_LOST;  // not SYNTHESIZED: that is a reader's gap
         lost.time_ns = wall_ns();
         lost.lost = pending_lost_;
         pending_lost_ = 0;

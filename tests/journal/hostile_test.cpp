@@ -446,3 +446,62 @@ Test(hostile, a_full_disk_is_retried_every_100_ms_while_events_flow, .timeout = 
                  static_cast<unsigned long long>(records), static_cast<unsigned long long>(lost),
                  static_cast<unsigned long long>(appended));
 }
+
+// Two kinds of LOST: the writer's own (events it could not record: a full
+// disk, a queue that overflowed), stored as records; and the reader's, for
+// sequence numbers missing from the journal (flag SYNTHESIZED). The writer
+// used to flag its own SYNTHESIZED too, and replay called them "missing
+// from the journal". A journal written so still reads as the writer's.
+Test(hostile, the_writers_lost_records_and_the_readers_gaps_are_told_apart, .timeout = 60) {
+    TempDir d;
+    procmon_journal *j = open_journal(d.path);
+    cr_assert_eq(jt::append_range(j, 1, 20), PROCMON_OK);
+    cr_assert_eq(procmon_journal_sync(j, 10000, nullptr), PROCMON_OK);
+    pm_sys_ops ops = *pm_sys_default();
+    ops.write = full_disk_write;
+    pm_sys_set(&ops);
+    disk_full = true;
+    cr_assert_eq(jt::append_range(j, 1000, 5), PROCMON_OK);
+    cr_expect_eq(procmon_journal_sync(j, 10000, nullptr), PROCMON_ENOSPC);
+    disk_full = false;
+    cr_assert_eq(procmon_journal_sync(j, 10000, nullptr), PROCMON_OK);  // seq 21: the writer's LOST of 5
+    pm_sys_set(nullptr);
+    procmon_event old_lost{};  // as a writer before the fix stored its own
+    old_lost.size = sizeof old_lost;
+    old_lost.type = PROCMON_EVENT_LOST;
+    old_lost.flags = PROCMON_EVENT_FLAG_SYNTHESIZED;
+    old_lost.lost = 3;
+    cr_assert_eq(procmon_journal_append(j, &old_lost, sizeof old_lost, 1), PROCMON_OK);  // seq 22
+    cr_assert_eq(jt::append_range(j, 23, 5), PROCMON_OK);
+    cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+    const std::string file = jt::segment_files(d.path).front();
+    auto bytes = slurp(file);
+    bytes[record_offsets(bytes)[4] + 20] ^= 0x10;  // seq 5 damaged: the reader's LOST of 1
+    spit(file, bytes);
+
+    std::vector<Read> got;
+    cr_assert_eq(jt::read_all(d.path, got), PROCMON_OK);
+    std::vector<std::pair<uint64_t, uint32_t>> losts;  // (lost, flags)
+    for (const Read &r : got)
+        if (r.e.type == PROCMON_EVENT_LOST) losts.emplace_back(r.e.lost, r.e.flags);
+    cr_assert_eq(losts.size(), 3u);
+    cr_expect_eq(losts[0].first, 1u);
+    cr_expect_eq(losts[0].second, static_cast<uint32_t>(PROCMON_EVENT_FLAG_SYNTHESIZED), "the reader's gap");
+    cr_expect_eq(losts[1].first, 5u);
+    cr_expect_eq(losts[1].second, 0u, "the writer's own: flags 0x%x", losts[1].second);
+    cr_expect_eq(losts[2].first, 3u);
+    cr_expect_eq(losts[2].second, 0u, "stored by an older writer: flags 0x%x", losts[2].second);
+#ifdef PROCMON_TEST_CLI
+    // and procmon replay says which is which
+    const std::string cmd = std::string(PROCMON_TEST_CLI) + " replay " + d.path + " 2>&1 >/dev/null";
+    FILE *p = popen(cmd.c_str(), "r");
+    cr_assert(p != nullptr);
+    std::string err;
+    char line[512];
+    while (fgets(line, sizeof line, p)) err += line;
+    pclose(p);
+    cr_expect_neq(err.find("1 events lost (missing from the journal"), std::string::npos, "%s", err.c_str());
+    cr_expect_neq(err.find("5 events lost (not recorded"), std::string::npos, "%s", err.c_str());
+    cr_expect_neq(err.find("3 events lost (not recorded"), std::string::npos, "%s", err.c_str());
+#endif
+}
