@@ -3,7 +3,9 @@
 // zombie, 50 threads, changed uids, exec after caching, PID reuse, churn).
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,11 +16,13 @@
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "children.hpp"
+#include "pid_namespace.hpp"
 #include "procmon_raii.hpp"
 
 namespace {
@@ -351,36 +355,107 @@ Test(cpu, busy_child_near_one_core_idle_child_near_zero, .timeout = 30) {
     kill(busy.pid(), SIGKILL);
 }
 
-// PID reuse: a busy process dies and an idle one gets its pid. procmon must
-// see a new identity, so the CPU percent is the new process's alone.
-Test(identity, reused_pid_is_a_new_process, .timeout = 60) {
-    if (geteuid() != 0 || access("/proc/sys/kernel/ns_last_pid", W_OK) != 0) cr_skip_test("needs root");
-    Ctx c;
-    for (int attempt = 0; attempt < 20; ++attempt) {
-        Child busy = Child::fork_with([](int) {
-            Child::signal_ready();
-            for (;;) asm volatile("");
-        });
-        const pid_t pid = busy.pid();
-        usleep(300000);
-        uint64_t old_ticks;
-        {
-            Snap s(c.ctx);
-            old_ticks = expect_pid(s, pid)->start_ticks;
+namespace {
+
+// /bin/sh -c SCRIPT TAG, stdin a pipe the caller holds (`read` waits on
+// it); returns once the exec happened (the readiness pipe is close-on-exec).
+struct Shell {
+    pid_t pid = -1;
+    int in = -1;
+    Shell(const char *script, const char *tag) {
+        int ready[2], pipe_in[2];
+        if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(pipe_in, O_CLOEXEC) != 0) std::abort();
+        pid = fork();
+        if (pid == 0) {
+            dup2(pipe_in[0], 0);
+            execl("/bin/sh", "sh", "-c", script, tag, static_cast<char *>(nullptr));
+            _exit(127);
         }
-        kill(pid, SIGKILL);
-        busy.reap();
-        // Ask the kernel for the same pid next (races with other forks: retry).
-        std::ofstream("/proc/sys/kernel/ns_last_pid") << (pid - 1);
-        Child idle = Child::fork_with([](int) {});
-        if (idle.pid() != pid) continue;
-        Snap s(c.ctx);
-        const procmon_process *p = expect_pid(s, pid);
-        cr_expect_neq(p->start_ticks, old_ticks, "same start time, cannot tell the two apart");
-        cr_expect_lt(p->cpu_percent, 20.0, "cpu %.1f%% carried over from the dead process", p->cpu_percent);
-        return;
+        close(ready[1]);
+        close(pipe_in[0]);
+        in = pipe_in[1];
+        char b;
+        while (read(ready[0], &b, 1) > 0 || errno == EINTR) {
+        }
+        close(ready[0]);
     }
-    cr_skip_test("could not get the same pid back in 20 tries");
+    ~Shell() { end(); }
+    void end() {
+        if (pid <= 0) return;
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        close(in);
+        pid = -1;
+    }
+};
+
+// Fields 26, 27 (startcode, endcode) and 48, 49 (arg_start, arg_end) of
+// /proc/PID/stat: what procmon compares to tell an exec.
+std::string exec_addresses(pid_t pid) {
+    const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+    const std::size_t close = stat.rfind(')');
+    if (close == std::string::npos) return "";
+    std::vector<std::string> f;  // f[0] is field 3
+    std::istringstream in(stat.substr(close + 1));
+    for (std::string w; in >> w;) f.push_back(w);
+    if (f.size() < 47) return "";
+    return f[23] + " " + f[24] + " " + f[45] + " " + f[46];
+}
+
+// In a PID namespace of its own (pid_namespace.hpp): a busy shell dies and an
+// idle one gets its pid on the first try. The two are alike in all procmon
+// looks at to tell an exec (comm "sh", the same binary, and with address
+// randomization off the same code and argument addresses: scripts and tags of
+// equal length, the same environment), so only the start time tells them
+// apart: a cache entry kept across the reuse would show the dead shell's argv
+// or carry its CPU time.
+std::string reused_pid_in_namespace() {
+    Checks check;
+    if (personality(ADDR_NO_RANDOMIZE) == -1) return std::string("personality: ") + std::strerror(errno);
+    const char *busy_script = "while :; do :; done", *idle_script = "read line; exit 0  ";
+    static_assert(sizeof "while :; do :; done" == sizeof "read line; exit 0  ");
+    Ctx c;
+    if (c.rc != PROCMON_OK) return std::string("procmon_open: ") + procmon_error_last()->message;
+    Shell busy(busy_script, "old");
+    const pid_t pid = busy.pid;
+    usleep(300000);
+    uint64_t old_ticks = 0;
+    const std::string old_addresses = exec_addresses(pid);
+    {
+        Snap s(c.ctx);
+        const procmon_process *p = s.find(pid);
+        if (!check.expect(p != nullptr, "the busy shell (pid %d) is not in the snapshot", pid)) return check.failed;
+        old_ticks = p->start_ticks;
+        check.expect(argv_of(*p) == std::vector<std::string>{"sh", "-c", busy_script, "old"}, "the busy shell's argv: %s",
+                     p->argv);
+    }
+    busy.end();
+    if (!next_pid_is(pid)) return std::string("write ns_last_pid: ") + std::strerror(errno);
+    Shell idle(idle_script, "new");
+    if (!check.expect(idle.pid == pid, "the idle shell got pid %d, not %d: something else forked in the namespace",
+                      idle.pid, pid))
+        return check.failed;
+    check.expect(exec_addresses(pid) == old_addresses,
+                 "the two shells differ in their exec addresses ('%s', then '%s'): the test would not see a kept cache",
+                 old_addresses.c_str(), exec_addresses(pid).c_str());
+    Snap s(c.ctx);
+    const procmon_process *p = s.find(pid);
+    if (!check.expect(p != nullptr, "the idle shell (pid %d) is not in the snapshot", pid)) return check.failed;
+    check.expect(p->start_ticks != old_ticks, "same start time (%llu): cannot tell the two apart",
+                 static_cast<unsigned long long>(old_ticks));
+    const std::vector<std::string> argv = argv_of(*p), want = {"sh", "-c", idle_script, "new"};
+    check.expect(argv == want, "argv at the reused pid is '%s ... %s', not the new shell's: cached from the dead one",
+                 argv.size() > 2 ? argv[2].c_str() : "", argv.size() > 3 ? argv[3].c_str() : "");
+    check.expect(p->cpu_percent < 20.0, "cpu %.1f%% carried over from the dead process", p->cpu_percent);
+    return check.failed;
+}
+
+}  // namespace
+
+// PID reuse: procmon must see a new identity, so the CPU percent is the new
+// process's alone and what it caches until an exec (argv) is read again.
+Test(identity, reused_pid_is_a_new_process, .timeout = 60) {
+    test_in_new_pid_namespace(reused_pid_in_namespace);
 }
 
 Test(filters, name_glob_uid_and_pid_list) {
