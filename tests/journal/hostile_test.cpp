@@ -403,24 +403,10 @@ Test(hostile, a_follower_reads_on_in_a_segment_renamed_over_by_a_longer_copy, .t
 // While the disk is full and events flow, the writer retries every 100 ms
 // (docs/journal.md), not at every event: it used to try about 900 times a
 // second (write errors 32 -> 1,815 in 2 s).
-namespace {
-std::atomic<bool> disk_full{false};
-ssize_t full_disk_write(int fd, const void *buf, size_t n) {
-    if (disk_full) {
-        errno = ENOSPC;
-        return -1;
-    }
-    return pm_sys_default()->write(fd, buf, n);
-}
-}  // namespace
-
 Test(hostile, a_full_disk_is_retried_every_100_ms_while_events_flow, .timeout = 60) {
     TempDir d;
     procmon_journal *j = open_journal(d.path);
-    pm_sys_ops ops = *pm_sys_default();
-    ops.write = full_disk_write;
-    pm_sys_set(&ops);
-    disk_full = true;
+    fill_disk();
     cr_assert_eq(jt::append_range(j, 1, 1), PROCMON_OK);
     cr_expect_eq(procmon_journal_sync(j, 10000, nullptr), PROCMON_ENOSPC);
     const uint64_t before = stats_of(j).write_errors;
@@ -457,10 +443,7 @@ Test(hostile, the_writers_lost_records_and_the_readers_gaps_are_told_apart, .tim
     procmon_journal *j = open_journal(d.path);
     cr_assert_eq(jt::append_range(j, 1, 20), PROCMON_OK);
     cr_assert_eq(procmon_journal_sync(j, 10000, nullptr), PROCMON_OK);
-    pm_sys_ops ops = *pm_sys_default();
-    ops.write = full_disk_write;
-    pm_sys_set(&ops);
-    disk_full = true;
+    fill_disk();
     cr_assert_eq(jt::append_range(j, 1000, 5), PROCMON_OK);
     cr_expect_eq(procmon_journal_sync(j, 10000, nullptr), PROCMON_ENOSPC);
     disk_full = false;

@@ -6,12 +6,15 @@
 #include <criterion/criterion.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 
 #include "journal/format.hpp"
 #include "journal_support.hpp"
+#include "platform/linux/sys_ops.h"
 
 namespace jt::checks {
 
@@ -53,6 +56,24 @@ inline procmon_journal_reader *reader_past(const std::string &dir, size_t n) {
     cr_assert_eq(procmon_journal_reader_next(r, batch, sizeof batch[0], n, &got, 0), PROCMON_OK);
     cr_assert_eq(got, n);
     return r;
+}
+
+// A full disk: from fill_disk() on, every write() through the syscall
+// table fails with ENOSPC while disk_full is set; pm_sys_set(nullptr) ends it.
+inline std::atomic<bool> disk_full{false};
+inline ssize_t full_disk_write(int fd, const void *buf, size_t n) {
+    if (disk_full) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return pm_sys_default()->write(fd, buf, n);
+}
+inline void fill_disk() {
+    static pm_sys_ops ops;
+    ops = *pm_sys_default();
+    ops.write = full_disk_write;
+    pm_sys_set(&ops);
+    disk_full = true;
 }
 
 inline procmon_journal_stats stats_of(procmon_journal *j) {

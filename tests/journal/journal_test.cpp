@@ -411,26 +411,12 @@ Test(journal, retention_by_size_and_age_bounds_the_disk) {
 
 // ENOSPC from write(): an error that names itself, no partial record on
 // disk, the events it cost journaled as one LOST, and recording resumes.
-namespace {
-std::atomic<int> write_failures{0};
-ssize_t failing_write(int fd, const void *buf, size_t n) {
-    if (write_failures.load() > 0) {
-        errno = ENOSPC;
-        return -1;
-    }
-    return pm_sys_default()->write(fd, buf, n);
-}
-}  // namespace
-
 Test(journal, a_full_disk_is_an_error_then_a_lost_record_then_recording_resumes) {
     TempDir d;
     procmon_journal *j = open_journal(d.path);
     cr_assert_eq(jt::append_range(j, 1, 100), PROCMON_OK);
     cr_assert_eq(procmon_journal_sync(j, 10000, nullptr), PROCMON_OK);
-    pm_sys_ops ops = *pm_sys_default();
-    ops.write = failing_write;
-    pm_sys_set(&ops);
-    write_failures = 1;
+    fill_disk();
     jt::Synthetic a;
     jt::make_event(999, a);
     std::vector<procmon_event> evs(30, a.e);
@@ -441,7 +427,7 @@ Test(journal, a_full_disk_is_an_error_then_a_lost_record_then_recording_resumes)
     cr_expect_eq(s.last_error, PROCMON_ENOSPC);
     cr_expect_geq(s.write_errors, 1u);
     cr_expect_eq(s.next_seq, 101u, "failed writes take no sequence numbers");
-    write_failures = 0;
+    disk_full = false;
     uint64_t durable = 0;
     cr_assert_eq(procmon_journal_sync(j, 10000, &durable), PROCMON_OK, "%s", procmon_error_last()->message);
     cr_assert_eq(jt::append_range(j, 102, 10), PROCMON_OK);  // seq 101 is the LOST record
