@@ -118,6 +118,7 @@ Reader::Opened Reader::open_segment(const SegmentFile &f, bool newest) {
     ::close(fd);
     if (!newest) {  // unreadable header: the whole segment is lost to us
         corrupt(f.first_seq, 0, static_cast<uint64_t>(st.st_size));
+        if (expected_ == 0) expected_ = f.first_seq;  // its name says where it began: its records show as LOST
         return Opened::skipped;
     }
     again_ = true;  // being created: look again later

@@ -488,3 +488,32 @@ Test(hostile, the_writers_lost_records_and_the_readers_gaps_are_told_apart, .tim
     cr_expect_neq(err.find("3 events lost (not recorded"), std::string::npos, "%s", err.c_str());
 #endif
 }
+
+// A damaged header: the whole segment is lost to readers, counted as
+// corruption and, by its name (its first sequence number), as LOST. On the
+// oldest segment it used to give no LOST and missing = 0.
+Test(hostile, a_damaged_header_shows_its_segments_records_as_lost, .timeout = 60) {
+    for (uint64_t damaged : {1u, 11u}) {
+        TempDir d;
+        three_segments(d.path);
+        auto bytes = slurp(seg(d, damaged));
+        bytes[20] ^= 0x01;  // in the first seq: the header's CRC fails
+        spit(seg(d, damaged), bytes);
+        std::vector<Read> got;
+        procmon_journal_reader_stats rs{};
+        cr_assert_eq(jt::read_all(d.path, got, &rs), PROCMON_OK);
+        const std::vector<uint64_t> seqs = check_all(got);
+        cr_expect_eq(seqs.size(), 20u, "header of %llu damaged: %zu records", static_cast<unsigned long long>(damaged),
+                     seqs.size());
+        cr_expect_eq(rs.corrupt_records, 1u);
+        cr_expect_eq(rs.corrupt_bytes, bytes.size());
+        cr_expect_eq(rs.first_corrupt_segment, damaged);
+        cr_expect_eq(rs.missing, 10u, "header of %llu damaged: %llu missing", static_cast<unsigned long long>(damaged),
+                     static_cast<unsigned long long>(rs.missing));
+        const auto lost = std::find_if(got.begin(), got.end(), [](const Read &r) { return r.e.type == PROCMON_EVENT_LOST; });
+        cr_assert(lost != got.end(), "header of %llu damaged: no LOST", static_cast<unsigned long long>(damaged));
+        cr_expect_eq(lost->e.lost, 10u);
+        cr_expect_eq(lost->e.seq, damaged + 9, "the LOST stands for the segment's records");
+        cr_expect_eq((lost + 1)->e.seq, damaged + 10);
+    }
+}
