@@ -3348,12 +3348,13 @@ pub struct procmon_journal_stats {
     pub segments_removed: u64,
     pub recovered_truncated_bytes: u64,
     pub recovered_corrupt_records: u64,
+    pub skipped_files: u64,
 }
 #[test]
 fn bindgen_test_layout_procmon_journal_stats() {
     assert_eq!(
         ::std::mem::size_of::<procmon_journal_stats>(),
-        112usize,
+        120usize,
         concat!("Size of: ", stringify!(procmon_journal_stats))
     );
     assert_eq!(
@@ -3616,6 +3617,23 @@ fn bindgen_test_layout_procmon_journal_stats() {
         );
     }
     test_field_recovered_corrupt_records();
+    fn test_field_skipped_files() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).skipped_files) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_stats),
+                "::",
+                stringify!(skipped_files)
+            )
+        );
+    }
+    test_field_skipped_files();
 }
 extern "C" {
     pub fn procmon_journal_stats_get(
@@ -3743,12 +3761,13 @@ pub struct procmon_journal_reader_stats {
     pub first_corrupt_segment: u64,
     pub first_corrupt_offset: u64,
     pub missing: u64,
+    pub skipped_files: u64,
 }
 #[test]
 fn bindgen_test_layout_procmon_journal_reader_stats() {
     assert_eq!(
         ::std::mem::size_of::<procmon_journal_reader_stats>(),
-        56usize,
+        64usize,
         concat!("Size of: ", stringify!(procmon_journal_reader_stats))
     );
     assert_eq!(
@@ -3892,6 +3911,23 @@ fn bindgen_test_layout_procmon_journal_reader_stats() {
         );
     }
     test_field_missing();
+    fn test_field_skipped_files() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_journal_reader_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).skipped_files) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_journal_reader_stats),
+                "::",
+                stringify!(skipped_files)
+            )
+        );
+    }
+    test_field_skipped_files();
 }
 extern "C" {
     pub fn procmon_journal_reader_stats_get(

@@ -111,6 +111,9 @@ pub struct JournalStats {
     pub recovered_truncated_bytes: u64,
     /// CRC failures found at open (readers skip them).
     pub recovered_corrupt_records: u64,
+    /// At open: names like a segment's that are not regular files
+    /// (symlinks, FIFOs, sockets, directories, devices), left alone.
+    pub skipped_files: u64,
 }
 
 /// A journal writer: owns its directory (one writer at a time, in any
@@ -247,6 +250,7 @@ impl Journal {
             segments_removed: s.segments_removed,
             recovered_truncated_bytes: s.recovered_truncated_bytes,
             recovered_corrupt_records: s.recovered_corrupt_records,
+            skipped_files: s.skipped_files,
         })
     }
 
@@ -300,6 +304,9 @@ pub struct ReaderStats {
     pub first_corrupt: Option<(u64, u64)>,
     /// Sequence numbers reported missing in `Event::Lost`.
     pub missing: u64,
+    /// Names like a segment's that are not regular files (symlinks, FIFOs,
+    /// sockets, directories, devices): never opened.
+    pub skipped_files: u64,
 }
 
 /// Reads a journal in sequence order. A record's `seq` is the journal's
@@ -375,6 +382,7 @@ impl JournalReader {
             corrupt_bytes: s.corrupt_bytes,
             first_corrupt: (s.corrupt_records > 0).then_some((s.first_corrupt_segment, s.first_corrupt_offset)),
             missing: s.missing,
+            skipped_files: s.skipped_files,
         })
     }
 }

@@ -96,3 +96,20 @@ fn a_reader_follows_a_writer_and_lost_is_explicit() {
     assert_eq!(r.stats().unwrap().records, 3);
     j.close().unwrap();
 }
+
+#[test]
+fn what_is_named_like_a_segment_but_is_no_file_is_skipped_and_counted() {
+    let dir = TempDir::new("skipped");
+    let j = Journal::open(&dir.0, None, &JournalOptions::new()).unwrap();
+    j.append(&[event(1)]).unwrap();
+    j.close().unwrap();
+    std::fs::create_dir(dir.0.join("00000000000000000500.pmj")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", dir.0.join("00000000000000000600.pmj")).unwrap();
+    let mut r = JournalReader::open(&dir.0, ReadFrom::Start).unwrap();
+    assert!(r.next_timeout(Duration::from_millis(10)).unwrap().is_some());
+    assert!(r.next_timeout(Duration::from_millis(10)).unwrap().is_none());
+    assert_eq!(r.stats().unwrap().skipped_files, 2);
+    let j = Journal::open(&dir.0, None, &JournalOptions::new()).unwrap();
+    assert_eq!(j.stats().unwrap().skipped_files, 2);
+    j.close().unwrap();
+}
