@@ -23,7 +23,9 @@ echo "=== python: fresh venv, install the wheel, pytest"
 $debian -m venv --system-site-packages "$work/venv"
 "$work/venv/bin/python" -m pip install --no-deps "$work"/dist/procmon-*.whl >"$work/install.log" 2>&1 \
     || { cat "$work/install.log"; exit 1; }
-(cd "$pkg/tests" && "$work/venv/bin/python" -m pytest -q -p no:cacheprovider .)
+# -rs: why each skipped test skipped; check-skips lists them (strict in CI)
+(cd "$pkg/tests" && "$work/venv/bin/python" -m pytest -q -rs -p no:cacheprovider --junit-xml="$work/pytest.xml" .)
+"$root/scripts/check-skips.py" "pytest:$work/pytest.xml"
 
 [ "${1:-}" = "--quick" ] && exit 0
 
