@@ -211,8 +211,8 @@ bool decode_event(const unsigned char *payload, std::size_t n, procmon_event &e)
     return d.ok && d.p == d.end && is_event_type(e.type);
 }
 
-std::size_t resync(const unsigned char *p, std::size_t n, std::size_t from, uint64_t after_seq) {
-    for (std::size_t at = from + 1; at + kRecordHeaderBytes <= n; ++at) {
+std::size_t resync(const unsigned char *p, std::size_t n, std::size_t from, std::size_t limit, uint64_t after_seq) {
+    for (std::size_t at = from; at < limit && at + kRecordHeaderBytes <= n; ++at) {
         const uint64_t seq = get<uint64_t>(p + at + 8);  // cheap test first: a plausible next seq
         if (seq <= after_seq || seq - after_seq > kResyncWindow) continue;
         RecordView v;

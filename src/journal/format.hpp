@@ -95,10 +95,10 @@ RecordCheck check_record(const unsigned char *p, std::size_t avail, RecordView &
 // (each NUL-terminated there). False if the payload does not decode.
 bool decode_event(const unsigned char *payload, std::size_t n, procmon_event &out);
 
-// After a bad record at `from`: the offset of the next whole, intact record
-// whose seq follows `after_seq` (within a million), searching [from + 1, n);
-// npos if none. What lies between is corruption, to be skipped.
+// After a bad record: the first offset in [from, limit) of a whole, intact
+// record in p[0, n) whose seq follows `after_seq` (within a million); npos
+// if none. What lies before it is corruption, to be skipped.
 constexpr std::size_t kNotFound = ~std::size_t{0};
-std::size_t resync(const unsigned char *p, std::size_t n, std::size_t from, uint64_t after_seq);
+std::size_t resync(const unsigned char *p, std::size_t n, std::size_t from, std::size_t limit, uint64_t after_seq);
 
 }  // namespace procmon::journal

@@ -233,8 +233,7 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
                 continue;
             }
             if (step == SegmentScanner::Step::corrupt) {
-                corrupt(segment_first_, scan_->offset(), scan_->corrupt_bytes());
-                scan_->skip(scan_->corrupt_bytes());
+                corrupt(segment_first_, scan_->corrupt_offset(), scan_->corrupt_bytes());
                 continue;
             }
             if (step == SegmentScanner::Step::io_error)

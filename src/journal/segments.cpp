@@ -109,26 +109,9 @@ bool SegmentScanner::fill(std::size_t want) {
     return len_ - pos_ >= want;
 }
 
-bool SegmentScanner::read_rest() {
-    for (std::size_t want = len_ - pos_ + kChunk; !eof_; want += kChunk)
-        if (!fill(want) && errno != 0 && !eof_) return false;
-    return true;
-}
-
 void SegmentScanner::unread() {
     pos_ -= record_.total;
     offset_ -= record_.total;
-}
-
-void SegmentScanner::skip(uint64_t n) {
-    const std::size_t buffered = len_ - pos_;
-    if (n <= buffered) {
-        pos_ += static_cast<std::size_t>(n);
-    } else {
-        pos_ = len_ = 0;
-    }
-    offset_ += n;
-    eof_ = false;  // a live segment may have grown since
 }
 
 SegmentScanner::Step SegmentScanner::next(uint64_t last_seq) {
@@ -151,12 +134,50 @@ SegmentScanner::Step SegmentScanner::next(uint64_t last_seq) {
         offset_ += total;
         return Step::record;
     }
-    // Not a record that follows: is there an intact one further on?
-    if (!read_rest()) return Step::io_error;
-    const std::size_t at = resync(buf_.data() + pos_, len_ - pos_, 0, last_seq);
-    if (at == kNotFound) return Step::incomplete;
-    corrupt_bytes_ = at;
-    return Step::corrupt;
+    return resync_forward(last_seq);  // not a record that follows: is there an intact one further on?
+}
+
+SegmentScanner::Step SegmentScanner::resync_forward(uint64_t last_seq) {
+    // In windows of a bounded size (a damaged tail may be gigabytes): a
+    // window holds a whole record past each start it searches, until the
+    // last one, which reaches the end of the file.
+    constexpr std::size_t kReach = kRecordHeaderBytes + kMaxPayload, kWindow = kReach + kChunk;
+    const uint64_t start = offset_;
+    std::size_t from = 1;  // relative to offset_
+    if (searched_.start == start && searched_.last_seq == last_seq && searched_.clean_to > start + 1) {
+        pos_ = len_ = 0;
+        offset_ = searched_.clean_to;
+        from = 0;
+    }
+    for (;;) {
+        struct stat st {};
+        if (::fstat(fd_, &st) != 0) return Step::io_error;
+        const uint64_t size = static_cast<uint64_t>(st.st_size);
+        errno = 0;
+        if (!fill(static_cast<std::size_t>(std::min<uint64_t>(kWindow, size > offset_ ? size - offset_ : 0))) &&
+            errno != 0 && !eof_)
+            return Step::io_error;
+        const std::size_t avail = len_ - pos_;
+        const bool last = avail < kWindow;
+        const std::size_t limit = last ? avail : avail - kReach;
+        const std::size_t at = resync(buf_.data() + pos_, avail, from, limit, last_seq);
+        if (at != kNotFound) {
+            corrupt_offset_ = start;
+            corrupt_bytes_ = offset_ + at - start;
+            pos_ += at;
+            offset_ += at;
+            return Step::corrupt;
+        }
+        if (last) {  // nothing intact up to the end: perhaps a record being written
+            searched_ = {start, last_seq, offset_ + (avail > kReach ? avail - kReach : 0)};
+            pos_ = len_ = 0;
+            offset_ = start;
+            return Step::incomplete;
+        }
+        pos_ += limit;
+        offset_ += limit;
+        from = 0;
+    }
 }
 
 }  // namespace procmon::journal

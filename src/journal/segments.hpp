@@ -43,25 +43,24 @@ public:
     enum class Step {
         record,      // `record`/`event` hold the next record; offset() is past it
         end,         // no bytes left after offset()
-        corrupt,     // bytes [offset(), offset() + corrupt_bytes()) skipped; call again
+        corrupt,     // bytes [corrupt_offset(), + corrupt_bytes()) skipped, offset() past them; call again
         incomplete,  // from offset() on: a record not (yet) whole, and nothing intact after it
         io_error,    // errno set
     };
     Step next(uint64_t last_seq);
 
     uint64_t offset() const { return offset_; }
+    uint64_t corrupt_offset() const { return corrupt_offset_; }
     uint64_t corrupt_bytes() const { return corrupt_bytes_; }
     const RecordView &record() const { return record_; }
     const procmon_event &event() const { return event_; }  // strings valid until the next call
     // Steps back over the record just returned, so the next call returns
     // it again (its bytes are still buffered).
     void unread();
-    // Skips past the corruption or incompleteness just reported.
-    void skip(uint64_t n);
 
 private:
     bool fill(std::size_t want);  // at least `want` bytes buffered from offset_, if the file has them
-    bool read_rest();              // everything to the end of the file
+    Step resync_forward(uint64_t last_seq);  // the next intact record after a bad one at offset_
 
     int fd_;
     uint64_t offset_;               // of buf_[pos_]
@@ -70,7 +69,13 @@ private:
     bool eof_ = false;
     RecordView record_;
     procmon_event event_{};
-    uint64_t corrupt_bytes_ = 0;
+    uint64_t corrupt_offset_ = 0, corrupt_bytes_ = 0;
+    // A damage that ran to the end of the file last time: from `start`
+    // (after last_seq), no record can begin before `clean_to` (the bytes
+    // there are whole and will not change), so the search goes on there.
+    struct {
+        uint64_t start = 0, last_seq = 0, clean_to = 0;
+    } searched_;
 };
 
 }  // namespace procmon::journal

@@ -167,7 +167,6 @@ int Writer::recover() {
                 break;
             case SegmentScanner::Step::corrupt:
                 ++corrupt_;
-                scan.skip(scan.corrupt_bytes());
                 break;
             case SegmentScanner::Step::incomplete:
                 if (newest) {  // a torn tail: cut it

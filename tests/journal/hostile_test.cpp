@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -36,6 +37,7 @@ struct Outcome {
     int rc = -1;
     uint64_t records = 0, lost_events = 0, lost = 0, missing = 0, corrupt = 0, skipped = 0, next_seq = 0;
     bool ended = false;  // false: still running after the deadline (killed), or crashed
+    long max_rss_kib = 0;  // the child's peak resident memory
 };
 
 // Runs `f` in a child, killed if it takes longer than `seconds`: a reader
@@ -58,8 +60,10 @@ Outcome in_child(const std::function<void(Outcome &)> &f, int seconds = 10) {
     pollfd pfd{p[0], POLLIN, 0};
     if (poll(&pfd, 1, seconds * 1000) == 1 && read(p[0], &o, sizeof o) != static_cast<ssize_t>(sizeof o)) o = Outcome{};
     kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
+    struct rusage ru {};
+    wait4(pid, nullptr, 0, &ru);
     close(p[0]);
+    o.max_rss_kib = ru.ru_maxrss;
     return o;
 }
 
@@ -516,4 +520,73 @@ Test(hostile, a_damaged_header_shows_its_segments_records_as_lost, .timeout = 60
         cr_expect_eq(lost->e.seq, damaged + 9, "the LOST stands for the segment's records");
         cr_expect_eq((lost + 1)->e.seq, damaged + 10);
     }
+}
+
+// A damaged tail of 256 MiB (a hole: zeros) after the last record: the
+// reader looks for an intact record after it in bounded windows, and so
+// does the writer's recovery, which cuts it. The reader used to read it
+// all into memory (263 MiB resident).
+Test(hostile, a_damaged_tail_is_scanned_in_bounded_memory, .timeout = 120) {
+    TempDir d;
+    record_run(d.path, 1, 10);
+    const std::string file = jt::segment_files(d.path).front();
+    const off_t size = static_cast<off_t>(slurp(file).size());
+    cr_assert_eq(truncate(file.c_str(), size + (256 << 20)), 0);
+    for (int round = 0; round < 2; ++round) {  // the reader; then the writer's recovery
+        Outcome o = in_child([&](Outcome &out) { round == 0 ? read_dir(d.path, out) : open_writer(d.path, out); }, 60);
+        cr_assert(o.ended, "round %d hung", round);
+        cr_expect_eq(o.rc, PROCMON_OK, "round %d: status %d", round, o.rc);
+        if (round == 0) cr_expect_eq(o.records, 10u);
+        else cr_expect_eq(o.next_seq, 11u);
+        cr_expect_lt(o.max_rss_kib, 128 * 1024, "round %d: %ld KiB resident", round, o.max_rss_kib);
+    }
+    cr_expect_eq(slurp(file).size(), static_cast<std::size_t>(size), "recovery cut the tail");
+}
+
+// Damage of every size around the scanner's windows (1 MiB searched per
+// window at first, then one window's worth of 17 MiB), with intact records
+// after it: found, the damage counted once, nothing reported missing. And a
+// damaged tail that a writer goes on after: the search resumes where the
+// last one had to stop, and finds what was added.
+Test(hostile, records_after_damage_of_any_size_are_found, .timeout = 120) {
+    TempDir src;
+    record_run(src.path, 1, 20);
+    const auto whole = slurp(jt::segment_files(src.path).front());
+    const std::size_t cut = record_offsets(whole)[10];
+    const std::size_t mib = 1u << 20;
+    for (std::size_t hole : {mib - 1, mib, mib + 1, 17 * mib + 15, 17 * mib + 17, 40 * mib}) {
+        TempDir d;
+        std::vector<unsigned char> bytes(whole.begin(), whole.begin() + static_cast<long>(cut));
+        bytes.resize(bytes.size() + hole, 0);
+        bytes.insert(bytes.end(), whole.begin() + static_cast<long>(cut), whole.end());
+        spit(seg(d, 1), bytes);
+        std::vector<Read> got;
+        procmon_journal_reader_stats rs{};
+        cr_assert_eq(jt::read_all(d.path, got, &rs), PROCMON_OK);
+        cr_expect_eq(check_all(got).size(), 20u, "hole of %zu: %zu records", hole, got.size());
+        cr_expect_eq(rs.corrupt_records, 1u, "hole of %zu", hole);
+        cr_expect_eq(rs.corrupt_bytes, hole, "hole of %zu: %llu corrupt bytes", hole,
+                     static_cast<unsigned long long>(rs.corrupt_bytes));
+        cr_expect_eq(rs.missing, 0u);
+    }
+    // the tail: 10 records, 40 MiB of zeros; then records 11-20 after them
+    TempDir d;
+    std::vector<unsigned char> bytes(whole.begin(), whole.begin() + static_cast<long>(cut));
+    bytes.resize(bytes.size() + 40 * mib, 0);
+    spit(seg(d, 1), bytes);
+    procmon_journal_reader *r = reader_past(d.path, 10);
+    procmon_event batch[32];
+    size_t n = 0;
+    cr_assert_eq(procmon_journal_reader_next(r, batch, sizeof batch[0], 32, &n, 0), PROCMON_OK);
+    cr_expect_eq(n, 0u, "a tail not yet whole is waited for");
+    bytes.insert(bytes.end(), whole.begin() + static_cast<long>(cut), whole.end());
+    spit(seg(d, 1), bytes);
+    cr_assert_eq(procmon_journal_reader_next(r, batch, sizeof batch[0], 32, &n, 0), PROCMON_OK);
+    cr_expect_eq(n, 10u);
+    cr_expect_eq(n > 0 ? batch[0].seq : 0, 11u);
+    procmon_journal_reader_stats rs{};
+    rs.size = sizeof rs;
+    procmon_journal_reader_stats_get(&rs, r);
+    cr_expect_eq(rs.corrupt_bytes, 40 * mib);
+    procmon_journal_reader_close(r);
 }
