@@ -1,6 +1,7 @@
 #include "journal/writer.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,6 +61,40 @@ bool write_all(int fd, const unsigned char *p, std::size_t n) {
     return true;
 }
 
+// The lock fds of this process's writers. flock belongs to the open file
+// description, which a forked child shares: a child that does not exec
+// (O_CLOEXEC) would keep the directory locked after the parent closed its
+// journal. In the child, each is made /dev/null instead (the number stays
+// taken: the child's copy of the Writer still closes it), so only the
+// parent holds the lock. Children made without fork() handlers (a raw
+// clone) are not covered.
+std::mutex lock_fds_mutex;
+std::vector<int> lock_fds;
+
+void lock_fds_before_fork() { lock_fds_mutex.lock(); }
+void lock_fds_in_parent() { lock_fds_mutex.unlock(); }
+void lock_fds_in_child() {
+    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    for (const int fd : lock_fds) null >= 0 ? ::dup3(null, fd, O_CLOEXEC) : ::close(fd);
+    if (null >= 0) ::close(null);
+    lock_fds_mutex.unlock();
+}
+
+void hold_in_parent_only(int fd) {
+    static std::once_flag registered;
+    std::call_once(registered, [] { ::pthread_atfork(lock_fds_before_fork, lock_fds_in_parent, lock_fds_in_child); });
+    std::lock_guard<std::mutex> lock(lock_fds_mutex);
+    lock_fds.push_back(fd);
+}
+
+void release_lock_fd(int fd) {
+    {
+        std::lock_guard<std::mutex> lock(lock_fds_mutex);
+        std::erase(lock_fds, fd);
+    }
+    ::close(fd);  // releases the flock
+}
+
 }  // namespace
 
 Writer::Writer(std::string dir, WriterOptions opts, std::shared_ptr<events::Subscription> source)
@@ -84,7 +119,7 @@ int Writer::open(const std::string &dir, WriterOptions opts, std::shared_ptr<eve
 Writer::~Writer() {
     close();
     if (fd_ >= 0) ::close(fd_);
-    if (lockfd_ >= 0) ::close(lockfd_);  // releases the flock
+    if (lockfd_ >= 0) release_lock_fd(lockfd_);
     if (dirfd_ >= 0) ::close(dirfd_);
 }
 
@@ -109,6 +144,7 @@ int Writer::recover() {
             return fail(PROCMON_ELOCKED, errno, "%s: %s is locked by another writer (flock on %s/LOCK)", kOpen, dir, dir);
         return fail(status_from_errno(errno), errno, "%s: lock %s/LOCK: %s", kOpen, dir, std::strerror(errno));
     }
+    hold_in_parent_only(lockfd_);
     read_boot_id(boot_id_);
 
     std::vector<SegmentFile> files;

@@ -590,3 +590,33 @@ Test(hostile, records_after_damage_of_any_size_are_found, .timeout = 120) {
     cr_expect_eq(rs.corrupt_bytes, 40 * mib);
     procmon_journal_reader_close(r);
 }
+
+// A child forked without exec shares the writer's open file description,
+// so its flock: it used to keep the directory locked after the parent
+// closed its journal (ELOCKED for the next writer while the child lived).
+Test(hostile, a_forked_child_does_not_keep_the_writers_lock, .timeout = 60) {
+    TempDir d;
+    procmon_journal *j = open_journal(d.path);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        sleep(10);
+        _exit(0);
+    }
+    cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
+    procmon_journal *again = nullptr;
+    const int rc = procmon_journal_open(&again, nullptr, d.path.c_str(), nullptr);
+    const std::string message = procmon_error_last()->message;
+    // while this one holds it, a child forked now cannot take it
+    const pid_t other = fork();
+    if (other == 0) {
+        procmon_journal *mine = nullptr;
+        _exit(procmon_journal_open(&mine, nullptr, d.path.c_str(), nullptr) == PROCMON_ELOCKED ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(other, &status, 0);
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    cr_expect_eq(rc, PROCMON_OK, "a new writer while the child lives: %s", message.c_str());
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a child was not refused");
+    if (rc == PROCMON_OK) procmon_journal_close(again);
+}
