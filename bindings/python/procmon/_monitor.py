@@ -6,7 +6,7 @@ import threading
 import time
 
 from . import _procmon
-from ._errors import InvalidArgument
+from ._errors import Closed, InvalidArgument
 from ._events import Subscription, event_mask, mask_of
 from ._process import Process, fields_of
 
@@ -61,9 +61,24 @@ class Monitor:
                  poll_interval=1.0, proc_root=None):
         if event_source not in ("auto", "polling"):
             raise InvalidArgument(f"event_source must be 'auto' or 'polling', not {event_source!r}")
-        self._ctx = _procmon.Context(int(memory_cap), int(threads), int(argv_cap), bool(cache),
-                                     event_source == "polling", int(round(poll_interval * 1000)),
-                                     None if proc_root is None else os.fsdecode(proc_root))
+        self._options = (int(memory_cap), int(threads), int(argv_cap), bool(cache), event_source == "polling",
+                         int(round(poll_interval * 1000)), None if proc_root is None else os.fsdecode(proc_root))
+        self._ctx = _procmon.Context(*self._options)
+        self._reader = None
+        self._reader_lock = threading.Lock()
+
+    def _reads(self):
+        """The context Process objects read and signal through: a second one
+        with these options, made on first use. A snapshot's cpu_percent is
+        measured since the context's previous enumeration, so a Process
+        reading its one pid through this Monitor's own context would cut that
+        interval short for every process of the next snapshot."""
+        with self._reader_lock:
+            if self._reader is None:
+                if self._ctx.closed:
+                    raise Closed("the Monitor is closed")
+                self._reader = _procmon.Context(*self._options)
+            return self._reader
 
     def snapshot(self, fields=None, *, name=None, cmdline=None, user=None, pids=None, refresh=False, interval=None):
         """Every process now (or those matching the filters), as a Snapshot.
@@ -161,6 +176,9 @@ class Monitor:
     def close(self):
         """Release the context. Its subscriptions then raise Closed."""
         self._ctx.close()
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
 
     @property
     def closed(self):

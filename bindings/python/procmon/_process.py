@@ -47,7 +47,8 @@ class Process:
     attribute; everything else is a method (``p.name()``,
     ``p.memory_info().rss``), reading the process at the call.
 
-    monitor: the Monitor to read through (default: procmon.default_monitor()).
+    monitor: the Monitor to read through (default: procmon.default_monitor());
+        its snapshots' cpu_percent is not disturbed by these reads.
     """
 
     __slots__ = ("pid", "info", "returncode", "_monitor", "_ticks", "_name", "_rec", "_rec_fields", "_rec_time",
@@ -87,7 +88,7 @@ class Process:
     # ------------------------------------------------------------ reading
 
     def _lookup(self, pid, fields):
-        snap = self._monitor._ctx.enumerate(fields, None, None, -1, [pid], False)
+        snap = self._monitor._reads().enumerate(fields, None, None, -1, [pid], False)
         return snap[0] if len(snap) else None
 
     def _record(self, fields, live=False):
@@ -177,7 +178,7 @@ class Process:
         """Its children (all descendants if recursive), as Process objects,
         sorted by pid. A process that started before this one is not its
         child, whatever its ppid says (its parent's pid was reused)."""
-        snap = self._monitor._ctx.enumerate(_BASIC, None, None, -1, None, False)
+        snap = self._monitor._reads().enumerate(_BASIC, None, None, -1, None, False)
         me = snap.find(self.pid)
         if me is None or me.start_ticks != self._ticks:
             raise NoSuchProcess(self.pid, self._name)
@@ -208,7 +209,7 @@ class Process:
         """Whether this process (this identity, not just this pid) is still
         there; a zombie is, as in psutil."""
         try:
-            self._monitor._ctx.signal(self.pid, self._ticks, 0)
+            self._monitor._reads().signal(self.pid, self._ticks, 0)
         except NoSuchProcess:
             return False
         except AccessDenied:
@@ -219,7 +220,7 @@ class Process:
         """Send sig to this process: never to another that got its pid
         (then NoSuchProcess, as for one that exited)."""
         try:
-            self._monitor._ctx.signal(self.pid, self._ticks, int(sig))
+            self._monitor._reads().signal(self.pid, self._ticks, int(sig))
         except (NoSuchProcess, AccessDenied) as e:
             e.pid, e.name = self.pid, self._name
             raise
@@ -358,7 +359,7 @@ def wait_procs(procs, timeout=None, callback=None):
 def pids(monitor=None):
     """Every pid now, sorted (psutil.pids())."""
     m = monitor if monitor is not None else _default_monitor()
-    return [r.pid for r in m._ctx.enumerate(_BASIC, None, None, -1, None, False)]
+    return [r.pid for r in m._reads().enumerate(_BASIC, None, None, -1, None, False)]
 
 
 def pid_exists(pid, monitor=None):
@@ -368,4 +369,4 @@ def pid_exists(pid, monitor=None):
     if pid == 0:
         return True
     m = monitor if monitor is not None else _default_monitor()
-    return len(m._ctx.enumerate(_BASIC, None, None, -1, [pid], False)) > 0
+    return len(m._reads().enumerate(_BASIC, None, None, -1, [pid], False)) > 0

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -18,6 +19,14 @@ class Children:
 
     def sleeper(self, *extra, seconds=60):
         return self.spawn(["/bin/sleep", str(seconds), *extra]) if not extra else self.spawn(list(extra))
+
+    def burst(self):
+        """A python that spends its first 0.3 s of CPU, then sleeps: its
+        lifetime average is high, its use from now on nil. Returns once it sleeps."""
+        p = self.spawn([sys.executable, "-c", "import time\nwhile time.process_time() < 0.3: pass\ntime.sleep(60)"])
+        wait_until(lambda: cpu_seconds(p.pid) > 0.25, what="the burst")
+        wait_sleeping(p.pid)
+        return p
 
     def close(self):
         for p in self.procs:
@@ -66,6 +75,13 @@ def wait_exec(pid, exe_tail, timeout=10.0):
         except OSError:
             return False
     wait_until(done, timeout, f"pid {pid} to exec {exe_tail}")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        data = f.read()
+    utime, stime = data[data.rindex(b")") + 2:].split()[11:13]
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_sleeping(pid, timeout=10.0):

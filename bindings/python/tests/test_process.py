@@ -178,6 +178,20 @@ def test_process_iter_objects_read_live_once_the_loop_moves_on(children):
     assert procmon.PsProcess is procmon.Process  # the old name
 
 
+def test_process_reads_leave_the_monitors_cpu_baseline_alone(children):
+    busy = children.spawn([sys.executable, "-c", "while True: pass"])
+    theirs = psutil.Process(busy.pid)
+    with procmon.Monitor() as m:
+        theirs.cpu_percent()
+        m.snapshot()  # the baseline of every process
+        time.sleep(0.3)
+        procmon.Process(busy.pid, monitor=m).memory_info()  # a read of that pid, just before the next snapshot
+        ours = m.snapshot().find(busy.pid).cpu_percent
+        expected = theirs.cpu_percent()
+    # over the 0.3 s, not over the microseconds since that read (0, or a whole tick's worth: 10000%)
+    assert ours > 5 and abs(ours - expected) < max(15, expected * 0.3), (ours, expected)
+
+
 def test_zombie_and_denied_values(children):
     z = children.spawn(["/bin/sh", "-c", "exit 0"])
     wait_until(lambda: procmon.Process(z.pid).status() == "zombie", what="a zombie")

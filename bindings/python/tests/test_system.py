@@ -7,7 +7,6 @@ import psutil
 import pytest
 
 import procmon
-from conftest import wait_sleeping, wait_until
 
 
 def test_system_agrees_with_psutil():
@@ -45,11 +44,7 @@ def test_memory_percent_and_full_info():
 
 def test_snapshot_over_an_interval_gives_tops_cpu_percent(children):
     busy = children.spawn([sys.executable, "-c", "while True: pass"])
-    # busy for its first 0.3 s of CPU, then asleep: its lifetime average stays high
-    burst = children.spawn([sys.executable, "-c",
-                            "import time\nwhile time.process_time() < 0.3: pass\ntime.sleep(60)"])
-    wait_until(lambda: sum(procmon.Process(burst.pid).cpu_times()) > 0.25, what="the burst")
-    wait_sleeping(burst.pid)
+    burst = children.burst()  # busy for its first 0.3 s of CPU, then asleep: its lifetime average stays high
     with procmon.Monitor() as m:  # a fresh context: one snapshot gives lifetime averages
         lifetime = m.snapshot(pids=[burst.pid])[0].cpu_percent
     assert lifetime > 5  # 0.3 s of CPU in its few seconds of life
