@@ -15,7 +15,10 @@ connector messages: parsed, tracked and enriched, filtered, queued and
 popped): system calls, arena blocks, heap allocations, and instructions
 (600 cycles minus 100, over 1,500 events).
 Fails when a figure is more than 10% above bench/baselines.json, naming the
-figure, the baseline and the new value. A figure more than 10% below is
+figure, the baseline and the new value; when a figure is not a finite number
+(NaN and inf compare as no change); and when an enumeration did not return
+every one of the fixture's processes (per-process figures over fewer
+records, or none, would look like progress). A figure more than 10% below is
 reported so the baseline can be lowered, in the same commit as the change
 that earned it (--update rewrites the file; never automatic).
 The live system's counts are printed as a report, not gated.
@@ -23,6 +26,7 @@ The live system's counts are printed as a report, not gated.
 Usage: run.py BUILD_DIR [--update]
 """
 import json
+import math
 import os
 import re
 import shutil
@@ -63,7 +67,9 @@ def main():
         root = os.path.join(work, "proc")
         subprocess.run([sys.executable, os.path.join(HERE, "make_fixture.py"), root, str(PROCESSES)], check=True,
                        capture_output=True)
-        figures = {k: v for k, v in counts(gate, root).items() if not k.endswith(".processes")}
+        measured = counts(gate, root)
+        enumerated = {k: v for k, v in measured.items() if k.endswith(".processes")}
+        figures = {k: v for k, v in measured.items() if not k.endswith(".processes")}
         for v in VARIANTS:
             one, six = instructions(gate, root, v, 1), instructions(gate, root, v, 6)
             figures[f"{v}.instructions_per_process"] = round((six - one) / 5 / PROCESSES, 1)
@@ -74,7 +80,17 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    failed = [f"{name}: {n:g} records, not the fixture's {PROCESSES} processes"
+              for name, n in sorted(enumerated.items()) if n != PROCESSES]
+    if len(enumerated) != len(VARIANTS):
+        failed.append(f"records counted for {sorted(enumerated)}, not for each of {list(VARIANTS)}")
+    failed += [f"{name}: {now} is not a finite number" for name, now in sorted(figures.items())
+               if not math.isfinite(now)]
+
     if update:
+        if failed:
+            print("perf gate: not updating the baselines:\n  " + "\n  ".join(failed))
+            return 1
         with open(BASELINES, "w") as f:
             json.dump({"fixture_processes": PROCESSES, "tolerance": TOLERANCE, "figures": figures}, f, indent=2,
                       sort_keys=True)
@@ -84,7 +100,6 @@ def main():
 
     with open(BASELINES) as f:
         base = json.load(f)["figures"]
-    failed = []
     print(f"{'figure':44} {'baseline':>11} {'now':>11} {'change':>8}")
     for name in sorted(set(base) | set(figures)):
         if name not in base:
@@ -94,6 +109,12 @@ def main():
             failed.append(f"{name}: has a baseline but was not measured")
             continue
         b, now = base[name], figures[name]
+        if not math.isfinite(b):
+            failed.append(f"{name}: the baseline {b} is not a finite number")
+            continue
+        if not math.isfinite(now):
+            print(f"{name:44} {b:11g} {now:>11} {'':8} NOT A NUMBER")
+            continue  # failed above
         change = (now - b) / b if b else (0.0 if now == 0 else float("inf"))
         verdict = ""
         if change > TOLERANCE:
