@@ -7,7 +7,9 @@
 #include <linux/netlink.h>
 #include <signal.h>
 
+#include <cstddef>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -95,20 +97,60 @@ Test(netlink_parse, short_lying_and_foreign_messages_are_counted_and_skipped) {
     cr_expect_eq(out.size(), 1u);
 }
 
-Test(netlink_parse, random_bytes_never_read_past_the_buffer) {
+// Every prefix of a good message, and the message followed by zeros: the
+// whole message is one event and nothing else; less is one bad message
+// (none for no bytes); anything after it is one bad message more.
+Test(netlink_parse, every_cut_of_a_message_is_counted_never_decoded) {
     auto a = arena();
     KernelEvents out{procmon::ArenaAllocator<KernelEvent>(a.get())};
+    const auto good = message(fork_event(1, 2));
+    for (std::size_t n = 0; n <= good.size() * 2; ++n) {
+        std::vector<char> buf = good;
+        buf.resize(n);
+        std::unique_ptr<char[]> exact(new char[n]);  // exactly n: ASan sees an overread
+        if (n > 0) std::memcpy(exact.get(), buf.data(), n);
+        out.clear();
+        const std::size_t bad = procmon::platform::parse_connector_messages(exact.get(), n, out);
+        const std::size_t events = n >= good.size() ? 1 : 0;
+        cr_expect_eq(out.size(), events, "%zu of %zu bytes: %zu events", n, good.size(), out.size());
+        cr_expect_eq(bad, n == 0 || n == good.size() ? 0u : 1u, "%zu of %zu bytes: %zu bad", n, good.size(), bad);
+        if (out.size() == 1) {
+            cr_expect_eq(out[0].kind, KernelEvent::forked);
+            cr_expect_eq(out[0].pid, 2);
+            cr_expect_eq(out[0].parent_tgid, 1);
+        }
+    }
+}
+
+// Random damage: never a read past the buffer (each is a heap block of
+// exactly its size, for ASan), never an event without a positive pid and
+// tgid, never more events than whole messages fit, and the same bytes give
+// the same answer.
+Test(netlink_parse, random_bytes_never_read_past_the_buffer) {
+    auto a = arena();
+    KernelEvents out{procmon::ArenaAllocator<KernelEvent>(a.get())}, again{procmon::ArenaAllocator<KernelEvent>(a.get())};
     std::mt19937 rng(42);
     auto good = message(fork_event(1, 2));
+    // the smallest message that can carry an event: header, cn_msg, proc_event up to its data
+    const std::size_t smallest = NLMSG_ALIGN(NLMSG_HDRLEN + sizeof(cn_msg) + offsetof(proc_event, event_data));
+    std::size_t decoded = 0;
     for (int round = 0; round < 5000; ++round) {
         std::vector<char> buf = good;
         buf.resize(rng() % (good.size() * 2 + 1));
         for (char &c : buf)
             if (rng() % 4 == 0) c = static_cast<char>(rng());
-        // a heap copy of exactly its size, so ASan sees any overread
-        std::unique_ptr<char[]> exact(new char[buf.size() + 1]);
-        std::memcpy(exact.get(), buf.data(), buf.size());
-        procmon::platform::parse_connector_messages(exact.get(), buf.size(), out);
+        std::unique_ptr<char[]> exact(new char[buf.size()]);
+        if (!buf.empty()) std::memcpy(exact.get(), buf.data(), buf.size());
         out.clear();
+        const std::size_t bad = procmon::platform::parse_connector_messages(exact.get(), buf.size(), out);
+        cr_assert_leq(out.size(), buf.size() / smallest, "round %d: %zu events from %zu bytes", round, out.size(),
+                      buf.size());
+        for (const KernelEvent &k : out)
+            cr_assert(k.pid > 0 && k.tgid > 0, "round %d: an event with pid %d, tgid %d", round, k.pid, k.tgid);
+        again.clear();
+        cr_assert_eq(procmon::platform::parse_connector_messages(exact.get(), buf.size(), again), bad, "round %d", round);
+        cr_assert_eq(again.size(), out.size(), "round %d", round);
+        decoded += out.size();
     }
+    cr_expect_gt(decoded, 0u, "no round decoded an event: the damage never left a message whole");
 }
