@@ -231,11 +231,12 @@ typedef struct procmon_process {
     uint64_t    start_time_ns; /* start time, ns since the Unix epoch */
     uint64_t    utime_ns;      /* user CPU time */
     uint64_t    stime_ns;      /* system CPU time */
-    double      cpu_percent;   /* 100 = one core busy; since this context's
-                                  previous enumeration, or since the process
-                                  started if that one did not see it (a single
-                                  enumeration gives the lifetime average: take
-                                  two, an interval apart, for top's figure) */
+    double      cpu_percent;   /* 100 = one core busy; since this context last
+                                  read this process (an enumeration that
+                                  included it), or since the process started
+                                  if none did (a single enumeration gives the
+                                  lifetime average: take two, an interval
+                                  apart, for top's figure) */
     uint64_t    rss_bytes;
     uint64_t    vms_bytes;
     int32_t     nice;

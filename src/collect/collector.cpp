@@ -99,6 +99,14 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
         platform::Stat st;
         if (source_->stat(pid, st, r.scratch) != Read::ok) continue;  // gone or unreadable: no record
         if (prior != nullptr && prior->start_ticks != st.start_ticks) prior = nullptr;  // pid reused
+        platform::Status status;
+        if (r.keep_unlisted && prior == nullptr) {
+            // A listed pid may name a thread: /proc/<tid> exists, unlisted,
+            // and reads like a process. A thread is not one (psutil agrees).
+            if (source_->status(pid, false, status, r.scratch) == Read::ok && status.pid == pid && status.tgid != 0 &&
+                status.tgid != pid)
+                continue;
+        }
 
         // A name the kernel cut at 15 bytes needs argv (or exe) for the name
         // users see; any other is decided here, before anything else is read.
@@ -131,7 +139,6 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
         rec.valid = PROCMON_FIELD_BASIC;
         bool hit = true;
 
-        platform::Status status;
         if ((want_ids && !e.has_ids) || want_status_always) {
             hit = false;
             if (source_->status(pid, want_status_always, status, r.scratch) == Read::ok && status.has_ids) {

@@ -26,6 +26,10 @@ inline std::string_view full_name(std::string_view comm, const char *argv, std::
         std::string_view arg0(argv, strnlen(argv, argv_len));
         if (std::string_view b = base_if_longer(arg0); !b.empty()) return b;
     }
+    // readlink of a deleted executable ends " (deleted)": not part of its name
+    constexpr std::string_view kDeleted = " (deleted)";
+    if (exe.size() > kDeleted.size() && exe.substr(exe.size() - kDeleted.size()) == kDeleted)
+        exe.remove_suffix(kDeleted.size());
     if (std::string_view b = base_if_longer(exe); !b.empty()) return b;
     return comm;
 }

@@ -64,6 +64,12 @@ bool Tracker::read_process(int32_t pid, Known &out) {
         out.uid = status.euid;
         out.has_uid = true;
     }
+    // A zombie's exe and argv are gone, not empty: what it ran is unknown
+    // (PARTIAL), so a command line filter cannot take it for an empty one.
+    if (st.state == 'Z' && !st.kernel_thread) {
+        out.strings.reset();
+        return true;
+    }
     exe_.clear();
     argv_.clear();
     bool truncated = false;
@@ -128,12 +134,16 @@ void Tracker::scan(bool emit_events, uint32_t flags, Batch *out) {
         return s && std::strcmp(s->name(), p.name) == 0 && std::strcmp(s->exe(), p.exe) == 0 &&
                s->argv_len() == p.argv_len && std::memcmp(s->argv(), p.argv, p.argv_len) == 0;
     };
+    // A zombie first seen dead: its image is gone, not empty (PARTIAL).
+    auto image_gone = [](const procmon_process &p) {
+        return (p.flags & PROCMON_PROC_ZOMBIE) && !(p.valid & PROCMON_FIELD_ARGV);
+    };
     for (const procmon_process &p : snap->records) {
         auto it = known_.find(p.pid);
         if (it != known_.end() && it->second.start_ticks == p.start_ticks) {
             it->second.seen = gen;
             record_run(it->second, p.pid);
-            if (!same_strings(it->second, p)) {  // it exec'd
+            if (!image_gone(p) && !same_strings(it->second, p)) {  // it exec'd
                 it->second.strings = make_strings(p.name, p.exe, p.argv, p.argv_len, p.argc);
                 it->second.uid = p.euid;
                 if (emit_events) emit(*out, PROCMON_EVENT_EXEC, flags, p.pid, it->second, p.ppid, now);
@@ -154,7 +164,7 @@ void Tracker::scan(bool emit_events, uint32_t flags, Batch *out) {
         k.has_uid = (p.valid & PROCMON_FIELD_IDS) != 0;
         k.seen = gen;
         record_run(k, p.pid);
-        k.strings = make_strings(p.name, p.exe, p.argv, p.argv_len, p.argc);
+        if (!image_gone(p)) k.strings = make_strings(p.name, p.exe, p.argv, p.argv_len, p.argc);
         auto [ins, ok] = known_.emplace(p.pid, std::move(k));
         (void)ok;
         if (emit_events) emit(*out, PROCMON_EVENT_START, flags, p.pid, ins->second, p.ppid, now);

@@ -41,6 +41,7 @@ struct Stat {
 };
 
 struct Status {
+    int32_t pid = 0, tgid = 0;  // 0 when absent; tgid != pid: a thread, not a process
     bool has_ids = false;
     uint32_t uid = 0, euid = 0, suid = 0, gid = 0, egid = 0, sgid = 0;
     bool has_ctxsw = false;

@@ -800,3 +800,29 @@ Test(events, undecidable_is_a_flag_of_subscribe_and_a_stat) {
     cr_assert_eq(procmon_subscription_stats_get(&st, ok.s), PROCMON_OK);
     cr_expect_eq(st.undecidable, 0u);
 }
+
+// A process first read as a zombie has lost its exe and argv: what it ran is
+// unknown (PARTIAL), never an empty command line a filter can match.
+Test(events, a_process_first_seen_dead_is_partial_not_empty, .timeout = 30) {
+    procmon_options opts = PROCMON_OPTIONS_INIT;
+    opts.event_source = PROCMON_SOURCE_POLLING;
+    opts.poll_interval_ms = 50;
+    Ctx c(&opts);
+    procmon_subscribe_options any_line = mine();
+    any_line.cmdline_glob = "*";
+    Sub sub(c.ctx, any_line);
+    cr_assert_eq(sub.rc, PROCMON_OK);
+    usleep(100000);  // past the baseline
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);  // a zombie until reaped below
+    usleep(300000);          // several passes see it dead
+    auto evs = of_pid(sub.collect([](auto &) { return false; }, 300), pid);
+    reap(pid);
+    procmon_subscription_stats st{};
+    st.size = sizeof st;
+    procmon_subscription_stats_get(&st, sub.s);
+    for (const Event &e : evs)
+        cr_expect(!e.argv.empty(), "type %u passed a command line filter with an empty argv", e.e.type);
+    // Read dead (the usual case): undecidable; read in the microseconds it lived: its argv is ours.
+    cr_expect(st.undecidable >= 1 || !evs.empty(), "the zombie's START was neither passed nor counted undecidable");
+}

@@ -117,3 +117,9 @@ Test(filter, undecidable_events_are_dropped_and_counted_or_passed_when_asked) {
         cr_expect_eq(st.queue_depth, pass ? 1u : 0u);
     }
 }
+
+// readlink of a deleted executable ends " (deleted)": not part of the name.
+Test(full_name, a_deleted_executable_keeps_its_name) {
+    cr_expect_eq(full("memfd:sealed-91", std::string(), "/memfd:sealed-91173221a7ea (deleted)"),
+                 "memfd:sealed-91173221a7ea");
+}

@@ -627,3 +627,26 @@ Test(system, totals_agree_with_meminfo) {
     cr_expect(std::fabs(me->mem_percent - 100.0 * static_cast<double>(me->rss_bytes) /
                                               static_cast<double>(sys.mem_total_bytes)) < 1e-6);
 }
+
+// /proc/<tid> exists for every thread and reads like a process: a listed
+// thread id is not one (psutil's pid_exists(tid) is False).
+Test(filters, a_thread_id_is_not_a_process) {
+    std::atomic<bool> stop{false};
+    std::atomic<pid_t> tid{0};
+    std::thread t([&] {
+        tid = static_cast<pid_t>(syscall(SYS_gettid));
+        while (!stop) usleep(1000);
+    });
+    while (tid == 0) usleep(1000);
+    Ctx c;
+    int32_t ids[] = {static_cast<int32_t>(tid), static_cast<int32_t>(getpid())};
+    procmon_query q = PROCMON_QUERY_INIT;
+    q.pids = ids;
+    q.pid_count = 2;
+    Snap s(c.ctx, &q);
+    stop = true;
+    t.join();
+    cr_assert_eq(s.rc, PROCMON_OK);
+    cr_expect_eq(s.count(), 1u, "a thread id came back as a process");
+    cr_expect_not_null(s.find(getpid()));
+}

@@ -190,6 +190,14 @@ void parse_status(const char *buf, std::size_t n, Status &out) {
                 out.gid = static_cast<uint32_t>(a), out.egid = static_cast<uint32_t>(b), out.sgid = static_cast<uint32_t>(s);
                 gid = true;
             }
+        } else if (starts_with(p, eol, "Tgid:", 5)) {
+            c.p += 5;
+            int32_t v;
+            if (c.i32(v)) out.tgid = v;
+        } else if (starts_with(p, eol, "Pid:", 4)) {
+            c.p += 4;
+            int32_t v;
+            if (c.i32(v)) out.pid = v;
         } else if (starts_with(p, eol, "voluntary_ctxt_switches:", 24)) {
             c.p += 24;
             vol = c.u64(out.voluntary);
