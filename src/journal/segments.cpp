@@ -87,14 +87,19 @@ bool SegmentScanner::fill(std::size_t want) {
     if (len_ - pos_ >= want) return true;
     if (eof_) return false;
     if (pos_ > 0) {  // keep what is unread at the front
-        std::memmove(buf_.data(), buf_.data() + pos_, len_ - pos_);
+        std::memmove(buf_.get(), buf_.get() + pos_, len_ - pos_);
         len_ -= pos_;
         pos_ = 0;
     }
     const std::size_t need = std::max(want, kChunk);
-    if (buf_.size() < need) buf_.resize(need);
-    while (len_ < want || len_ < buf_.size()) {
-        const ssize_t r = ::pread(fd_, buf_.data() + len_, buf_.size() - len_, static_cast<off_t>(offset_ + len_));
+    if (cap_ < need) {  // not zero-filled: only what pread writes is touched (a small segment, a few pages)
+        auto bigger = std::make_unique_for_overwrite<unsigned char[]>(need);
+        if (len_ > 0) std::memcpy(bigger.get(), buf_.get(), len_);
+        buf_ = std::move(bigger);
+        cap_ = need;
+    }
+    while (len_ < want || len_ < cap_) {
+        const ssize_t r = ::pread(fd_, buf_.get() + len_, cap_ - len_, static_cast<off_t>(offset_ + len_));
         if (r < 0) {
             if (errno == EINTR) continue;
             return false;
@@ -121,12 +126,12 @@ SegmentScanner::Step SegmentScanner::next(uint64_t last_seq) {
         if (errno != 0 && !eof_) return Step::io_error;
         if (len_ == pos_) return Step::end;
     }
-    RecordCheck c = check_record(buf_.data() + pos_, len_ - pos_, record_);
+    RecordCheck c = check_record(buf_.get() + pos_, len_ - pos_, record_);
     if (c == RecordCheck::incomplete && len_ - pos_ >= kRecordHeaderBytes) {
         uint32_t payload;
-        std::memcpy(&payload, buf_.data() + pos_, 4);
+        std::memcpy(&payload, buf_.get() + pos_, 4);
         if (!fill(kRecordHeaderBytes + payload) && errno != 0 && !eof_) return Step::io_error;
-        c = check_record(buf_.data() + pos_, len_ - pos_, record_);
+        c = check_record(buf_.get() + pos_, len_ - pos_, record_);
     }
     if (c == RecordCheck::ok && decode_event(record_.payload, record_.payload_len, event_) && record_.seq > last_seq) {
         const std::size_t total = record_.total;
@@ -160,7 +165,7 @@ SegmentScanner::Step SegmentScanner::resync_forward(uint64_t last_seq) {
         const std::size_t avail = len_ - pos_;
         const bool last = avail < kWindow;
         const std::size_t limit = last ? avail : avail - kReach;
-        const std::size_t at = resync(buf_.data() + pos_, avail, from, limit, last_seq);
+        const std::size_t at = resync(buf_.get() + pos_, avail, from, limit, last_seq);
         if (at != kNotFound) {
             corrupt_offset_ = start;
             corrupt_bytes_ = offset_ + at - start;

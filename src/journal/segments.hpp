@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -64,7 +65,8 @@ private:
 
     int fd_;
     uint64_t offset_;               // of buf_[pos_]
-    std::vector<unsigned char> buf_;
+    std::unique_ptr<unsigned char[]> buf_;
+    std::size_t cap_ = 0;
     std::size_t pos_ = 0, len_ = 0;  // buffered: buf_[pos_, len_)
     bool eof_ = false;
     RecordView record_;
