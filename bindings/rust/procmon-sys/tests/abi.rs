@@ -5,6 +5,7 @@
 //! - `layout_matches_the_c_compiler`: every struct size and field offset that
 //!   bindgen recorded (its own layout tests check them against Rust's layout)
 //!   is what the C compiler (`$CC`, else `cc`) gives with sizeof/offsetof.
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -82,11 +83,11 @@ fn layout_matches_the_c_compiler() {
     for (name, field, _) in &layout {
         let name = if name.starts_with("procmon_") { name.clone() } else { continue };
         match field {
-            None => c += &format!("    printf(\"%zu\\n\", sizeof({}));\n", name),
+            None => writeln!(c, "    printf(\"%zu\\n\", sizeof({}));", name).unwrap(),
             Some(f) => {
                 // bindgen renames a field named as a Rust keyword: type -> type_
                 let cf = if f == "type_" { "type" } else { f.as_str() };
-                c += &format!("    printf(\"%zu\\n\", offsetof({}, {}));\n", name, cf)
+                writeln!(c, "    printf(\"%zu\\n\", offsetof({}, {}));", name, cf).unwrap()
             }
         }
     }

@@ -206,7 +206,7 @@ fn a_command_line_filter_and_undecidable_events() {
     let ctx = Context::new().unwrap();
     let base = SubscribeOptions::new().descendants_of(me()).cmdline("/bin/sleep 0.3141");
     let mut sub = ctx.subscribe(&base).unwrap();
-    let mut passing = ctx.subscribe(&base.clone().undecidable(true)).unwrap();
+    let mut passing = ctx.subscribe(&base.undecidable(true)).unwrap();
     let mut child = Command::new("/bin/sleep").arg("0.3141").spawn().unwrap();
     Command::new("/bin/true").status().unwrap(); // filtered out
     let events = collect(&mut sub, child.id() as i32, |e| matches!(e, Event::Exit { .. }));
