@@ -34,6 +34,9 @@
 #   Rust crates (scripts/test-rust.sh):
 #     cargo        Debian's: rustc 1.63, the crates' MSRV (a newer cargo on
 #                  PATH, e.g. rustup's, is used first)
+#     rust-clippy  Debian's clippy for that cargo: the README promises clippy,
+#                  and test-rust.sh runs it with -D warnings (also with the
+#                  MSRV toolchain when a newer cargo comes first)
 #     bindgen      the ABI drift test runs procmon-sys/generate.sh
 #     libclang1-14 the libclang that bindgen loads at run time: Debian's
 #                  bindgen does not depend on it ("Unable to find libclang")
@@ -47,7 +50,7 @@ set -euo pipefail
 packages=(g++ gcc libc6-dev binutils cmake ninja-build pkgconf libmimalloc-dev
           libcriterion-dev libcmocka-dev jq valgrind python3
           pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-psutil python3-numpy
-          cargo bindgen libclang1-14 libclang-common-14-dev
+          cargo rust-clippy bindgen libclang1-14 libclang-common-14-dev
           hyperfine procps libproc2-dev time gnuplot-nox)
 
 missing=()

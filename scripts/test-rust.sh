@@ -2,9 +2,10 @@
 # The Rust crates (bindings/rust), offline: build and test with the cargo on
 # PATH (tests, doctests, examples, the ABI drift and layout guards), clippy
 # with -D warnings when the toolchain has it, cargo doc with rustdoc's
-# warnings as errors, the MSRV build with Debian's rustc 1.63 when it is
-# installed, then linking an installed libprocmon through PROCMON_DIR and
-# through pkg-config.
+# warnings as errors, the MSRV build, tests and clippy with Debian's rustc
+# 1.63 when it is installed, then linking an installed libprocmon through
+# PROCMON_DIR and through pkg-config. A clippy that is missing is a skip
+# (scripts/check-skips.py: a failure in CI).
 # Usage: scripts/test-rust.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,6 +42,17 @@ RUSTDOCFLAGS="-D warnings" cargo doc --offline --no-deps -q
 if [ -x /usr/bin/cargo ] && [ "$(readlink -f "$(command -v cargo)")" != /usr/bin/cargo ]; then
     echo "=== rust: MSRV: $(/usr/bin/rustc --version) (Debian's), build and test"
     env PATH=/usr/bin:/bin CARGO_TARGET_DIR="$root/bindings/rust/target/msrv" cargo test --offline -q
+    # Older clippy, other lints. An empty CARGO_HOME: cargo looks for
+    # cargo-clippy in $CARGO_HOME/bin before PATH, where rustup's proxy would
+    # run the newest clippy instead of Debian's.
+    if [ -x /usr/bin/cargo-clippy ]; then
+        echo "=== rust: MSRV clippy -D warnings ($(env PATH=/usr/bin:/bin CARGO_HOME="$work/cargo-home" cargo clippy --version))"
+        env PATH=/usr/bin:/bin CARGO_HOME="$work/cargo-home" CARGO_TARGET_DIR="$root/bindings/rust/target/msrv" \
+            cargo clippy --offline --all-targets -- -D warnings
+    else
+        echo "=== rust: MSRV clippy: Debian's rust-clippy is not installed: skipped"
+        "$root/scripts/check-skips.py" "step:rust-clippy-msrv:rust-clippy is not installed (scripts/install-deps.sh)"
+    fi
 fi
 
 echo "=== rust: link an installed libprocmon (PROCMON_DIR, then pkg-config)"
