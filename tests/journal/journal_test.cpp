@@ -252,9 +252,13 @@ Test(journal, a_reader_follows_a_live_writer_across_segments, .timeout = 60) {
     TempDir d;
     procmon_journal *j = open_journal(d.path, PROCMON_JOURNAL_SEGMENT_MIN, PROCMON_FSYNC_NEVER);
     constexpr uint64_t kTotal = 20000;
+    // One commit per batch (sync): a lagging writer would otherwise group
+    // batches into commits of up to 4 MiB, and on a loaded machine the whole
+    // run landed in a few segments ("segments > 10" failed one run in ten).
     std::thread writer([&] {
         for (uint64_t first = 1; first <= kTotal; first += 250) {
             jt::append_range(j, first, 250);
+            procmon_journal_sync(j, 20000, nullptr);
             std::this_thread::sleep_for(std::chrono::microseconds(300));
         }
     });
