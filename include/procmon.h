@@ -405,6 +405,8 @@ PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx);
 #define PROCMON_EVENT_FLAG_PARTIAL     0x2 /* the process was gone before all of it could be read */
 #define PROCMON_EVENT_FLAG_NO_STATUS   0x4 /* EXIT: exit code and signal are unknown (polling, resync) */
 #define PROCMON_EVENT_FLAG_THREAD      0x8 /* a thread, not a process (PROCMON_SUBSCRIBE_THREADS) */
+#define PROCMON_EVENT_FLAG_ARGV_TRUNCATED 0x10 /* argv was cut: a journal record holds at most
+                                                  16 MiB (since 0.2) */
 
 typedef struct procmon_event {
     uint32_t    size;          /* sizeof(procmon_event) of the library */
@@ -619,8 +621,9 @@ PROCMON_API int procmon_journal_open(procmon_journal **out, procmon_ctx *ctx, co
 
 /* Queue n events (event_size as in procmon_subscription_next) for the
  * journal, copying them and their strings; seq is the journal's own, the
- * events' seq is ignored. Waits while the queue is full. Errors: EINVAL,
- * ECLOSED. Any thread. */
+ * events' seq is ignored. Waits while the queue is full. Errors: EINVAL
+ * (also an event whose name, exe and argv exceed the 16 MiB a record
+ * holds: nothing of that call is queued), ECLOSED. Any thread. */
 PROCMON_API int procmon_journal_append(procmon_journal *j, const procmon_event *events, size_t event_size,
                                        size_t n);
 

@@ -33,7 +33,7 @@ constexpr uint32_t kMaxPayload = 16u << 20;
 constexpr std::size_t kMaxFixedPayload = 2 + 11 * 10 + 3 * 11;
 // A record's flag (procmon_event.flags) for an argv the journal cut so that
 // the record fits kMaxPayload (docs/journal.md).
-constexpr uint32_t kFlagArgvCut = 0x10;
+constexpr uint32_t kFlagArgvCut = PROCMON_EVENT_FLAG_ARGV_TRUNCATED;
 constexpr const char *kSegmentSuffix = ".pmj";
 
 struct SegmentHeader {
