@@ -1,6 +1,8 @@
 """The package under test is the installed wheel, not the source tree."""
 
+import importlib.metadata
 import os
+import re
 
 import procmon
 
@@ -12,8 +14,11 @@ def test_imported_from_an_installation_not_the_source_tree():
 
 
 def test_version_is_the_libraries():
-    assert procmon.__version__ == procmon.VERSION
-    assert procmon._procmon.HEADER_VERSION == procmon.VERSION
+    # The installed distribution's version is what the build read from
+    # PROCMON_VERSION_STRING in include/procmon.h (the wheel's METADATA);
+    # procmon.VERSION is what the linked library answers at run time.
+    assert importlib.metadata.version("procmon") == procmon.VERSION == procmon.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+", procmon.VERSION), procmon.VERSION
 
 
 def test_docstrings_on_public_api():

@@ -4,6 +4,7 @@ import os
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
@@ -68,11 +69,14 @@ def test_fields_not_read_are_none_never_zero():
     for attr in ("exe", "cmdline", "cmdline_bytes", "username", "uids", "memory_info", "num_threads", "cwd",
                  "num_fds", "io_counters", "num_ctx_switches", "cgroup"):
         assert getattr(me, attr) is None, attr
+    before = psutil.Process().num_ctx_switches()
     full = procmon.snapshot("all", pids=[os.getpid()])[0]
+    after = psutil.Process().num_ctx_switches()
     assert full.cwd == os.getcwd()
     assert abs(full.num_fds - psutil.Process().num_fds()) <= 2  # the test's own reads open a few
     assert full.io_counters.read_chars > 0
-    assert full.num_ctx_switches.voluntary >= 0
+    assert before.voluntary <= full.num_ctx_switches.voluntary <= after.voluntary  # as psutil reads them: /proc/PID/status
+    assert before.involuntary <= full.num_ctx_switches.involuntary <= after.involuntary
     assert full.cgroup is not None
 
 
@@ -213,6 +217,42 @@ def test_threads_enumerate_at_once():
         t.join()
     shared.close()
     assert errors == []
+
+
+def test_one_monitor_serves_sixteen_threads():
+    # Shared by 6 threads, a Monitor once starved the 6th: "OutOfMemory:
+    # memory cap of 67108864 bytes reached (139424 in use, 64 more requested)"
+    with procmon.Monitor() as m:
+        def work(i):
+            with m.subscribe(descendants_of=os.getpid()) as sub:
+                for _ in range(5):
+                    assert m.snapshot().find(os.getpid()) is not None
+                    assert len(list(m.process_iter(["pid", "name", "cmdline"]))) > 1
+                    sub.get(timeout=0)
+            return i
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            assert list(pool.map(work, range(16))) == list(range(16))  # map re-raises a thread's error
+        assert m.stats()["arena_peak_bytes"] <= procmon.DEFAULT_ARENA_CAP
+
+
+def test_closed_monitors_give_their_memory_back():
+    # A closed Monitor's memory once stayed reserved for a later one no
+    # larger: after 64 small ones were open, none was left for a default one
+    # ("OutOfMemory: reserve a 167772160 byte memory arena: mimalloc refused")
+    for _ in range(2):
+        small = []
+        try:
+            with pytest.raises(procmon.OutOfMemory, match="PROCMON_MAX_CONTEXTS"):
+                while len(small) < 70:
+                    small.append(procmon.Monitor(memory_cap=procmon.MIN_ARENA_CAP))
+            assert len(small) >= 60  # 64 at once, less what this process holds open already
+        finally:
+            for m in small:
+                m.close()
+        for cap in (8 * procmon.DEFAULT_ARENA_CAP, 0):  # larger than any before in this process, and the default
+            with procmon.Monitor(memory_cap=cap) as m:
+                assert m.snapshot().find(os.getpid()) is not None
 
 
 def test_children_index_covers_the_whole_tree():
