@@ -5,17 +5,20 @@ numpy (optional) or the array module wraps them without copying again."""
 import array
 
 # What each column holds; `valid` says which field groups were read for a
-# row (procmon.FIELDS), so a zero can be told from "not read".
+# row (procmon.FIELDS), so a zero can be told from "not read". `name` is the
+# name users see (Record.name), `comm` the kernel's (Record.comm): bytes, as
+# wide as the snapshot's longest (numpy's S<width>).
 COLUMNS = ("pid", "ppid", "uid", "num_threads", "nice", "rss", "vms", "cpu_user", "cpu_system",
-           "cpu_percent", "create_time", "valid", "state", "name")
+           "cpu_percent", "create_time", "valid", "state", "name", "comm")
 
 
 def to_arrays(snapshot):
-    """dict of column name -> array.array (name: list of bytes, state: str)."""
+    """dict of column name -> array.array (name, comm: lists of bytes; state: str)."""
     out = {}
     for name, code, data in snapshot._columns():
-        if name == "name":
-            out[name] = [data[i:i + 16].rstrip(b"\0") for i in range(0, len(data), 16)]
+        if code.startswith("S"):
+            width = int(code[1:])
+            out[name] = [data[i:i + width].rstrip(b"\0") for i in range(0, len(data), width)]
         elif name == "state":
             out[name] = data.decode("ascii", "replace")
         else:
@@ -32,10 +35,10 @@ def to_numpy(snapshot):
     except ImportError:
         raise ImportError("Snapshot.to_numpy() needs numpy (Debian: python3-numpy); "
                           "Snapshot.to_arrays() gives the same columns without it") from None
-    codes = {"i": "<i4", "I": "<u4", "Q": "<u8", "d": "<f8", "b": "S1", "S16": "S16"}
+    codes = {"i": "<i4", "I": "<u4", "Q": "<u8", "d": "<f8", "b": "S1"}
     cols = snapshot._columns()
-    dtype = np.dtype([(name, codes[code]) for name, code, _ in cols])
+    dtype = np.dtype([(name, codes.get(code, code)) for name, code, _ in cols])
     out = np.empty(len(snapshot), dtype=dtype)
     for name, code, data in cols:
-        out[name] = np.frombuffer(data, dtype=codes[code])
+        out[name] = np.frombuffer(data, dtype=codes.get(code, code))
     return out

@@ -432,10 +432,17 @@ py::list columns(const Snapshot &s) {
         for (std::size_t i = 0; i < n; ++i) c.put(*s.at(i), buf.data() + i * c.width);
         out.append(py::make_tuple(c.name, std::string(1, c.code), py::bytes(buf)));
     }
-    // names as fixed 16-byte fields (the kernel's comm is at most 15 bytes for user processes)
-    buf.assign(n * 16, '\0');
-    for (std::size_t i = 0; i < n; ++i) std::strncpy(buf.data() + i * 16, s.at(i)->name, 15);
-    out.append(py::make_tuple("name", "S16", py::bytes(buf)));
+    // Text as fixed-width fields as wide as the longest value (numpy's S<width>,
+    // NUL-padded): name is the name users see, as Record.name; comm the kernel's.
+    using Text = const char *procmon_process::*;
+    for (auto [name, member] : {std::pair<const char *, Text>{"name", &procmon_process::full_name},
+                                std::pair<const char *, Text>{"comm", &procmon_process::name}}) {
+        std::size_t width = 1;
+        for (std::size_t i = 0; i < n; ++i) width = std::max(width, std::strlen(s.at(i)->*member));
+        buf.assign(n * width, '\0');
+        for (std::size_t i = 0; i < n; ++i) std::memcpy(buf.data() + i * width, s.at(i)->*member, std::strlen(s.at(i)->*member));
+        out.append(py::make_tuple(name, "S" + std::to_string(width), py::bytes(buf)));
+    }
     return out;
 }
 

@@ -37,6 +37,17 @@ def test_a_long_name_is_found_whole(children, long_sleep):
     assert info == [{"pid": k.pid, "name": LONG}]
 
 
+def test_columns_carry_the_name_users_see(children, long_sleep):
+    k = children.spawn([long_sleep, "60"])
+    wait_exec(k.pid, LONG)
+    snap = procmon.snapshot(pids=[k.pid])
+    arrays = snap.to_arrays()
+    assert arrays["name"] == [LONG.encode()] == [os.fsencode(snap[0].name)]  # as Record.name
+    assert arrays["comm"] == [LONG[:15].encode()]
+    np = pytest.importorskip("numpy")
+    assert snap.to_numpy()[["name", "comm"]].tolist() == [(LONG.encode(), LONG[:15].encode())]
+
+
 def test_subscribe_by_a_long_name(children, long_sleep):
     with procmon.subscribe(name=LONG, descendants_of=os.getpid()) as sub:
         subprocess.run(["/bin/sleep", "0.1"])  # not this one

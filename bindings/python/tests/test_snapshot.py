@@ -185,12 +185,14 @@ def test_columns_without_python_objects(children):
     assert list(arrays["pid"]) == [p.pid for p in snap]
     assert list(arrays["ppid"]) == [p.ppid for p in snap]
     assert list(arrays["rss"]) == [p.memory_info.rss for p in snap]
-    assert arrays["name"] == [os.fsencode(p.comm)[:15] for p in snap]
+    assert arrays["name"] == [os.fsencode(p.name) for p in snap]  # the name users see, as Record.name
+    assert arrays["comm"] == [os.fsencode(p.comm) for p in snap]  # whole, also a kernel thread's longer one
     assert arrays["state"] == "".join(p.state for p in snap)
     np = pytest.importorskip("numpy")
     a = snap.to_numpy()
     assert a.shape == (len(snap),)
     assert a["pid"].tolist() == [p.pid for p in snap]
+    assert a["name"].tolist() == arrays["name"] and a["comm"].tolist() == arrays["comm"]
     assert a["create_time"].tolist() == [p.create_time for p in snap]
     assert (a["valid"] & procmon.FIELDS["memory"]).all()
     assert a.dtype["rss"] == np.dtype("<u8")
