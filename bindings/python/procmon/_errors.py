@@ -103,8 +103,10 @@ class OutOfMemory(Error, MemoryError):
     code = -2
 
 
-class Closed(Error):
-    """The Monitor or Subscription was closed (PROCMON_ECLOSED)."""
+class Closed(Error, ValueError):
+    """The Monitor, Subscription, Journal or JournalReader was closed
+    (PROCMON_ECLOSED); also a ValueError, as an operation on a closed file
+    raises."""
 
     code = -8
 

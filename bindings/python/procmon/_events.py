@@ -103,7 +103,7 @@ class Subscription:
                 self._buf.extend(self._h.next(_BATCH, 0))
                 if self._buf:
                     continue
-                fds = (self._h.fileno(), self._h._wake_fd)
+                fds = (self.fileno(), self._h._wake_fd)
             except Closed:
                 raise StopAsyncIteration from None
             ready = loop.create_future()
@@ -124,7 +124,8 @@ class Subscription:
 
     def fileno(self):
         """A descriptor that is readable while events wait (do not read or
-        close it). Raises Closed once closed."""
+        close it). Once it or its Monitor is closed, raises Closed, a
+        ValueError as a closed file's fileno() raises."""
         return self._h.fileno()
 
     def stats(self):
@@ -143,6 +144,7 @@ class Subscription:
 
     @property
     def closed(self):
+        """True once it, or its Monitor, is closed."""
         return self._h.closed
 
     def __enter__(self):

@@ -140,6 +140,7 @@ Types *types = nullptr;
 struct Context {
     procmon_ctx *ctx = nullptr;
     std::mutex mutex;  // one call at a time on the context
+    std::atomic<bool> closed{false};  // set by close_context; read by any thread without the mutex
 
     ~Context() {
         if (ctx) procmon_close(ctx);
@@ -247,6 +248,7 @@ void close_context(Context &c) {
     std::lock_guard<std::mutex> lock(c.mutex);
     if (c.ctx) procmon_close(c.ctx);
     c.ctx = nullptr;
+    c.closed = true;
 }
 
 // ------------------------------------------------------------ snapshots
@@ -606,8 +608,12 @@ struct Subscription {
         sub = nullptr;
     }
 
+    // Closed by close(), or by closing its Monitor (the library's waits then
+    // return ECLOSED; the descriptor stays the subscription's until close()).
+    bool is_closed() const { return closed.load() || ctx->closed.load(); }
+
     int fileno() {
-        if (closed) raise(PROCMON_ECLOSED, "the subscription is closed");
+        if (is_closed()) raise(PROCMON_ECLOSED, closed ? "the subscription is closed" : "its Monitor is closed");
         return procmon_subscription_fd(sub);
     }
 
@@ -937,7 +943,7 @@ PYBIND11_MODULE(_procmon, m) {
         .def("signal", &signal_process, py::arg("pid"), py::arg("start_ticks"), py::arg("sig"),
              "procmon_signal: send sig to the process with this identity (0: only check it is there).")
         .def("close", &close_context, "Close the context; its subscriptions report Closed.")
-        .def_property_readonly("closed", [](Context &c) { return c.ctx == nullptr; });
+        .def_property_readonly("closed", [](const Context &c) { return c.closed.load(); });
 
     py::class_<Record> process(m, "Record",
                         "One process of a Snapshot, read as attributes (procmon.Process has psutil's methods). A value that was not read (its field group was not asked for, "
@@ -1073,7 +1079,7 @@ PYBIND11_MODULE(_procmon, m) {
         .def("close", &Subscription::close)
         .def("fileno", &Subscription::fileno)
         .def("stats", &Subscription::stats)
-        .def_property_readonly("closed", [](const Subscription &s) { return s.closed.load(); })
+        .def_property_readonly("closed", &Subscription::is_closed)
         .def_property_readonly("_wake_fd", [](const Subscription &s) { return s.wake; },
                                "Readable once close() was called (for asyncio waiters); lives as long as this object.");
 

@@ -158,13 +158,29 @@ def test_close_from_another_thread_wakes_the_reader():
 
 def test_closing_the_monitor_closes_its_subscriptions():
     m = procmon.Monitor()
-    sub = m.subscribe()
+    sub = m.subscribe(name="no-such-process-name")
+    assert sub.fileno() >= 0 and not sub.closed
+    waiting = []
+    t = threading.Thread(target=lambda: waiting.append(list(sub)))  # iterating: waits for events
+    t.start()
+    time.sleep(0.2)
     m.close()
+    t.join(5)
+    assert not t.is_alive() and waiting == [[]]  # the wait ended at once, and so did the iteration
+    assert sub.closed
+    with pytest.raises(ValueError):  # as a closed file's fileno()
+        sub.fileno()
     with pytest.raises(procmon.Closed):
-        sub.get(timeout=1)
+        sub.fileno()
+    start = time.monotonic()
+    for wait in (sub.get, sub.get_batch):
+        with pytest.raises(procmon.Closed):
+            wait(timeout=None)
+    assert time.monotonic() - start < 1
     with pytest.raises(procmon.Closed):
         m.snapshot()
     sub.close()
+    assert sub.closed
 
 
 def test_dispatch_calls_back_and_propagates_exceptions():
