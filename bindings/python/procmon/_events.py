@@ -3,17 +3,18 @@ selectable file descriptor and an async iterator."""
 
 import collections
 
-from . import _procmon
+from . import _args, _procmon
 from ._errors import Closed, InvalidArgument
 
 _BATCH = 256  # events taken from the library per call
 
 
-def mask_of(names, table, unknown):
-    """The OR of table[name] for the names; InvalidArgument(unknown(name))
+def mask_of(names, table, unknown, what, single=True):
+    """The OR of table[name] for the names (one str when single, else an
+    iterable of str: TypeError for anything else); InvalidArgument(unknown(name))
     for a name the table lacks."""
     mask = 0
-    for n in names:
+    for n in _args.names(names, what, single):
         if n not in table:
             raise InvalidArgument(unknown(n))
         mask |= table[n]
@@ -24,8 +25,8 @@ def event_mask(events):
     """None -> default (start, exec, exit); a name; or an iterable of names."""
     if events is None:
         return 0
-    return mask_of([events] if isinstance(events, str) else events, _procmon.EVENTS,
-                   lambda e: f"unknown event type {e!r}; the types are {', '.join(_procmon.EVENTS)}")
+    return mask_of(events, _procmon.EVENTS,
+                   lambda e: f"unknown event type {e!r}; the types are {', '.join(_procmon.EVENTS)}", "events")
 
 
 class Subscription:
@@ -49,8 +50,10 @@ class Subscription:
     # ------------------------------------------------------------ reading
 
     def get(self, timeout=None):
-        """The next event, waiting up to timeout seconds (None: forever);
-        None when the time ran out. Raises Closed once closed."""
+        """The next event, waiting up to timeout seconds (None or inf:
+        forever; negative or NaN: InvalidArgument); None when the time ran
+        out. Raises Closed once it or its Monitor is closed."""
+        timeout = _args.timeout(timeout)
         if not self._buf:
             self._buf.extend(self._h.next(_BATCH, timeout))
             if not self._buf:
@@ -58,7 +61,10 @@ class Subscription:
         return self._buf.popleft()
 
     def get_batch(self, max=_BATCH, timeout=None):
-        """Up to max events (at least one unless the time ran out: then [])."""
+        """Up to max events (at least one unless the time ran out: then []);
+        timeout as get's."""
+        max = _args.integer(max, "max", 1, _args.INT32_MAX)
+        timeout = _args.timeout(timeout)
         out = []
         while self._buf and len(out) < max:
             out.append(self._buf.popleft())
@@ -70,6 +76,8 @@ class Subscription:
         """Call callback(event) for each waiting event (up to max), without
         waiting; returns how many. A true return value stops early; an
         exception raised by callback stops it and propagates."""
+        _args.callback(callback, "callback")
+        max = _args.integer(max, "max", 1, _args.INT32_MAX)
         n = 0
         while self._buf and n < max:
             n += 1

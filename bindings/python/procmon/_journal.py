@@ -3,21 +3,13 @@ read back, later or while they are written (docs/journal.md)."""
 
 import collections
 import datetime
+import math
 
-from . import _procmon
+from . import _args, _procmon
 from ._errors import InvalidArgument
 from ._events import event_mask
 
 _BATCH = 256
-
-
-def _ms(seconds, what):
-    if seconds is None:
-        return 0
-    ms = int(round(float(seconds) * 1000))
-    if ms <= 0:
-        raise InvalidArgument(f"{what} must be positive (got {seconds!r})")
-    return ms
 
 
 class Journal:
@@ -28,8 +20,10 @@ class Journal:
         "interval" (every fsync_interval seconds) or "never".
     segment_size, max_size: bytes (0: 64 MiB segments, no size limit;
         max_size at least two segments); max_age: seconds after which
-        closed segments are removed.
-    events, name, user, descendants_of: as Monitor.subscribe.
+        closed segments are removed (None or inf: never).
+    directory: str, bytes or os.PathLike (as open() takes it).
+    events, name, cmdline, user, descendants_of, undecidable: which of the
+        Monitor's events, as Monitor.subscribe's filters.
 
     One writer per directory: another, in any process, raises
     procmon.Locked; a directory holding what is not a procmon journal raises
@@ -39,26 +33,41 @@ class Journal:
     """
 
     def __init__(self, directory, monitor=None, *, fsync="always", fsync_interval=1.0, queue=0, segment_size=0,
-                 max_size=0, max_age=None, events=None, name=None, user=None, descendants_of=0):
-        from ._monitor import _uid_of  # the Monitor module imports this one's users
+                 max_size=0, max_age=None, events=None, name=None, cmdline=None, user=None, descendants_of=0,
+                 undecidable=False):
+        if not isinstance(fsync, str):
+            raise TypeError(f"fsync must be a str, not {type(fsync).__name__}")
         if fsync not in _procmon.FSYNC:
             raise InvalidArgument(f"fsync must be one of {', '.join(_procmon.FSYNC)} (got {fsync!r})")
-        ctx = monitor._ctx if monitor is not None else None
-        self._h = _procmon.Journal(str(directory), ctx, _procmon.FSYNC[fsync], _ms(fsync_interval, "fsync_interval"),
-                                   int(queue), int(segment_size), int(max_size), _ms(max_age, "max_age"),
-                                   event_mask(events), name, _uid_of(user), int(descendants_of))
+        ctx = _args.monitor(monitor)._ctx if monitor is not None else None
+        max_age_ms = 0 if max_age is None or max_age == math.inf else _args.milliseconds(max_age, "max_age",
+                                                                                           _args.UINT64_MAX)
+        self._h = _procmon.Journal(_args.path(directory, "directory"), ctx, _procmon.FSYNC[fsync],
+                                   _args.milliseconds(fsync_interval, "fsync_interval"),
+                                   _args.integer(queue, "queue", 0, _args.UINT32_MAX),
+                                   _args.integer(segment_size, "segment_size"), _args.integer(max_size, "max_size"),
+                                   max_age_ms, event_mask(events), *_args.filters(name, cmdline, user),
+                                   _args.integer(descendants_of, "descendants_of", 0, _args.INT32_MAX),
+                                   _args.flag(undecidable, "undecidable"))
 
     def append(self, events):
         """Queue Events (from a Subscription or a JournalReader) for the
-        journal; it numbers them itself. Waits while its queue is full."""
-        self._h.append(list(events))
+        journal; it numbers them itself. Waits while its queue is full.
+        Anything but an Event raises TypeError, and then none is queued."""
+        if isinstance(events, _procmon.Event):
+            raise TypeError("append takes an iterable of Events: append([event]) for one")
+        events = list(events)
+        for e in events:
+            if not isinstance(e, _procmon.Event):
+                raise TypeError(f"append takes procmon.Event objects, not {type(e).__name__}")
+        self._h.append(events)
 
     def sync(self, timeout=None):
         """Wait until everything queued so far is on disk (timeout in
-        seconds, None: as long as it takes); returns the last durable
+        seconds, None or inf: as long as it takes); returns the last durable
         sequence number. Raises the write error (e.g. no space) if that is
         why it is not."""
-        return self._h.sync(timeout)
+        return self._h.sync(_args.timeout(timeout))
 
     def stats(self):
         """Counters: next_seq, durable_seq, records, lost, bytes_written,
@@ -86,8 +95,9 @@ class JournalReader:
     """The records of a journal directory in sequence order, as Events whose
     seq is the journal's sequence number.
 
-    since_seq: the first sequence number wanted; since_time: a datetime
-    (naive means local time) or seconds since the epoch. Iterating ends at
+    directory: str, bytes or os.PathLike. since_seq: the first sequence
+    number wanted; since_time: a datetime (naive means local time) or
+    seconds since the epoch (before 1970: all; NaN: InvalidArgument). Iterating ends at
     the end of what is written now; follow() also waits for a writer. A gap
     (a damaged record, or records removed by retention) comes as an Event of
     type 'lost' with the number of records missing; stats() says how much
@@ -97,13 +107,17 @@ class JournalReader:
     def __init__(self, directory, *, since_seq=0, since_time=None):
         if isinstance(since_time, datetime.datetime):
             since_time = since_time.timestamp()
-        time_ns = 0 if since_time is None else int(float(since_time) * 1e9)
-        self._h = _procmon.JournalReader(str(directory), int(since_seq), max(time_ns, 0))
+        time_ns = 0 if since_time is None else _args.number(since_time, "since_time") * 1e9
+        time_ns = int(min(max(time_ns, 0), _args.UINT64_MAX))
+        self._h = _procmon.JournalReader(_args.path(directory, "directory"), _args.integer(since_seq, "since_seq"),
+                                         time_ns)
         self._buf = collections.deque()
 
     def get(self, timeout=0):
         """The next record, waiting up to timeout seconds for a writer (0:
-        not at all, None: forever); None when none came."""
+        not at all, None or inf: until one comes or the reader is closed;
+        negative or NaN: InvalidArgument); None when none came."""
+        timeout = _args.timeout(timeout)
         if not self._buf:
             self._buf.extend(self._h.next(_BATCH, timeout))
             if not self._buf:
@@ -112,7 +126,8 @@ class JournalReader:
 
     def follow(self, timeout=None):
         """Records as they are written, until timeout seconds pass with none
-        (None: forever; Ctrl-C interrupts)."""
+        (None or inf: forever; Ctrl-C interrupts)."""
+        timeout = _args.timeout(timeout)
         while True:
             event = self.get(timeout)
             if event is None:

@@ -1,11 +1,9 @@
 """Monitor (one procmon context), snapshots, and psutil-shaped process_iter."""
 
-import os
-import pwd
 import threading
 import time
 
-from . import _procmon
+from . import _args, _procmon
 from ._errors import Closed, InvalidArgument
 from ._events import Subscription, event_mask, mask_of
 from ._process import Process, fields_of
@@ -15,26 +13,11 @@ def _field_mask(fields):
     """None -> default groups; "all"; or an iterable of group names."""
     if fields is None:
         return 0
-    if isinstance(fields, str):
-        if fields == "all":
-            return _procmon.FIELDS_ALL
-        if fields == "default":
-            return _procmon.FIELDS_DEFAULT
-        fields = [fields]
+    if isinstance(fields, str) and fields == "all":
+        return _procmon.FIELDS_ALL
     return mask_of(fields, {**_procmon.FIELDS, "default": _procmon.FIELDS_DEFAULT},
-                   lambda f: f"unknown field group {f!r}; the groups are {', '.join(_procmon.FIELDS)}, 'default' and 'all'")
-
-
-def _uid_of(user):
-    """None -> -1 (all); an int uid; or a user name."""
-    if user is None:
-        return -1
-    if isinstance(user, int):
-        return user
-    try:
-        return pwd.getpwnam(user).pw_uid
-    except KeyError:
-        raise InvalidArgument(f"no such user {user!r}") from None
+                   lambda f: f"unknown field group {f!r}; the groups are {', '.join(_procmon.FIELDS)}, 'default' and 'all'",
+                   "fields")
 
 
 class Monitor:
@@ -53,16 +36,29 @@ class Monitor:
     cache: keep argv, exe and ids per process identity between snapshots.
     event_source: "auto" (netlink proc connector when permitted, else
         polling) or "polling".
-    poll_interval: seconds between polls of the polling source.
-    proc_root: where /proc is (tests use fixture trees).
+    poll_interval: seconds between polls of the polling source (more than
+        0, whole milliseconds: rounded up).
+    proc_root: where /proc is (tests use fixture trees): str, bytes or
+        os.PathLike.
+
+    A Monitor may be shared by any number of threads; any number of
+    Monitors may be opened and closed, one after the other (at most
+    procmon's PROCMON_MAX_CONTEXTS, 64, open at once; a Monitor that
+    Process objects read through takes two).
     """
 
     def __init__(self, *, memory_cap=0, threads=0, argv_cap=0, cache=True, event_source="auto",
                  poll_interval=1.0, proc_root=None):
+        if not isinstance(event_source, str):
+            raise TypeError(f"event_source must be a str, not {type(event_source).__name__}")
         if event_source not in ("auto", "polling"):
             raise InvalidArgument(f"event_source must be 'auto' or 'polling', not {event_source!r}")
-        self._options = (int(memory_cap), int(threads), int(argv_cap), bool(cache), event_source == "polling",
-                         int(round(poll_interval * 1000)), None if proc_root is None else os.fsdecode(proc_root))
+        self._options = (_args.integer(memory_cap, "memory_cap"),
+                         _args.integer(threads, "threads", 0, _args.UINT32_MAX),
+                         _args.integer(argv_cap, "argv_cap", 0, _args.UINT32_MAX),
+                         _args.flag(cache, "cache"), event_source == "polling",
+                         _args.milliseconds(poll_interval, "poll_interval"),
+                         None if proc_root is None else _args.path(proc_root, "proc_root"))
         self._ctx = _procmon.Context(*self._options)
         self._reader = None
         self._reader_lock = threading.Lock()
@@ -99,11 +95,10 @@ class Monitor:
             psutil's cpu_percent(interval)); another snapshot of this Monitor
             in between shortens it.
         """
-        args = (name, cmdline, _uid_of(user), None if pids is None else [int(p) for p in pids], bool(refresh))
+        args = (*_args.filters(name, cmdline, user), _args.pids(pids), _args.flag(refresh, "refresh"))
         mask = _field_mask(fields)
         if interval is not None:
-            if interval < 0:
-                raise InvalidArgument(f"interval must be positive (got {interval!r})")
+            interval = _args.interval(interval, "interval")
             self._ctx.enumerate(_procmon.FIELDS["cpu"], *args)
             time.sleep(interval)
         return self._ctx.enumerate(mask, *args)
@@ -120,7 +115,7 @@ class Monitor:
         oneshot()); kept after the loop moved on, it reads the process anew
         at each call.
         """
-        names = None if attrs is None else (list(attrs) if attrs else list(_procmon.ATTRS))
+        names = None if attrs is None else (_args.names(attrs, "attrs", single=False) or list(_procmon.ATTRS))
         snap = self._ctx.enumerate(0 if names is None else fields_of(names), None, None, -1, None, False)
         taken = time.monotonic()
         held = snap.fields | _procmon.FIELDS["basic"]
@@ -158,8 +153,10 @@ class Monitor:
             By default they are dropped and counted in
             ``Subscription.stats()["undecidable"]``.
         """
-        handle = self._ctx.subscribe(event_mask(events), name, cmdline, _uid_of(user), int(descendants_of),
-                                     int(queue), bool(threads), bool(undecidable))
+        handle = self._ctx.subscribe(event_mask(events), *_args.filters(name, cmdline, user),
+                                     _args.integer(descendants_of, "descendants_of", 0, _args.INT32_MAX),
+                                     _args.integer(queue, "queue", 0, _args.UINT32_MAX),
+                                     _args.flag(threads, "threads"), _args.flag(undecidable, "undecidable"))
         return Subscription(handle)
 
     def stats(self):

@@ -10,11 +10,12 @@ children.
 """
 
 import contextlib
+import math
 import os
 import signal as _signal
 import time
 
-from . import _procmon
+from . import _args, _procmon
 from ._errors import AccessDenied, NoSuchProcess, TimeoutExpired, ZombieProcess
 from ._events import mask_of
 
@@ -25,11 +26,6 @@ _ONESHOT = _procmon.FIELDS_DEFAULT
 _WAIT_CHECK = 0.1  # seconds between checks of the processes a wait has no event for yet
 
 
-def _default_monitor():
-    from ._monitor import default_monitor
-    return default_monitor()
-
-
 def _cpu_seconds(rec):
     t = rec.cpu_times
     return t.user + t.system
@@ -38,7 +34,8 @@ def _cpu_seconds(rec):
 def fields_of(attrs):
     """The field groups the attrs (psutil's names, procmon.ATTRS) need."""
     return _BASIC | mask_of(attrs, _procmon.ATTR_FIELDS,
-                            lambda a: f"invalid attr name {a!r} (procmon.ATTRS lists the valid ones)")
+                            lambda a: f"invalid attr name {a!r} (procmon.ATTRS lists the valid ones)", "attrs",
+                            single=False)
 
 
 class Process:
@@ -66,9 +63,9 @@ class Process:
         if pid < 0:
             raise ValueError(f"pid must be a positive integer (got {pid})")
         self.pid = pid
-        self._monitor = monitor if monitor is not None else _default_monitor()
+        self._monitor = _args.monitor_or_default(monitor)
         self._rec, self._rec_fields, self._rec_time, self._cpu_last = None, 0, 0.0, None
-        rec = self._lookup(self.pid, _BASIC) if pid > 0 else None
+        rec = self._lookup(self.pid, _BASIC) if 0 < pid <= _args.INT32_MAX else None  # no pid is larger
         if rec is None:
             raise NoSuchProcess(pid, msg="process PID not found")
         self._ticks, self._name = rec.start_ticks, rec.name
@@ -130,7 +127,7 @@ class Process:
     def as_dict(self, attrs=None, ad_value=None):
         """As psutil's: the attrs (procmon.ATTRS; default all) as a dict, read
         at once; a value that is denied, or gone with a zombie, is ad_value."""
-        names = list(attrs) if attrs else list(ATTRS)
+        names = (_args.names(attrs, "attrs", single=False) if attrs is not None else None) or list(ATTRS)
         out = {}
         with self._hold(fields_of(names)):
             for a in names:
@@ -145,9 +142,10 @@ class Process:
         many seconds, blocking. Else since this object's previous call; the
         first call gives, for a process_iter Process, the snapshot's figure
         (since the Monitor's previous snapshot), else the average since the
-        process started (psutil's first call gives a meaningless 0.0)."""
-        if interval is not None and interval < 0:
-            raise ValueError(f"interval is not positive (got {interval!r})")
+        process started (psutil's first call gives a meaningless 0.0).
+        interval is a finite number of seconds >= 0 (else InvalidArgument, a ValueError)."""
+        if interval is not None:
+            interval = _args.interval(interval, "interval")
         if interval:
             first = (_cpu_seconds(self._record(_CPU, live=True)), time.monotonic())
             time.sleep(interval)
@@ -182,7 +180,7 @@ class Process:
         me = snap.find(self.pid)
         if me is None or me.start_ticks != self._ticks:
             raise NoSuchProcess(self.pid, self._name)
-        return [Process._of(r, self._monitor) for r in snap.children(self.pid, recursive)
+        return [Process._of(r, self._monitor) for r in snap.children(self.pid, _args.flag(recursive, "recursive"))
                 if r.start_ticks >= self._ticks]
 
     def parent(self):
@@ -220,7 +218,7 @@ class Process:
         """Send sig to this process: never to another that got its pid
         (then NoSuchProcess, as for one that exited)."""
         try:
-            self._monitor._reads().signal(self.pid, self._ticks, int(sig))
+            self._monitor._reads().signal(self.pid, self._ticks, _args.integer(sig, "sig", 0, _args.INT32_MAX))
         except (NoSuchProcess, AccessDenied) as e:
             e.pid, e.name = self.pid, self._name
             raise
@@ -246,7 +244,8 @@ class Process:
         killed it, None when unknown (it ended before the wait began and is
         not our child, or the event source is polling). Works for any
         process, not only our children (which it reaps, as psutil).
-        Raises TimeoutExpired after timeout seconds."""
+        Raises TimeoutExpired after timeout seconds (None or inf: no limit;
+        negative or NaN: InvalidArgument)."""
         gone, _ = wait_procs([self], timeout)
         if not gone:
             raise TimeoutExpired(timeout, self.pid, self._name)
@@ -312,10 +311,11 @@ def _has_ended(proc):
 def wait_procs(procs, timeout=None, callback=None):
     """As psutil's: wait until the Process objects end or timeout seconds
     pass; returns (gone, alive). Each gone Process gets ``returncode`` (as
-    Process.wait returns it) and is passed to callback, as it ends."""
+    Process.wait returns it) and is passed to callback, as it ends.
+    timeout as Process.wait's."""
     procs = list(procs)
-    if timeout is not None and timeout < 0:
-        raise ValueError(f"timeout must be a positive number (got {timeout!r})")
+    timeout = _args.timeout(timeout)
+    _args.callback(callback, "callback", optional=True)
     for p in procs:
         if not isinstance(p, Process):
             raise TypeError(f"{p!r} is not a procmon.Process")
@@ -358,15 +358,16 @@ def wait_procs(procs, timeout=None, callback=None):
 
 def pids(monitor=None):
     """Every pid now, sorted (psutil.pids())."""
-    m = monitor if monitor is not None else _default_monitor()
+    m = _args.monitor_or_default(monitor)
     return [r.pid for r in m._reads().enumerate(_BASIC, None, None, -1, None, False)]
 
 
 def pid_exists(pid, monitor=None):
     """Whether a process with this pid exists (psutil.pid_exists: True for 0)."""
-    if pid < 0:
+    pid = _args.integer(pid, "pid", -math.inf, math.inf)  # an int, of any size
+    m = _args.monitor_or_default(monitor)
+    if pid < 0 or pid > _args.INT32_MAX:
         return False
     if pid == 0:
         return True
-    m = monitor if monitor is not None else _default_monitor()
     return len(m._reads().enumerate(_BASIC, None, None, -1, [pid], False)) > 0

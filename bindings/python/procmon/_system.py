@@ -2,6 +2,8 @@
 
 import collections
 
+from . import _args
+
 svmem = collections.namedtuple("svmem", "total available percent used free")
 svmem.__module__ = "procmon"
 svmem.__doc__ = "virtual_memory(): bytes, and percent = (total - available) / total, as psutil."
@@ -11,10 +13,7 @@ sswap.__doc__ = "swap_memory(): bytes and the percentage used, as psutil."
 
 
 def _system(monitor):
-    if monitor is None:
-        from ._monitor import default_monitor
-        monitor = default_monitor()
-    return monitor.system()
+    return _args.monitor_or_default(monitor).system()
 
 
 def _percent(part, total):

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -253,6 +254,15 @@ void close_context(Context &c) {
 
 // ------------------------------------------------------------ snapshots
 
+// A pid argument: any int (TypeError for anything else, as for a list
+// index); nullopt for one no process can have. GIL held.
+std::optional<int32_t> pid_arg(const py::handle &pid) {
+    const Py_ssize_t v = PyNumber_AsSsize_t(pid.ptr(), nullptr);  // clamps an int that does not fit
+    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+    if (v < 0 || v > INT32_MAX) return std::nullopt;
+    return static_cast<int32_t>(v);
+}
+
 struct Snapshot {
     procmon_snapshot *snap = nullptr;
     uint64_t fields = 0;
@@ -450,12 +460,29 @@ py::list columns(const Snapshot &s) {
 
 // ------------------------------------------------------------ events
 
-// When a wait of `timeout` seconds from now ends (None: never; negative: now).
-std::chrono::steady_clock::time_point deadline_after(std::optional<double> timeout) {
+// The end of a wait of `timeout` seconds from now, as the package passes
+// it: None (also inf, or more than a year) is never; negative is now; NaN
+// raises (the package checks all of it first). Made with the GIL held.
+class Deadline {
     using clock = std::chrono::steady_clock;
-    if (!timeout) return clock::time_point::max();
-    return clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(std::max(0.0, *timeout)));
-}
+    std::optional<clock::time_point> at_;
+
+  public:
+    explicit Deadline(std::optional<double> timeout) {
+        if (timeout && std::isnan(*timeout)) raise(PROCMON_EINVAL, "timeout is NaN");
+        if (timeout && *timeout <= 365.0 * 86400)
+            at_ = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                     std::chrono::duration<double>(std::max(0.0, *timeout)));
+    }
+    bool forever() const { return !at_; }
+    bool passed() const { return at_ && clock::now() >= *at_; }
+    // Milliseconds left, rounded up, in 0..cap; cap when it never ends.
+    int ms_left(int cap) const {
+        if (!at_) return cap;
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*at_ - clock::now()).count();
+        return static_cast<int>(std::clamp<long long>(left, 0, cap));
+    }
+};
 
 struct Event {
     procmon_event e{};
@@ -517,8 +544,7 @@ struct Subscription {
     std::vector<Event> next(std::size_t max, std::optional<double> timeout) {
         check_not_in_dispatch("next");
         if (max == 0) raise(PROCMON_EINVAL, "max must be at least 1");
-        using clock = std::chrono::steady_clock;
-        const auto deadline = deadline_after(timeout);
+        const Deadline deadline(timeout);
         std::vector<Event> out;
         for (;;) {
             std::optional<Failure> failed;
@@ -540,12 +566,8 @@ struct Subscription {
             }
             if (failed) raise(*failed);
             if (!out.empty()) return out;
-            int left_ms = -1;
-            if (timeout) {
-                auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
-                if (left <= 0) return out;
-                left_ms = static_cast<int>(std::min<long long>(left, 1 << 30));
-            }
+            const int left_ms = deadline.forever() ? -1 : deadline.ms_left(1 << 30);
+            if (left_ms == 0) return out;
             int r;
             {
                 py::gil_scoped_release nogil;
@@ -710,6 +732,7 @@ struct Journal {
         std::vector<procmon_event> raw;
         raw.reserve(events.size());
         for (const Event *v : events) {
+            if (v == nullptr) throw py::type_error("append takes procmon.Event objects, not None");
             procmon_event e = v->e;
             e.name = v->name.c_str();
             e.exe = v->exe.c_str();
@@ -722,7 +745,8 @@ struct Journal {
     }
 
     uint64_t sync(std::optional<double> timeout) {
-        const int ms = timeout ? static_cast<int>(std::min(std::max(0.0, *timeout) * 1000.0, 2147483647.0)) : -1;
+        const Deadline deadline(timeout);
+        const int ms = deadline.forever() ? -1 : deadline.ms_left(INT_MAX);
         uint64_t durable = 0;
         call([&](procmon_journal *jj) { return procmon_journal_sync(jj, ms, &durable); });
         return durable;
@@ -768,15 +792,18 @@ struct Journal {
 
 std::shared_ptr<Journal> open_journal(const std::string &dir, std::shared_ptr<Context> c, uint32_t fsync,
                                       uint32_t interval_ms, uint32_t queue, uint64_t segment, uint64_t max_bytes,
-                                      uint64_t max_age_ms, uint32_t events, std::optional<std::string> name, int64_t uid,
-                                      int32_t descendants_of) {
+                                      uint64_t max_age_ms, uint32_t events, std::optional<std::string> name,
+                                      std::optional<std::string> cmdline, int64_t uid, int32_t descendants_of,
+                                      bool undecidable) {
     auto jr = std::make_shared<Journal>();
     jr->ctx = c;
     procmon_subscribe_options so = PROCMON_SUBSCRIBE_OPTIONS_INIT;
     so.events = events;
     so.name_glob = name ? name->c_str() : nullptr;
+    so.cmdline_glob = cmdline ? cmdline->c_str() : nullptr;
     so.uid = uid;
     so.descendants_of = descendants_of;
+    so.flags = undecidable ? PROCMON_SUBSCRIBE_UNDECIDABLE : 0u;
     procmon_journal_options o = PROCMON_JOURNAL_OPTIONS_INIT;
     o.fsync = fsync;
     o.fsync_interval_ms = interval_ms;
@@ -813,16 +840,11 @@ struct JournalReader {
     // the first; in slices of 200 ms so Ctrl-C gets through.
     std::vector<Event> next(std::size_t max, std::optional<double> timeout) {
         if (max == 0) raise(PROCMON_EINVAL, "max must be at least 1");
-        using clock = std::chrono::steady_clock;
-        const auto deadline = deadline_after(timeout);
+        const Deadline deadline(timeout);
         std::vector<Event> out;
         for (;;) {
             std::optional<Failure> failed;
-            int wait_ms = 200;
-            if (timeout) {
-                auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
-                wait_ms = static_cast<int>(std::max<long long>(0, std::min<long long>(left, 200)));
-            }
+            const int wait_ms = deadline.ms_left(200);
             {
                 py::gil_scoped_release nogil;
                 std::lock_guard<std::mutex> hold(mutex);
@@ -837,7 +859,7 @@ struct JournalReader {
                 }
             }
             if (failed) raise(*failed);
-            if (!out.empty() || (timeout && clock::now() >= deadline)) return out;
+            if (!out.empty() || deadline.passed()) return out;
             if (PyErr_CheckSignals() != 0) throw py::error_already_set();
         }
     }
@@ -971,25 +993,30 @@ PYBIND11_MODULE(_procmon, m) {
     py::class_<Snapshot, std::shared_ptr<Snapshot>>(m, "Snapshot",
                                                     "Every process at one moment, sorted by pid: a sequence of Record.")
         .def("__len__", &Snapshot::size)
-        .def("__getitem__", [](const std::shared_ptr<Snapshot> &s, Py_ssize_t i) {
+        .def("__getitem__", [](const std::shared_ptr<Snapshot> &s, const py::object &index) {
+            Py_ssize_t i = PyNumber_AsSsize_t(index.ptr(), PyExc_IndexError);  // as a list's
+            if (i == -1 && PyErr_Occurred()) throw py::error_already_set();
             const Py_ssize_t n = static_cast<Py_ssize_t>(s->size());
             if (i < 0) i += n;
             if (i < 0 || i >= n) throw py::index_error("snapshot index out of range");
             return Record{s, s->at(static_cast<std::size_t>(i))};
         })
-        .def("find", [](const std::shared_ptr<Snapshot> &s, int32_t pid) -> std::optional<Record> {
-            const procmon_process *p = procmon_snapshot_find(s->snap, pid);
+        .def("find", [](const std::shared_ptr<Snapshot> &s, const py::object &pid_obj) -> std::optional<Record> {
+            const std::optional<int32_t> pid = pid_arg(pid_obj);
+            const procmon_process *p = pid ? procmon_snapshot_find(s->snap, *pid) : nullptr;
             if (p == nullptr) return std::nullopt;
             return Record{s, p};
         }, py::arg("pid"), "The record of pid, or None.")
-        .def("children", [](const std::shared_ptr<Snapshot> &s, int32_t pid, bool recursive) {
+        .def("children", [](const std::shared_ptr<Snapshot> &s, const py::object &pid_obj, bool recursive) {
+            std::vector<Record> out;
+            const std::optional<int32_t> pid = pid_arg(pid_obj);
+            if (!pid) return out;
             // index by parent once: a recursive walk from pid 1 stays linear
             std::unordered_multimap<int32_t, const procmon_process *> by_parent;
             by_parent.reserve(s->size());
             for (std::size_t i = 0; i < s->size(); ++i)
                 if (s->at(i)->ppid != s->at(i)->pid) by_parent.emplace(s->at(i)->ppid, s->at(i));
-            std::vector<Record> out;
-            std::vector<int32_t> parents{pid};
+            std::vector<int32_t> parents{*pid};
             for (std::size_t next = 0; next < parents.size(); ++next) {
                 auto [first, last] = by_parent.equal_range(parents[next]);
                 for (auto it = first; it != last; ++it) {
@@ -1086,7 +1113,7 @@ PYBIND11_MODULE(_procmon, m) {
     py::class_<Journal, std::shared_ptr<Journal>>(m, "Journal", "A journal writer (use procmon.Journal).")
         .def(py::init(&open_journal), py::arg("dir"), py::arg("ctx"), py::arg("fsync"), py::arg("fsync_interval_ms"),
              py::arg("queue"), py::arg("segment_bytes"), py::arg("max_bytes"), py::arg("max_age_ms"), py::arg("events"),
-             py::arg("name"), py::arg("uid"), py::arg("descendants_of"))
+             py::arg("name"), py::arg("cmdline"), py::arg("uid"), py::arg("descendants_of"), py::arg("undecidable"))
         .def("append", &Journal::append, py::arg("events"))
         .def("sync", &Journal::sync, py::arg("timeout"))
         .def("stats", &Journal::stats)

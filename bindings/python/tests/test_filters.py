@@ -60,7 +60,7 @@ def test_subscribe_by_a_long_name(children, long_sleep):
     assert events[-1].name == LONG
 
 
-def test_cmdline_filter(children):
+def test_cmdline_filter(children, tmp_path):
     k = children.spawn(["/bin/sleep", "60.125"])
     other = children.spawn(["/bin/sleep", "60.25"])
     wait_exec(k.pid, "sleep")
@@ -70,12 +70,15 @@ def test_cmdline_filter(children):
     assert not procmon.snapshot(cmdline="*60.125*", name="sh")
     with pytest.raises(procmon.InvalidArgument):
         procmon.snapshot(cmdline="[unclosed")
-    with procmon.subscribe(events={"exec", "exit"}, cmdline="*sleep 0.15*", descendants_of=os.getpid()) as sub:
+    filters = dict(events={"exec", "exit"}, cmdline="*sleep 0.15*", descendants_of=os.getpid())
+    with procmon.Monitor() as m, m.subscribe(**filters) as sub, procmon.Journal(tmp_path / "j", m, **filters) as j:
         subprocess.run(["/bin/sleep", "0.1"])
         q = children.spawn(["/bin/sleep", "0.15"])
         q.wait()
         assert {e.pid for e in events_of(sub, q.pid, "exit")} == {q.pid}
         assert sub.get(timeout=0.2) is None  # the other sleep did not pass
+        wait_until(lambda: j.sync() >= 2, what="the journal's two records")
+    assert [(e.type, e.pid) for e in procmon.JournalReader(tmp_path / "j")] == [("exec", q.pid), ("exit", q.pid)]
     with pytest.raises(procmon.InvalidArgument):
         procmon.subscribe(cmdline="[unclosed")
 
@@ -105,11 +108,13 @@ def one_process_gone_before_it_is_read():
     return r.returncode == 0
 
 
-def test_undecidable_events_are_counted_or_passed():
+def test_undecidable_events_are_counted_or_passed(tmp_path):
     # A name filter cannot decide an event whose process was gone before its name could be read
     filters = dict(name="no-such-name", descendants_of=os.getpid())
     with one_cpu(), procmon.Monitor() as m, m.subscribe(**filters) as strict, \
-            m.subscribe(**filters, undecidable=True) as lenient:
+            m.subscribe(**filters, undecidable=True) as lenient, \
+            procmon.Journal(tmp_path / "strict", m, **filters) as strict_journal, \
+            procmon.Journal(tmp_path / "lenient", m, **filters, undecidable=True) as lenient_journal:
         assert strict.stats()["undecidable"] == 0
         passed = []
         for _ in range(200):
@@ -123,3 +128,8 @@ def test_undecidable_events_are_counted_or_passed():
         assert all(e.partial and e.name == "" for e in passed), passed
         assert strict.get(timeout=0) is None  # dropped there, counted
         assert lenient.stats()["undecidable"] >= len(passed)  # passed, and counted
+        # a Journal takes the same filters: the lenient one records them, the strict one not
+        wait_until(lambda: lenient_journal.sync() >= len(passed), what="the lenient journal's records")
+        assert strict_journal.sync() == 0
+    recorded = list(procmon.JournalReader(tmp_path / "lenient"))
+    assert all(e.partial for e in recorded) and {e.pid for e in passed} <= {e.pid for e in recorded}
