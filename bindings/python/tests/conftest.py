@@ -1,6 +1,7 @@
 """Helpers for procmon's Python tests: children that are always reaped."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +14,9 @@ class Children:
         self.procs = []
 
     def spawn(self, argv, **kw):
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, **kw)
+        # a process group (and session) of its own: close() kills what it started too (a shell's sleeps)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             start_new_session=True, **kw)
         self.procs.append(p)
         return p
 
@@ -30,8 +33,8 @@ class Children:
 
     def close(self):
         for p in self.procs:
-            if p.poll() is None:
-                p.kill()
+            if p.poll() is None:  # alive: its pid is still its group's
+                os.killpg(p.pid, signal.SIGKILL)
             p.wait()
 
 
