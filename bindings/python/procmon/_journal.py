@@ -73,7 +73,8 @@ class Journal:
         """Counters: next_seq, durable_seq, records, lost, bytes_written,
         commits, fsyncs, write_errors, last_error (text or None), segments,
         disk_bytes, segments_removed, recovered_truncated_bytes,
-        recovered_corrupt_records."""
+        recovered_corrupt_records, skipped_files (files named like segments
+        that are not regular files: never opened)."""
         return self._h.stats()
 
     def close(self):
@@ -145,7 +146,8 @@ class JournalReader:
 
     def stats(self):
         """records, corrupt_records, corrupt_bytes, first_corrupt_segment,
-        first_corrupt_offset, missing."""
+        first_corrupt_offset, missing, skipped_files (files named like
+        segments that are not regular files: skipped, their records LOST)."""
         return self._h.stats()
 
     def close(self):

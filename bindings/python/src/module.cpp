@@ -771,6 +771,7 @@ struct Journal {
         PM_COPY(segments_removed);
         PM_COPY(recovered_truncated_bytes);
         PM_COPY(recovered_corrupt_records);
+        PM_COPY(skipped_files);
         return d;
     }
 
@@ -879,6 +880,7 @@ struct JournalReader {
         PM_COPY(first_corrupt_segment);
         PM_COPY(first_corrupt_offset);
         PM_COPY(missing);
+        PM_COPY(skipped_files);
         return d;
     }
 

@@ -72,6 +72,11 @@ def test_second_writer_is_locked_and_damage_is_lost_not_data(tmp_path):
     assert back[0].type == "lost" and back[0].lost == 1 and back[0].synthesized
     assert [e.seq for e in back[1:]] == list(range(2, 10))
     assert st["corrupt_records"] == 1 and st["first_corrupt_offset"] == 64 and st["missing"] == 1
+    assert st["skipped_files"] == 0
+    os.mkfifo(d / "00000000000000000100.pmj")  # named like a segment, not a file: skipped, never opened
+    with procmon.JournalReader(d) as r:
+        assert [e.seq for e in r] == [e.seq for e in back] and r.stats()["skipped_files"] == 1
+    os.unlink(d / "00000000000000000100.pmj")
     (d / "00000000000000000001.pmj").write_bytes(b"x" * 80)
     with pytest.raises(procmon.JournalFormatError):
         procmon.JournalReader(d)

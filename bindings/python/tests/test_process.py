@@ -130,21 +130,50 @@ def test_wait_for_our_child_returns_its_code_as_psutil(children):
     assert p.wait(timeout=10) == -signal.SIGKILL
 
 
-def test_wait_for_a_process_that_is_not_our_child(children):
+def after_wait_subscribes(proc, action):
+    """Runs action on a thread once proc.wait has subscribed to exit events:
+    an exit before that is over before the wait began (None: unknown), so a
+    fixed delay raced the wait on a loaded machine (load 30: failed)."""
+    monitor = proc._monitor
+    subscribed = threading.Event()
+    real = type(monitor).subscribe
+
+    def subscribe(*args, **kwargs):
+        sub = real(monitor, *args, **kwargs)
+        subscribed.set()
+        return sub
+
+    monitor.subscribe = subscribe  # this instance only; removed below
+
+    def run():
+        try:
+            assert subscribed.wait(30), "the wait never subscribed"
+        finally:
+            del monitor.subscribe
+        action()
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+def test_wait_for_a_process_that_is_not_our_child(children, tmp_path):
     # sh's child, our grandchild: waitpid cannot wait for it, the exit events can
-    sh = children.spawn(["/bin/sh", "-c", "/bin/sh -c 'sleep 0.3; exit 7' & wait"])
+    flag = tmp_path / "go"
+    sh = children.spawn(["/bin/sh", "-c", f"/bin/sh -c 'while [ ! -e {flag} ]; do sleep 0.02; done; exit 7' & wait"])
     inner = wait_until(lambda: procmon.Process(sh.pid).children(), what="the inner sh")[0]
+    trigger = after_wait_subscribes(inner, flag.touch)
     start = time.monotonic()
-    code = inner.wait(timeout=10)
-    assert time.monotonic() - start < 5
+    code = inner.wait(timeout=20)
+    trigger.join()
+    assert time.monotonic() - start < 15
     assert code == 7 if netlink() else code in (7, None)  # polling knows no exit status
     assert not inner.is_running()
     sleeper = children.spawn(["/bin/sh", "-c", "/bin/sleep 60 & wait"])
     inner = wait_until(lambda: procmon.Process(sleeper.pid).children(), what="the sleep")[0]
     wait_exec(inner.pid, "sleep")
-    killer = threading.Timer(0.2, inner.kill)  # once the wait began: else the exit is over before it
-    killer.start()
-    code = inner.wait(timeout=10)
+    killer = after_wait_subscribes(inner, inner.kill)
+    code = inner.wait(timeout=20)
     killer.join()
     assert code == -signal.SIGKILL if netlink() else code in (-signal.SIGKILL, None)
     assert inner.wait(timeout=1) is None  # ended before this wait began, and not our child: unknown
