@@ -124,8 +124,10 @@ typedef struct procmon_subscription procmon_subscription;
 #define PROCMON_MIN_ARENA_CAP     1048576  /* 1 MiB */
 #define PROCMON_MAX_ARENA_CAP     1099511627776 /* 1 TiB (since 0.2; larger was never usable) */
 #define PROCMON_MAX_THREADS       64       /* procmon_options.threads */
-/* Contexts open at once in one process (closed ones do not count). The
- * limit holds with either allocator (procmon_stats.allocator). */
+/* Contexts open at once in one process. A closed context stops counting
+ * once its snapshots and subscriptions are freed too (they keep its memory
+ * accounting alive). The limit holds with either allocator
+ * (procmon_stats.allocator). */
 #define PROCMON_MAX_CONTEXTS      64
 
 /* Cache policy for per-process facts that rarely change (argv, exe, ids). */
@@ -444,7 +446,9 @@ typedef struct procmon_event {
  * unknown (the process was gone before it could be read:
  * PROCMON_EVENT_FLAG_PARTIAL, or its uid unknown), the event is undecidable:
  * it is dropped and counted in procmon_subscription_stats.undecidable, or
- * passed with PROCMON_SUBSCRIBE_UNDECIDABLE. Nothing vanishes uncounted. */
+ * passed with PROCMON_SUBSCRIBE_UNDECIDABLE. Nothing vanishes uncounted.
+ * Options of version 1 (programs built against 0.1) keep 0.1's rule: such
+ * events pass, flagged PARTIAL. */
 #define PROCMON_QUEUE_DEFAULT 16384    /* procmon_subscribe_options.queue_capacity */
 #define PROCMON_QUEUE_MIN     2        /* room for one event and the LOST after it */
 #define PROCMON_QUEUE_MAX     16777216

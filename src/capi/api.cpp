@@ -374,7 +374,9 @@ int procmon::capi::subscribe(procmon_ctx *ctx, const procmon_subscribe_options *
         f.uid = o.uid;
         f.descendants_of = o.descendants_of;
         f.threads = (o.flags & PROCMON_SUBSCRIBE_THREADS) != 0;
-        f.pass_undecidable = (o.flags & PROCMON_SUBSCRIBE_UNDECIDABLE) != 0;
+        // A program built against 0.1 (options version 1) was promised that
+        // an unknown field never excludes an event: it keeps that rule.
+        f.pass_undecidable = (o.flags & PROCMON_SUBSCRIBE_UNDECIDABLE) != 0 || o.version == 1;
         auto sub = std::make_shared<events::Subscription>(ctx->arena, std::move(f),
                                                           o.queue_capacity == 0 ? PROCMON_QUEUE_DEFAULT : o.queue_capacity);
         if (!sub->ok()) return fail(PROCMON_EIO, errno, "%s: eventfd: %s", fn, std::strerror(errno));
@@ -528,11 +530,12 @@ PROCMON_API int procmon_journal_append(procmon_journal *j, const procmon_event *
     constexpr const char *fn = "procmon_journal_append";
     if (j == nullptr || (events == nullptr && n > 0))
         return fail(PROCMON_EINVAL, 0, "%s: %s is NULL", fn, j == nullptr ? "journal" : "events");
-    if (event_size < sizeof(procmon_event) && n > 0)
-        return fail(PROCMON_EINVAL, 0, "%s: event_size %zu is smaller than this library's procmon_event (%zu)", fn,
-                    event_size, sizeof(procmon_event));
+    if (event_size < journal::kEventSizeV1 && n > 0)
+        return fail(PROCMON_EINVAL, 0, "%s: event_size %zu is smaller than any procmon_event (%zu)", fn, event_size,
+                    journal::kEventSizeV1);
     for (size_t i = 0; i < n; ++i) {
-        const auto *e = reinterpret_cast<const procmon_event *>(reinterpret_cast<const char *>(events) + i * event_size);
+        const procmon_event ev = journal::event_at(events, event_size, i);
+        const procmon_event *e = &ev;
         if (!journal::is_event_type(e->type))
             return fail(PROCMON_EINVAL, 0, "%s: event %zu has type 0x%x, not one PROCMON_EVENT_*", fn, i, e->type);
         if (e->argv == nullptr && e->argv_len > 0)

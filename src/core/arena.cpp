@@ -18,20 +18,6 @@ namespace {
 std::mutex live_mutex;
 unsigned live = 0;
 
-// Where the blocks come from: mimalloc when it can be loaded, else the
-// system allocator. Sanitizer builds always take the system allocator, which
-// ASan and TSan intercept: inside a mimalloc arena ASan sees no
-// use-after-free, and TSan takes mimalloc's (uninstrumented) hand-over of a
-// finished thread's pages for a race.
-const mimalloc::Api *block_source(const char **why_not) {
-#if defined(PROCMON_ARENA_SYSTEM_MALLOC)
-    *why_not = "system malloc: sanitizer build";
-    return nullptr;
-#else
-    return mimalloc::load(why_not);
-#endif
-}
-
 // One exclusive mimalloc arena for the whole process, shared by every
 // context. mimalloc 2.0 cannot release an arena and allows 64 per process,
 // and every thread that allocates takes 32 MiB blocks of its own: arenas per
@@ -47,7 +33,7 @@ struct SharedArena {
     int error = 0;
 };
 
-const SharedArena &shared_arena(const mimalloc::Api &mi) {
+[[maybe_unused]] const SharedArena &shared_arena(const mimalloc::Api &mi) {
     static const SharedArena arena = [&mi] {
         SharedArena a;
         for (std::size_t size = std::size_t{1} << 40; size >= (std::size_t{1} << 30); size >>= 2) {
@@ -62,6 +48,29 @@ const SharedArena &shared_arena(const mimalloc::Api &mi) {
         return a;
     }();
     return arena;
+}
+
+// Where the blocks come from: mimalloc's shared arena when mimalloc loads
+// and the arena can be reserved, else the system allocator. Sanitizer builds
+// always take the system allocator, which ASan and TSan intercept: inside a
+// mimalloc arena ASan sees no use-after-free, and TSan takes mimalloc's
+// (uninstrumented) hand-over of a finished thread's pages for a race.
+const mimalloc::Api *block_source(const char **why_not, SharedArena *arena = nullptr) {
+#if defined(PROCMON_ARENA_SYSTEM_MALLOC)
+    (void)arena;
+    *why_not = "system malloc: sanitizer build";
+    return nullptr;
+#else
+    const mimalloc::Api *mi = mimalloc::load(why_not);
+    if (mi == nullptr) return nullptr;
+    const SharedArena &shared = shared_arena(*mi);
+    if (shared.id < 0) {  // e.g. a ulimit -v below 1 GiB
+        *why_not = "system malloc: mimalloc could not reserve 1 GiB of address space";
+        return nullptr;
+    }
+    if (arena != nullptr) *arena = shared;
+    return mi;
+#endif
 }
 
 // The calling thread's heap in the shared arena, created on first use: a
@@ -85,14 +94,8 @@ const char *Arena::allocator() {
 
 int Arena::create(uint64_t cap, std::shared_ptr<Arena> &out) {
     const char *why_not = nullptr;
-    const mimalloc::Api *mi = block_source(&why_not);
     SharedArena shared;
-    if (mi != nullptr) {
-        shared = shared_arena(*mi);
-        if (shared.id < 0)
-            return fail(PROCMON_ENOMEM, shared.error,
-                        "reserve the memory arena: mimalloc refused even 1 GiB of address space (error %d)", shared.error);
-    }
+    const mimalloc::Api *mi = block_source(&why_not, &shared);
     {
         std::lock_guard<std::mutex> lock(live_mutex);
         if (live >= PROCMON_MAX_CONTEXTS)

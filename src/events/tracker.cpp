@@ -77,6 +77,14 @@ bool Tracker::read_process(int32_t pid, Known &out) {
         if (proc_->exe(pid, exe_) != Read::ok) exe_.clear();
         if (proc_->argv(pid, 0, st.argv_bytes, argv_, truncated) != Read::ok) argv_.clear();
     }
+    // Empty argv from a process that died between the reads above: gone,
+    // not empty (PARTIAL), as for one first read dead.
+    platform::Stat again;
+    if (argv_.empty() && !st.kernel_thread &&
+        (proc_->stat(pid, again, scratch_) != Read::ok || again.state == 'Z' || again.start_ticks != st.start_ticks)) {
+        out.strings.reset();
+        return true;
+    }
     exe_.push_back('\0');
     uint32_t argc = static_cast<uint32_t>(std::count(argv_.begin(), argv_.end(), '\0'));
     out.strings = make_strings(st.name, exe_.data(), argv_.data(), argv_.size(), argc);

@@ -11,7 +11,9 @@
 #pragma once
 
 #include <bit>
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,6 +37,18 @@ constexpr std::size_t kMaxFixedPayload = 2 + 11 * 10 + 3 * 11;
 // the record fits kMaxPayload (docs/journal.md).
 constexpr uint32_t kFlagArgvCut = PROCMON_EVENT_FLAG_ARGV_TRUNCATED;
 constexpr const char *kSegmentSuffix = ".pmj";
+
+// The smallest procmon_event a caller may hand in: 0.1's, which ended
+// before full_name (what the journal stores is all in it).
+constexpr std::size_t kEventSizeV1 = offsetof(procmon_event, full_name);
+
+// Event i of a caller's array laid out every `stride` bytes, copied as far
+// as the caller's struct goes (a 0.1 caller's is smaller: the rest is zero).
+inline procmon_event event_at(const procmon_event *events, std::size_t stride, std::size_t i) {
+    procmon_event e{};
+    std::memcpy(&e, reinterpret_cast<const char *>(events) + i * stride, std::min(stride, sizeof e));
+    return e;
+}
 
 struct SegmentHeader {
     uint64_t first_seq = 0;

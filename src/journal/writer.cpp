@@ -80,11 +80,18 @@ void lock_fds_in_child() {
     lock_fds_mutex.unlock();
 }
 
-void hold_in_parent_only(int fd) {
+// Held from before the lock file is opened until its fd is in lock_fds: a
+// fork on another thread in between (which would copy the fd without the
+// child handler's knowing) waits for it.
+std::unique_lock<std::mutex> no_fork_meanwhile() {
     static std::once_flag registered;
     std::call_once(registered, [] { ::pthread_atfork(lock_fds_before_fork, lock_fds_in_parent, lock_fds_in_child); });
-    std::lock_guard<std::mutex> lock(lock_fds_mutex);
+    return std::unique_lock<std::mutex>(lock_fds_mutex);
+}
+
+void hold_in_parent_only(int fd, std::unique_lock<std::mutex> &no_fork) {
     lock_fds.push_back(fd);
+    no_fork.unlock();
 }
 
 void release_lock_fd(int fd) {
@@ -132,6 +139,7 @@ int Writer::recover() {
     dirfd_ = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd_ < 0) return fail(status_from_errno(errno), errno, "%s: open %s: %s", kOpen, dir, std::strerror(errno));
     // Regular files only, as segments: a FIFO or a symlink here is not ours to open.
+    std::unique_lock<std::mutex> no_fork = no_fork_meanwhile();
     lockfd_ = ::openat(dirfd_, "LOCK", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
     if (lockfd_ < 0 && errno != ELOOP && errno != ENXIO && errno != EISDIR)
         return fail(status_from_errno(errno), errno, "%s: create %s/LOCK: %s", kOpen, dir, std::strerror(errno));
@@ -144,7 +152,7 @@ int Writer::recover() {
             return fail(PROCMON_ELOCKED, errno, "%s: %s is locked by another writer (flock on %s/LOCK)", kOpen, dir, dir);
         return fail(status_from_errno(errno), errno, "%s: lock %s/LOCK: %s", kOpen, dir, std::strerror(errno));
     }
-    hold_in_parent_only(lockfd_);
+    hold_in_parent_only(lockfd_, no_fork);
     read_boot_id(boot_id_);
 
     std::vector<SegmentFile> files;
@@ -520,8 +528,9 @@ int Writer::append(const procmon_event *events, std::size_t stride, std::size_t 
             room_.wait(lock);
         }
         if (stop_) return fail(PROCMON_ECLOSED, 0, "procmon_journal_append: the journal is closed");
-        const auto *e = reinterpret_cast<const procmon_event *>(reinterpret_cast<const char *>(events) + i * stride);
-        Copied c{*e, 0, 0, 0};
+        const procmon_event ev = event_at(events, stride, i);
+        const procmon_event *e = &ev;
+        Copied c{ev, 0, 0, 0};
         c.name = append_string(inbox_.strings, e->name, e->name ? std::strlen(e->name) : 0);
         c.exe = append_string(inbox_.strings, e->exe, e->exe ? std::strlen(e->exe) : 0);
         c.argv = append_string(inbox_.strings, e->argv, e->argv ? e->argv_len : 0);

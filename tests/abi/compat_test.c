@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -54,6 +55,19 @@ struct old_event {
     int32_t pid, ppid;
     uint32_t uid;
     uint64_t seq, time_ns;
+};
+
+/* procmon_event as 0.1 had it, whole (0.2 appended full_name). */
+struct event_v01 {
+    uint32_t size, type, flags;
+    int32_t pid, ppid;
+    uint32_t uid;
+    uint64_t seq, time_ns, start_ticks, start_time_ns;
+    int32_t exit_code, exit_signal;
+    uint64_t lifetime_ns, lost;
+    const char *name, *exe, *argv;
+    size_t argv_len;
+    uint32_t argc, reserved_;
 };
 
 /* A struct of n bytes whose last byte is the last readable one. */
@@ -168,10 +182,53 @@ static void older_and_newer_event_structs_get_their_own_size(void **state) {
     procmon_close(ctx);
 }
 
+/* A 0.1 program appends its own (smaller) events to a journal and reads
+ * them back at its own stride: accepted, nothing read or written past it. */
+static void journal_takes_and_gives_0_1_events(void **state) {
+    char dir[] = "/tmp/pm-abi-XXXXXX";
+    struct event_v01 *ev = at_page_end(sizeof *ev);
+    struct {
+        struct event_v01 ev[2];
+        unsigned char canary[64];
+    } back;
+    procmon_journal *j = NULL;
+    procmon_journal_reader *r = NULL;
+    char cmd[64];
+    size_t n = 0, i;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    memset(ev, 0, sizeof *ev);
+    ev->size = sizeof *ev;
+    ev->type = PROCMON_EVENT_EXEC;
+    ev->pid = 42;
+    ev->name = "old";
+    ev->exe = "/bin/old";
+    ev->argv = "old\0-x\0";
+    ev->argv_len = 7;
+    ev->argc = 2;
+    assert_int_equal(procmon_journal_open(&j, NULL, dir, NULL), PROCMON_OK);
+    assert_int_equal(procmon_journal_append(j, (const procmon_event *)ev, sizeof *ev, 1), PROCMON_OK);
+    assert_int_equal(procmon_journal_close(j), PROCMON_OK);
+    memset(&back, 0xA5, sizeof back);
+    assert_int_equal(procmon_journal_reader_open(&r, dir, NULL), PROCMON_OK);
+    assert_int_equal(procmon_journal_reader_next(r, (procmon_event *)back.ev, sizeof back.ev[0], 2, &n, 0), PROCMON_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(back.ev[0].size, sizeof(struct event_v01));
+    assert_int_equal(back.ev[0].pid, 42);
+    assert_string_equal(back.ev[0].exe, "/bin/old");
+    assert_int_equal(back.ev[0].argv_len, 7);
+    for (i = 0; i < sizeof back.canary; i++) assert_int_equal(back.canary[i], 0xA5);
+    procmon_journal_reader_close(r);
+    free_page_end(ev, sizeof *ev);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(v1_input_structs_are_read_and_filled_no_further),
         cmocka_unit_test(older_and_newer_event_structs_get_their_own_size),
+        cmocka_unit_test(journal_takes_and_gives_0_1_events),
     };
     return cmocka_run_group_tests_name("abi_compat", tests, NULL, NULL);
 }

@@ -812,11 +812,18 @@ Test(events, a_process_first_seen_dead_is_partial_not_empty, .timeout = 30) {
     any_line.cmdline_glob = "*";
     Sub sub(c.ctx, any_line);
     cr_assert_eq(sub.rc, PROCMON_OK);
+    // A program built against 0.1 (options version 1) keeps 0.1's rule: passed, flagged.
+    procmon_subscribe_options v1 = mine();
+    v1.version = 1;
+    v1.name_glob = "*";
+    Sub old(c.ctx, v1);
+    cr_assert_eq(old.rc, PROCMON_OK);
     usleep(100000);  // past the baseline
     pid_t pid = fork();
     if (pid == 0) _exit(0);  // a zombie until reaped below
     usleep(300000);          // several passes see it dead
     auto evs = of_pid(sub.collect([](auto &) { return false; }, 300), pid);
+    auto old_evs = of_pid(old.collect([](auto &) { return false; }, 300), pid);
     reap(pid);
     procmon_subscription_stats st{};
     st.size = sizeof st;
@@ -825,4 +832,9 @@ Test(events, a_process_first_seen_dead_is_partial_not_empty, .timeout = 30) {
         cr_expect(!e.argv.empty(), "type %u passed a command line filter with an empty argv", e.e.type);
     // Read dead (the usual case): undecidable; read in the microseconds it lived: its argv is ours.
     cr_expect(st.undecidable >= 1 || !evs.empty(), "the zombie's START was neither passed nor counted undecidable");
+    if (st.undecidable >= 1) {
+        bool partial_passed = false;
+        for (const Event &e : old_evs) partial_passed = partial_passed || (e.e.flags & PROCMON_EVENT_FLAG_PARTIAL);
+        cr_expect(partial_passed, "a version 1 subscriber lost the undecidable event 0.1 promised it");
+    }
 }

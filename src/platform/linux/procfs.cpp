@@ -302,8 +302,12 @@ public:
             return fail(PROCMON_EUNSUPPORTED, 0, "procmon_signal: the context reads a proc root other than /proc");
         // A pidfd pins the process that holds the pid now; if its start time
         // is the one asked for, the signal cannot reach a successor.
+        // No pidfds (ENOSYS: before 5.3; EPERM: a seccomp profile that
+        // refuses new calls): check the identity just before kill instead.
+        // EINVAL: the pid names a thread, not a process.
         Fd pidfd{static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))};
-        if (pidfd.fd < 0 && errno != ENOSYS) return signal_failed(pid, errno);
+        if (pidfd.fd < 0 && errno == EINVAL) return signal_failed(pid, ESRCH);
+        if (pidfd.fd < 0 && errno != ENOSYS && errno != EPERM) return signal_failed(pid, errno);
         char line[4096];
         std::size_t len = 0;
         {
@@ -313,6 +317,7 @@ public:
             do n = pm_sys()->read(f.fd, line, sizeof line);
             while (n < 0 && errno == EINTR);
             if (n < 0) return signal_failed(pid, errno);
+            if (n == 0) return signal_failed(pid, ESRCH);  // reaped while we opened it
             len = static_cast<std::size_t>(n);
         }
         Stat st;
