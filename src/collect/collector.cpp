@@ -76,6 +76,14 @@ double cpu_percent(uint64_t cpu_ns, uint64_t since_cpu_ns, uint64_t now_ns, uint
 
 }  // namespace
 
+// Whether the process read as `st` has died (or its pid was reused) since:
+// an empty argv then means gone, not empty. Asked only of empty argvs.
+bool Collector::died_since(int32_t pid, const platform::Stat &st, Bytes &scratch) {
+    platform::Stat again;
+    return source_->stat(pid, again, scratch) != Read::ok || platform::image_released(again) ||
+           again.start_ticks != st.start_ticks;
+}
+
 Collector::Collector(std::shared_ptr<Arena> arena, platform::ProcSource *source, CollectorOptions opts)
     : arena_(std::move(arena)), source_(source), opts_(opts), cache_(ArenaAllocator<CacheEntry>(arena_.get())),
       pids_(ArenaAllocator<int32_t>(arena_.get())) {}
@@ -156,7 +164,8 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
             if (st.kernel_thread) {
                 e.has_argv = true;  // and no arguments
             } else if (source_->argv(pid, opts_.argv_cap, st.argv_bytes, r.argv, truncated) == Read::ok &&
-                       !(r.argv.empty() && is_dead(st.state))) {  // a zombie's argv is gone, not empty
+                       !(r.argv.empty() && (platform::image_released(st) || died_since(pid, st, r.scratch)))) {
+                // a zombie's argv is gone, not empty: also one that died after its stat was read
                 e.argv.assign(r.argv.begin(), r.argv.end());
                 e.argc = static_cast<uint32_t>(std::count(e.argv.begin(), e.argv.end(), '\0'));
                 e.argv_truncated = truncated;

@@ -64,9 +64,10 @@ bool Tracker::read_process(int32_t pid, Known &out) {
         out.uid = status.euid;
         out.has_uid = true;
     }
-    // A zombie's exe and argv are gone, not empty: what it ran is unknown
-    // (PARTIAL), so a command line filter cannot take it for an empty one.
-    if (st.state == 'Z' && !st.kernel_thread) {
+    // An exiting process's or a zombie's exe and argv are gone, not empty:
+    // what it ran is unknown (PARTIAL), so a command line filter cannot take
+    // it for an empty one.
+    if (platform::image_released(st)) {
         out.strings.reset();
         return true;
     }
@@ -81,7 +82,8 @@ bool Tracker::read_process(int32_t pid, Known &out) {
     // not empty (PARTIAL), as for one first read dead.
     platform::Stat again;
     if (argv_.empty() && !st.kernel_thread &&
-        (proc_->stat(pid, again, scratch_) != Read::ok || again.state == 'Z' || again.start_ticks != st.start_ticks)) {
+        (proc_->stat(pid, again, scratch_) != Read::ok || platform::image_released(again) ||
+         again.start_ticks != st.start_ticks)) {
         out.strings.reset();
         return true;
     }
@@ -142,9 +144,10 @@ void Tracker::scan(bool emit_events, uint32_t flags, Batch *out) {
         return s && std::strcmp(s->name(), p.name) == 0 && std::strcmp(s->exe(), p.exe) == 0 &&
                s->argv_len() == p.argv_len && std::memcmp(s->argv(), p.argv, p.argv_len) == 0;
     };
-    // A zombie first seen dead: its image is gone, not empty (PARTIAL).
+    // A process whose argv could not be read (it died first, a zombie
+    // first seen dead): its image is unknown, not empty (PARTIAL).
     auto image_gone = [](const procmon_process &p) {
-        return (p.flags & PROCMON_PROC_ZOMBIE) && !(p.valid & PROCMON_FIELD_ARGV);
+        return !(p.flags & PROCMON_PROC_KTHREAD) && !(p.valid & PROCMON_FIELD_ARGV);
     };
     for (const procmon_process &p : snap->records) {
         auto it = known_.find(p.pid);

@@ -40,6 +40,13 @@ struct Stat {
     uint64_t argv_bytes = 0;    // size of the argument area, 0 when unknown
 };
 
+// Whether a user process read as `s` has let go of its memory image (it is
+// exiting: the kernel drops the mm before the task turns zombie), so an
+// empty argv read from it means gone, not empty. Kernel threads never had one.
+inline bool image_released(const Stat &s) {
+    return !s.kernel_thread && (s.state == 'Z' || s.state == 'X' || s.state == 'x' || (s.has_memory && s.vms_bytes == 0));
+}
+
 struct Status {
     int32_t pid = 0, tgid = 0;  // 0 when absent; tgid != pid: a thread, not a process
     bool has_ids = false;

@@ -597,11 +597,23 @@ Test(hostile, records_after_damage_of_any_size_are_found, .timeout = 120) {
 Test(hostile, a_forked_child_does_not_keep_the_writers_lock, .timeout = 60) {
     TempDir d;
     procmon_journal *j = open_journal(d.path);
+    int ready[2];
+    cr_assert_eq(pipe(ready), 0);
     const pid_t pid = fork();
     if (pid == 0) {
+        // fork's child handlers have run by now: say so, then live on
+        close(ready[0]);
+        close(ready[1]);
         sleep(10);
         _exit(0);
     }
+    // Until the child first runs it still shares the lock (its handler runs
+    // then): wait for that, or a loaded machine sees ELOCKED in between.
+    close(ready[1]);
+    char b;
+    while (read(ready[0], &b, 1) > 0) {
+    }
+    close(ready[0]);
     cr_assert_eq(procmon_journal_close(j), PROCMON_OK);
     procmon_journal *again = nullptr;
     const int rc = procmon_journal_open(&again, nullptr, d.path.c_str(), nullptr);
