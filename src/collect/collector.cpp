@@ -59,30 +59,12 @@ bool same_exec(const CacheEntry &e, const platform::Stat &st) {
 
 bool is_dead(char state) { return state == 'Z' || state == 'X' || state == 'x'; }
 
-// argv joined by single spaces, NUL-terminated, into `line`.
-const char *command_line(const Bytes &argv, Bytes &line) {
-    std::size_t n = argv.size();
-    while (n > 0 && argv[n - 1] == '\0') --n;
-    line.resize(n + 1);
-    for (std::size_t i = 0; i < n; ++i) line[i] = argv[i] == '\0' ? ' ' : argv[i];
-    line[n] = '\0';
-    return line.data();
-}
-
 double cpu_percent(uint64_t cpu_ns, uint64_t since_cpu_ns, uint64_t now_ns, uint64_t since_ns) {
     if (now_ns <= since_ns || cpu_ns < since_cpu_ns) return 0.0;
     return 100.0 * static_cast<double>(cpu_ns - since_cpu_ns) / static_cast<double>(now_ns - since_ns);
 }
 
 }  // namespace
-
-// Whether the process read as `st` has died (or its pid was reused) since:
-// an empty argv then means gone, not empty. Asked only of empty argvs.
-bool Collector::died_since(int32_t pid, const platform::Stat &st, Bytes &scratch) {
-    platform::Stat again;
-    return source_->stat(pid, again, scratch) != Read::ok || platform::image_released(again) ||
-           again.start_ticks != st.start_ticks;
-}
 
 Collector::Collector(std::shared_ptr<Arena> arena, platform::ProcSource *source, CollectorOptions opts)
     : arena_(std::move(arena)), source_(source), opts_(opts), cache_(ArenaAllocator<CacheEntry>(arena_.get())),
@@ -108,12 +90,12 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
         if (source_->stat(pid, st, r.scratch) != Read::ok) continue;  // gone or unreadable: no record
         if (prior != nullptr && prior->start_ticks != st.start_ticks) prior = nullptr;  // pid reused
         platform::Status status;
+        bool status_read = false;  // the read below serves the ids too
         if (r.keep_unlisted && prior == nullptr) {
             // A listed pid may name a thread: /proc/<tid> exists, unlisted,
             // and reads like a process. A thread is not one (psutil agrees).
-            if (source_->status(pid, false, status, r.scratch) == Read::ok && status.pid == pid && status.tgid != 0 &&
-                status.tgid != pid)
-                continue;
+            status_read = source_->status(pid, want_status_always, status, r.scratch) == Read::ok;
+            if (status_read && status.pid == pid && status.tgid != 0 && status.tgid != pid) continue;
         }
 
         // A name the kernel cut at 15 bytes needs argv (or exe) for the name
@@ -149,7 +131,8 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
 
         if ((want_ids && !e.has_ids) || want_status_always) {
             hit = false;
-            if (source_->status(pid, want_status_always, status, r.scratch) == Read::ok && status.has_ids) {
+            if ((status_read || source_->status(pid, want_status_always, status, r.scratch) == Read::ok) &&
+                status.has_ids) {
                 e.has_ids = true;
                 e.uid = status.uid, e.euid = status.euid, e.suid = status.suid;
                 e.gid = status.gid, e.egid = status.egid, e.sgid = status.sgid;
@@ -164,7 +147,7 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
             if (st.kernel_thread) {
                 e.has_argv = true;  // and no arguments
             } else if (source_->argv(pid, opts_.argv_cap, st.argv_bytes, r.argv, truncated) == Read::ok &&
-                       !(r.argv.empty() && (platform::image_released(st) || died_since(pid, st, r.scratch)))) {
+                       !(r.argv.empty() && (platform::image_released(st) || platform::gone_since(*source_, pid, st, r.scratch)))) {
                 // a zombie's argv is gone, not empty: also one that died after its stat was read
                 e.argv.assign(r.argv.begin(), r.argv.end());
                 e.argc = static_cast<uint32_t>(std::count(e.argv.begin(), e.argv.end(), '\0'));
@@ -187,7 +170,7 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
             r.line.push_back('\0');
             if (!glob_match(q.name_glob, r.line.data())) continue;
         }
-        if (q.cmdline_glob != nullptr && !(e.has_argv && glob_match(q.cmdline_glob, command_line(e.argv, r.line))))
+        if (q.cmdline_glob != nullptr && !(e.has_argv && glob_match(q.cmdline_glob, join_argv(e.argv.data(), e.argv.size(), r.line))))
             continue;
 
         if ((fields & PROCMON_FIELD_EXE) && !e.has_exe) {

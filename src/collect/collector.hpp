@@ -60,7 +60,6 @@ private:
     struct Range;
     unsigned reader_count(std::size_t pids) const;
     void read_range(const Query &q, Range &range, uint64_t now_ns);
-    bool died_since(int32_t pid, const platform::Stat &st, platform::Bytes &scratch);
 
     std::shared_ptr<Arena> arena_;
     platform::ProcSource *source_;

@@ -35,12 +35,15 @@ inline std::string_view full_name(std::string_view comm, const char *argv, std::
 }
 
 // The command line as filters see it: the arguments joined by single spaces
-// (argv is argv_len bytes of NUL-terminated arguments).
-inline void join_argv(const char *argv, std::size_t argv_len, std::string &out) {
-    out.assign(argv, argv_len);
-    while (!out.empty() && out.back() == '\0') out.pop_back();
-    for (char &c : out)
-        if (c == '\0') c = ' ';
+// (argv is argv_len bytes of NUL-terminated arguments), NUL-terminated in
+// `out` (a std::string or a vector of char). Returns it as a C string.
+template <class Buffer>
+const char *join_argv(const char *argv, std::size_t argv_len, Buffer &out) {
+    while (argv_len > 0 && argv[argv_len - 1] == '\0') --argv_len;
+    out.resize(argv_len + 1);
+    for (std::size_t i = 0; i < argv_len; ++i) out[i] = argv[i] == '\0' ? ' ' : argv[i];
+    out[argv_len] = '\0';
+    return out.data();
 }
 
 }  // namespace procmon

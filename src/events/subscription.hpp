@@ -65,8 +65,7 @@ struct Filter {
 private:
     bool cmdline_matches(EventStrings &s) const {
         thread_local std::string line;  // the collector thread's: no allocation per event once grown
-        join_argv(s.argv(), s.argv_len(), line);
-        return glob_match(cmdline_glob.c_str(), line.c_str());
+        return glob_match(cmdline_glob.c_str(), join_argv(s.argv(), s.argv_len(), line));
     }
 };
 

@@ -80,10 +80,7 @@ bool Tracker::read_process(int32_t pid, Known &out) {
     }
     // Empty argv from a process that died between the reads above: gone,
     // not empty (PARTIAL), as for one first read dead.
-    platform::Stat again;
-    if (argv_.empty() && !st.kernel_thread &&
-        (proc_->stat(pid, again, scratch_) != Read::ok || platform::image_released(again) ||
-         again.start_ticks != st.start_ticks)) {
+    if (argv_.empty() && !st.kernel_thread && platform::gone_since(*proc_, pid, st, scratch_)) {
         out.strings.reset();
         return true;
     }

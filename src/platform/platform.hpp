@@ -128,6 +128,14 @@ public:
     virtual int signal(int32_t pid, uint64_t start_ticks, int sig) = 0;
 };
 
+// Whether the process read as `st` has exited (or let go of its image, or
+// its pid was reused) since: an empty argv read in between then means gone,
+// not empty. Asked of empty argvs only, so its extra read is rare.
+inline bool gone_since(ProcSource &source, int32_t pid, const Stat &st, Bytes &scratch) {
+    Stat again;
+    return source.stat(pid, again, scratch) != Read::ok || image_released(again) || again.start_ticks != st.start_ticks;
+}
+
 // ------------------------------------------------------------ kernel events
 
 // One process event as the OS reports it, before enrichment.
