@@ -88,12 +88,13 @@ PROCMON_API const char *procmon_version_string(void);
     X(EBUSY,       -13, "busy: not allowed from inside this object's own callback") \
     X(ENOSPC,      -14, "no space left on the device")                          \
     X(ELOCKED,     -15, "locked: another writer holds it")                      \
-    X(EFORMAT,     -16, "not a procmon journal, or written by a newer format")
+    X(EFORMAT,     -16, "not a procmon journal, or written by a newer format") \
+    X(EINTR,       -17, "interrupted by a signal (since 0.3)")
 
 #define PROCMON_STATUS_ENUM_ENTRY_(name, value, text) PROCMON_##name = value,
 typedef enum procmon_status {
     PROCMON_STATUS_MAP(PROCMON_STATUS_ENUM_ENTRY_)
-    PROCMON_STATUS_LAST_ = -16
+    PROCMON_STATUS_LAST_ = -17
 } procmon_status;
 #undef PROCMON_STATUS_ENUM_ENTRY_
 
@@ -139,6 +140,15 @@ typedef struct procmon_subscription procmon_subscription;
 /* Where lifecycle events come from (procmon_subscribe). */
 #define PROCMON_SOURCE_AUTO    0 /* the netlink proc connector when permitted, else polling */
 #define PROCMON_SOURCE_POLLING 1 /* always diff snapshots at poll_interval_ms */
+#define PROCMON_SOURCE_NETLINK 2 /* the netlink proc connector, or procmon_subscribe fails
+                                    (EPERM, EUNSUPPORTED): no fallback (since 0.3) */
+
+/* The names of the sources, for procmon_source_name / procmon_source_from_name
+ * and the stats (since 0.3): X(NAME, text), PROCMON_SOURCE_##NAME the value. */
+#define PROCMON_SOURCE_MAP(X) \
+    X(AUTO,    "auto")        \
+    X(POLLING, "polling")     \
+    X(NETLINK, "netlink")
 
 typedef struct procmon_options {
     unsigned int version;         /* PROCMON_OPTIONS_VERSION */
@@ -198,6 +208,24 @@ PROCMON_API void procmon_close(procmon_ctx *ctx);
 #define PROCMON_FIELD_SMAPS    0x1000 /* opt-in: pss uss swap (smaps_rollup: walks the page
                                          tables, about 10x a default read) */
 
+/* The groups' names (since 0.3): X(NAME, text), PROCMON_FIELD_##NAME the bit.
+ * procmon_field_name / procmon_field_from_name read this table; the CLI and
+ * the bindings take their names from it. */
+#define PROCMON_FIELD_MAP(X) \
+    X(BASIC,  "basic")       \
+    X(CPU,    "cpu")         \
+    X(MEMORY, "memory")      \
+    X(SCHED,  "sched")       \
+    X(IDS,    "ids")         \
+    X(EXE,    "exe")         \
+    X(ARGV,   "argv")        \
+    X(CWD,    "cwd")         \
+    X(FDS,    "fds")         \
+    X(IO,     "io")          \
+    X(CTXSW,  "ctxsw")       \
+    X(CGROUP, "cgroup")      \
+    X(SMAPS,  "smaps")
+
 #define PROCMON_FIELDS_DEFAULT 0x007F /* BASIC CPU MEMORY SCHED IDS EXE ARGV */
 #define PROCMON_FIELDS_ALL     0x1FFF /* DEFAULT and every opt-in group */
 
@@ -205,6 +233,32 @@ PROCMON_API void procmon_close(procmon_ctx *ctx);
 #define PROCMON_PROC_KTHREAD        0x1 /* a kernel thread */
 #define PROCMON_PROC_ZOMBIE         0x2 /* exited, not yet reaped */
 #define PROCMON_PROC_ARGV_TRUNCATED 0x4 /* argv was cut at argv_cap_bytes */
+
+/* procmon_process.state_kind: a process's state, the same on every OS
+ * (since 0.3). X(NAME, value, text): PROCMON_STATE_##NAME = value; the text
+ * is psutil's status name. `state` keeps the OS's own letter beside it. */
+#define PROCMON_STATE_MAP(X)                 \
+    X(UNKNOWN,      0,  "unknown")           \
+    X(RUNNING,      1,  "running")           \
+    X(SLEEPING,     2,  "sleeping")          \
+    X(DISK_SLEEP,   3,  "disk-sleep")        \
+    X(STOPPED,      4,  "stopped")           \
+    X(TRACING_STOP, 5,  "tracing-stop")      \
+    X(ZOMBIE,       6,  "zombie")            \
+    X(DEAD,         7,  "dead")              \
+    X(WAKE_KILL,    8,  "wake-kill")         \
+    X(WAKING,       9,  "waking")            \
+    X(IDLE,         10, "idle")              \
+    X(PARKED,       11, "parked")            \
+    X(LOCKED,       12, "locked")            \
+    X(WAITING,      13, "waiting")
+
+#define PROCMON_STATE_ENUM_ENTRY_(name, value, text) PROCMON_STATE_##name = value,
+typedef enum procmon_state {
+    PROCMON_STATE_MAP(PROCMON_STATE_ENUM_ENTRY_)
+    PROCMON_STATE_LAST_ = 13
+} procmon_state;
+#undef PROCMON_STATE_ENUM_ENTRY_
 
 /* One process. A plain struct, read it directly. Strings are NUL-terminated,
  * are never NULL (empty when not valid) and live as long as the snapshot. */
@@ -263,6 +317,9 @@ typedef struct procmon_process {
                                   among their sharers: sums to the machine's use) */
     uint64_t    uss_bytes;     /* SMAPS: unique set size (private pages: freed at exit) */
     uint64_t    swap_bytes;    /* SMAPS: swapped out */
+    /* since 0.3 */
+    uint32_t    state_kind;    /* BASIC: PROCMON_STATE_*, the portable reading of `state` */
+    uint32_t    reserved3_;
     /* append only */
 } procmon_process;
 
@@ -378,6 +435,10 @@ typedef struct procmon_stats {
                                     "mimalloc arena", or "system malloc: <why>"
                                     (libmimalloc.so.2 not loadable, a sanitizer
                                     build, or PROCMON_ALLOCATOR=system) */
+    /* since 0.3 */
+    const char *source_name;     /* the event source in force, static text: "netlink",
+                                    "polling" (procmon_source_name of its PROCMON_SOURCE_*),
+                                    "" before any subscription; never NULL */
     /* append only */
 } procmon_stats;
 
@@ -399,6 +460,14 @@ PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx);
 #define PROCMON_EVENT_UID   0x08 /* a process changed its uid or gid (netlink only) */
 #define PROCMON_EVENT_COMM  0x10 /* a process renamed itself (netlink only) */
 #define PROCMON_EVENT_LOST  0x20 /* events were lost; `lost` says how many. Always delivered */
+/* The types' names (since 0.3): X(NAME, text), PROCMON_EVENT_##NAME the bit. */
+#define PROCMON_EVENT_MAP(X) \
+    X(START, "start")        \
+    X(EXEC,  "exec")         \
+    X(EXIT,  "exit")         \
+    X(UID,   "uid")          \
+    X(COMM,  "comm")         \
+    X(LOST,  "lost")
 #define PROCMON_EVENTS_DEFAULT 0x07 /* START EXEC EXIT */
 #define PROCMON_EVENTS_ALL     0x3F /* every type above */
 

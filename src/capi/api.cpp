@@ -296,6 +296,7 @@ PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx) {
     s.cache_hits = ctx->collector->counters().cache_hits;
     s.cache_misses = ctx->collector->counters().cache_misses;
     s.source_reason = "";
+    s.source_name = "";
     s.allocator = Arena::allocator();
     if (ctx->engine) ctx->engine->stats(s);
     std::memcpy(out, &s, s.size);

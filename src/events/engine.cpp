@@ -267,6 +267,8 @@ void Engine::stats(procmon_stats &out) const {
     out.event_source = source_;
     out.poll_interval_ms = source_ == PROCMON_STATS_SOURCE_POLLING ? interval_ms_.load() : 0;
     out.source_reason = reason_;
+    const uint32_t source = source_;
+    out.source_name = source == PROCMON_STATS_SOURCE_NETLINK ? "netlink" : source == PROCMON_STATS_SOURCE_POLLING ? "polling" : "";
     out.events_received = received_;
     out.events_filtered = filtered_;
     out.events_delivered = delivered_;
