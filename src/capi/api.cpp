@@ -425,7 +425,7 @@ PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event
     });
 }
 
-PROCMON_API int procmon_subscription_fd(const procmon_subscription *s) { return s ? s->sub->fd() : -1; }
+PROCMON_API int procmon_subscription_fd(const procmon_subscription *s) { return s ? static_cast<int>(s->sub->handle().native()) : -1; }
 
 PROCMON_API int procmon_dispatch(procmon_subscription *s, procmon_event_cb cb, void *payload, size_t max, size_t *n_out) {
     constexpr const char *fn = "procmon_dispatch";

@@ -141,9 +141,8 @@ void Engine::run(std::promise<int> *ready) {
 void Engine::loop_netlink() {
     platform::KernelEvents events{ArenaAllocator<platform::KernelEvent>(arena_.get())};
     Batch batch{ArenaAllocator<Pending>(arena_.get())};
-    const int fds[2] = {netlink_->fd(), waker_.fd()};
     while (!stop_) {
-        platform::wait_readable(fds, 2, 1000);
+        platform::wait_any({netlink_->handle(), waker_.handle()}, 1000);
         waker_.drain();
         if (stop_) break;
         events.clear();
@@ -177,12 +176,11 @@ void Engine::loop_netlink() {
 
 void Engine::loop_polling() {
     interval_ms_ = opts_.poll_interval_ms;
-    const int wake = waker_.fd();
     Batch batch{ArenaAllocator<Pending>(arena_.get())};
     auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms_.load());
     while (!stop_) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
-        if (left.count() > 0) platform::wait_readable(&wake, 1, static_cast<int>(left.count()));
+        if (left.count() > 0) platform::wait_any({waker_.handle()}, static_cast<int>(left.count()));
         waker_.drain();
         if (stop_) break;
         ease_backpressure();

@@ -85,10 +85,9 @@ int Subscription::pop(void *out, std::size_t stride, std::size_t max, std::size_
             wait_ms = static_cast<int>(left);
         }
         lock.unlock();
-        const int fd = waker_.fd();
-        int rc = platform::wait_readable(&fd, 1, wait_ms);
+        const platform::Wait w = platform::wait_any({waker_.handle()}, wait_ms);
         lock.lock();
-        if (rc < 0) break;
+        if (w == platform::Wait::failed) break;
     }
     handed_out_.reserve(max);
     const uint64_t now = count_ > 0 ? static_cast<uint64_t>(platform::now_ns(platform::Clock::monotonic)) : 0;

@@ -84,7 +84,7 @@ public:
     Subscription &operator=(const Subscription &) = delete;
 
     const Filter &filter() const { return filter_; }
-    int fd() const { return waker_.fd(); }
+    platform::WaitHandle handle() const { return waker_.handle(); }
     bool ok() const { return waker_.ok(); }
     uint32_t capacity() const { return capacity_; }
 

@@ -164,7 +164,7 @@ void Reader::corrupt(uint64_t segment, uint64_t offset, uint64_t bytes) {
 
 void Reader::wait(int timeout_ms) {
     if (notify_fd_ >= 0) {
-        if (platform::wait_readable(&notify_fd_, 1, timeout_ms) > 0) {
+        if (platform::wait_any({platform::WaitHandle::from_native(notify_fd_)}, timeout_ms) == platform::Wait::ready) {
             char drain[4096];
             while (::read(notify_fd_, drain, sizeof drain) > 0) {
             }

@@ -447,8 +447,7 @@ bool Writer::step(std::vector<procmon_event> &popped, bool &source_open, bool &f
     // they wait in the queues meanwhile (the subscription's drops become a
     // LOST record), and only a close does not wait for the next try.
     const bool drain_source = source_open && !failing;
-    const int fds[2] = {waker_.fd(), drain_source ? source_->fd() : -1};
-    platform::wait_readable(fds, drain_source ? 2 : 1, timeout);
+    platform::wait_any({waker_.handle(), drain_source ? source_->handle() : platform::WaitHandle()}, timeout);
     waker_.drain();
     if (failing && mono_ns() < retry_at_ns_) {
         std::lock_guard<std::mutex> lock(mutex_);

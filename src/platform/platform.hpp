@@ -3,7 +3,9 @@
 // only the raw facts below, already in portable units (ns, bytes).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
@@ -136,6 +138,20 @@ inline bool gone_since(ProcSource &source, int32_t pid, const Stat &st, Bytes &s
     return source.stat(pid, again, scratch) != Read::ok || image_released(again) || again.start_ticks != st.start_ticks;
 }
 
+// Something a thread can wait on, opaque above this layer (POSIX: a file
+// descriptor; Windows would hold a HANDLE). Default: none.
+class WaitHandle {
+public:
+    WaitHandle() = default;
+    static WaitHandle from_native(intptr_t native) { return WaitHandle(native); }
+    intptr_t native() const { return native_; }
+    bool valid() const { return native_ >= 0; }
+
+private:
+    explicit WaitHandle(intptr_t native) : native_(native) {}
+    intptr_t native_ = -1;
+};
+
 // ------------------------------------------------------------ kernel events
 
 // One process event as the OS reports it, before enrichment.
@@ -158,7 +174,7 @@ public:
     static int open(std::unique_ptr<EventSource> &out);
     virtual ~EventSource() = default;
 
-    virtual int fd() const = 0;  // readable when events wait
+    virtual WaitHandle handle() const = 0;  // ready when events wait
 
     enum class Recv {
         ok,       // events appended (possibly none)
@@ -182,26 +198,36 @@ int64_t now_ns(Clock c);
 // This process's resident memory in bytes, 0 when unknown.
 uint64_t self_rss_bytes();
 
-// A wake-up one thread gives another: fd() is readable from the first wake()
-// until drain() (Linux: an eventfd). Any thread may wake.
+// A wake-up one thread gives another: handle() is ready from the first wake()
+// until drain() (Linux: an eventfd). Any thread may wake; wake() is
+// async-signal-safe.
 class Waker {
 public:
     Waker();
     ~Waker();
     Waker(const Waker &) = delete;
     Waker &operator=(const Waker &) = delete;
-    bool ok() const { return fd_ >= 0; }
-    int fd() const { return fd_; }
+    bool ok() const { return handle_.valid(); }
+    WaitHandle handle() const { return handle_; }
     void wake();
     void drain();
 
 private:
-    int fd_;
+    WaitHandle handle_;
 };
 
-// Waits until one of the n (at most 4) fds is readable or timeout_ms pass
-// (-1: forever). Returns how many are readable, 0 on time-out or a signal,
-// -1 on error (errno set).
-int wait_readable(const int *fds, std::size_t n, int timeout_ms);
+enum class Wait {
+    ready,        // at least one handle is ready
+    timed_out,    // timeout_ms passed
+    interrupted,  // a signal arrived for this thread
+    failed,       // the OS refused the wait (errno set)
+};
+
+// Waits until one of the n handles is ready (invalid ones are ignored) or
+// timeout_ms pass (-1: forever, 0: just look).
+Wait wait_any(const WaitHandle *handles, std::size_t n, int timeout_ms);
+inline Wait wait_any(std::initializer_list<WaitHandle> handles, int timeout_ms) {
+    return wait_any(handles.begin(), handles.size(), timeout_ms);
+}
 
 }  // namespace procmon::platform

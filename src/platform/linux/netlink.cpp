@@ -48,7 +48,7 @@ class NetlinkSource final : public EventSource {
 public:
     explicit NetlinkSource(int fd) : fd_(fd) {}
     ~NetlinkSource() override { pm_sys()->close(fd_); }
-    int fd() const override { return fd_; }
+    WaitHandle handle() const override { return WaitHandle::from_native(fd_); }
 
     Recv receive(KernelEvents &out, uint64_t &lost) override {
         alignas(nlmsghdr) char buf[65536];

@@ -41,32 +41,44 @@ uint64_t self_rss_bytes() {
     return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-Waker::Waker() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+namespace {
+int fd_of(WaitHandle h) { return static_cast<int>(h.native()); }
+}  // namespace
+
+Waker::Waker() : handle_(WaitHandle::from_native(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))) {}
 
 Waker::~Waker() {
-    if (fd_ >= 0) close(fd_);
+    if (handle_.valid()) close(fd_of(handle_));
 }
 
 void Waker::wake() {
     uint64_t one = 1;
-    if (write(fd_, &one, sizeof one) < 0) {
+    if (write(fd_of(handle_), &one, sizeof one) < 0) {
         // EAGAIN: the counter is saturated, so the fd is readable anyway.
     }
 }
 
 void Waker::drain() {
     uint64_t v;
-    while (read(fd_, &v, sizeof v) > 0) {
+    while (read(fd_of(handle_), &v, sizeof v) > 0) {
     }
 }
 
-int wait_readable(const int *fds, std::size_t n, int timeout_ms) {
-    pollfd p[4];
-    if (n > 4) n = 4;
-    for (std::size_t i = 0; i < n; ++i) p[i] = {fds[i], POLLIN, 0};
-    int rc = poll(p, n, timeout_ms);
-    if (rc < 0) return errno == EINTR ? 0 : -1;
-    return rc;
+Wait wait_any(const WaitHandle *handles, std::size_t n, int timeout_ms) {
+    constexpr std::size_t kMax = 8;
+    pollfd p[kMax];
+    std::size_t used = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!handles[i].valid()) continue;
+        if (used == kMax) {
+            errno = EINVAL;
+            return Wait::failed;
+        }
+        p[used++] = {fd_of(handles[i]), POLLIN, 0};
+    }
+    int rc = poll(p, used, timeout_ms);
+    if (rc < 0) return errno == EINTR ? Wait::interrupted : Wait::failed;
+    return rc == 0 ? Wait::timed_out : Wait::ready;
 }
 
 }  // namespace procmon::platform
