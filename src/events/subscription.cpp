@@ -80,7 +80,7 @@ Subscription::Waited Subscription::await(std::unique_lock<std::mutex> &lock, int
         if (timeout_ms == 0) return Waited::timed_out;
         int wait_ms = -1;
         if (timeout_ms > 0) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();  // never short of it
             if (left <= 0) return Waited::timed_out;
             wait_ms = static_cast<int>(left);
         }
