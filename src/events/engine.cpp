@@ -166,6 +166,7 @@ void Engine::run(std::promise<Started> *ready) {
     Started started;
     if (rc != PROCMON_OK) {
         push_.reset();
+        tracker_.reset();
         started = {rc, last_error()->sys_errno, last_error()->message};
     }
     ready->set_value(std::move(started));  // `ready` dies with the caller's frame after this
