@@ -164,6 +164,7 @@ std::vector<Row> table(World &w) {
          {{"s", Want::einval, [&w] { return procmon_subscription_next(nullptr, w.events, sizeof w.events[0], 4, &w.n, 0); }},
           {"events", Want::einval, [&w] { return procmon_subscription_next(w.sub, nullptr, sizeof w.events[0], 4, &w.n, 0); }},
           {"n_out", Want::einval, [&w] { return procmon_subscription_next(w.sub, w.events, sizeof w.events[0], 4, nullptr, 0); }}}},
+        {"procmon_subscription_wait", {{"s", Want::einval, [] { return procmon_subscription_wait(nullptr, 0); }}}},
         {"procmon_subscription_fd", {{"s", Want::minus_one, [] { return int64_t{procmon_subscription_fd(nullptr)}; }}}},
         {"procmon_dispatch",
          {{"s", Want::einval, [&w] { return procmon_dispatch(nullptr, on_event, &w, 4, &w.n); }},
