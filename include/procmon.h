@@ -798,6 +798,24 @@ typedef struct procmon_journal_reader_stats {
 PROCMON_API int procmon_journal_reader_stats_get(procmon_journal_reader_stats *out,
                                                  const procmon_journal_reader *r);
 
+/* Since 0.3: a file descriptor that becomes readable when the journal
+ * directory changes (new records may wait), for epoll, asyncio, tokio; it
+ * stays readable until the next procmon_journal_reader_next or
+ * procmon_journal_reader_wait, which then look. Owned by the reader: do not
+ * read or close it. -1 for NULL, or when the reader cannot watch the
+ * directory (then poll: call next with a timeout now and then). Any thread. */
+PROCMON_API int procmon_journal_reader_fd(const procmon_journal_reader *r);
+
+/* Since 0.3: wait until procmon_journal_reader_next with timeout 0 would
+ * return at least one event (a record or a LOST), or timeout_ms passes
+ * (0 = just look, -1 = forever). Returns PROCMON_OK; ETIMEDOUT when the
+ * time ran out; EINTR when a signal arrived for the calling thread while
+ * waiting (a handler that lets it: check your signals and call again);
+ * EINVAL for NULL or timeout_ms < -1; and the errors of
+ * procmon_journal_reader_next. What it found is kept for the next call of
+ * procmon_journal_reader_next. One thread at a time per reader (with next). */
+PROCMON_API int procmon_journal_reader_wait(procmon_journal_reader *r, int timeout_ms);
+
 /* NULL is a no-op. */
 PROCMON_API void procmon_journal_reader_close(procmon_journal_reader *r);
 

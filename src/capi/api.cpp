@@ -635,6 +635,17 @@ PROCMON_API int procmon_journal_reader_stats_get(procmon_journal_reader_stats *o
     return PROCMON_OK;
 }
 
+PROCMON_API int procmon_journal_reader_fd(const procmon_journal_reader *r) {
+    return r ? static_cast<int>(r->reader->changes().native()) : -1;
+}
+
+PROCMON_API int procmon_journal_reader_wait(procmon_journal_reader *r, int timeout_ms) {
+    constexpr const char *fn = "procmon_journal_reader_wait";
+    if (r == nullptr) return fail(PROCMON_EINVAL, 0, "%s: reader is NULL", fn);
+    if (timeout_ms < -1) return fail(PROCMON_EINVAL, 0, "%s: timeout_ms %d is invalid", fn, timeout_ms);
+    return guarded(fn, [&] { return r->reader->wait(timeout_ms); });
+}
+
 PROCMON_API void procmon_journal_reader_close(procmon_journal_reader *r) { delete r; }
 
 }  // extern "C"

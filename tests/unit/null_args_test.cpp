@@ -222,6 +222,8 @@ std::vector<Row> table(World &w) {
         {"procmon_journal_reader_stats_get",
          {{"out", Want::einval, [&w] { return procmon_journal_reader_stats_get(nullptr, w.reader); }},
           {"r", Want::einval, [] { return get_with_null_handle(procmon_journal_reader_stats_get); }}}},
+        {"procmon_journal_reader_fd", {{"r", Want::minus_one, [] { return int64_t{procmon_journal_reader_fd(nullptr)}; }}}},
+        {"procmon_journal_reader_wait", {{"r", Want::einval, [] { return int64_t{procmon_journal_reader_wait(nullptr, 0)}; }}}},
         {"procmon_journal_reader_close", {{"r", Want::nothing, [] { procmon_journal_reader_close(nullptr); return int64_t{0}; }}}},
     };
 }
