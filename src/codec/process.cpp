@@ -111,7 +111,9 @@ void encode_processes(std::vector<unsigned char> &out, const procmon_process *re
 
 Decode decode_process(Cursor &c, procmon_process &out, StringPool &strings) {
     if (c.remaining() == 0) return Decode::truncated;
-    if (c.byte() > kRecordVersion) return Decode::newer_version;
+    const uint8_t version = c.byte();
+    if (version > kRecordVersion) return Decode::newer_version;
+    if (version == 0) return Decode::malformed;  // versions start at 1
     const uint64_t len = c.varint();
     if (!c.ok) return failure(c);
     if (len > kMaxRecordBytes) return Decode::too_large;

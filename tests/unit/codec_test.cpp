@@ -264,6 +264,10 @@ Test(hostile_records, a_newer_version_is_refused) {
     cr_assert_eq(b[1], codec::kRecordVersion);
     b[1] = codec::kRecordVersion + 1;
     cr_expect_eq(decode(b), codec::Decode::newer_version);
+    b[1] = 0xff;
+    cr_expect_eq(decode(b), codec::Decode::newer_version);
+    b[1] = 0;  // no version 0
+    cr_expect_eq(decode(b), codec::Decode::malformed);
 }
 
 Test(hostile_records, out_of_order_pids_and_leftover_bytes_are_malformed) {
