@@ -28,6 +28,8 @@
 #     clang-14, libclang-rt-14-dev  libFuzzer and the sanitizer runtimes
 #                  for the journal reader's fuzz target (ctest journal_fuzz,
 #                  tests/fuzz/run.sh)
+#     abigail-tools  abidiff: the library's ABI against the last release's
+#                  (ctest abi_diff, tests/abi/abi_diff.sh)
 #   Python binding (scripts/test-python.sh):
 #     pybind11-dev, python3-dev  the extension
 #     python3-venv python3-pip   the wheel is built with pip, installed in a venv
@@ -51,7 +53,7 @@
 set -euo pipefail
 
 packages=(g++ gcc libc6-dev binutils cmake ninja-build pkgconf libmimalloc-dev
-          libcriterion-dev libcmocka-dev jq valgrind python3 clang-14 libclang-rt-14-dev
+          libcriterion-dev libcmocka-dev jq valgrind python3 clang-14 libclang-rt-14-dev abigail-tools
           pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-psutil python3-numpy
           cargo rust-clippy bindgen libclang1-14 libclang-common-14-dev
           hyperfine procps libproc2-dev time gnuplot-nox)

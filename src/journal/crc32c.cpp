@@ -28,6 +28,12 @@ constexpr Tables make_tables() {
 
 constexpr Tables kTables = make_tables();
 
+inline uint32_t load_le32(const unsigned char *p) {
+    return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+}
+
+// x86-64 only (the include check wants intrinsics under an architecture
+// test); every other CPU takes crc32c_portable.
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t crc, const unsigned char *p, std::size_t n) {
     uint64_t c = ~crc;
@@ -53,10 +59,10 @@ uint32_t crc32c_portable(uint32_t crc, const void *data, std::size_t n) {
     const auto *p = static_cast<const unsigned char *>(data);
     uint32_t c = ~crc;
     for (; n >= 8; p += 8, n -= 8) {
-        uint32_t lo, hi;
-        std::memcpy(&lo, p, 4);
-        std::memcpy(&hi, p + 4, 4);
-        lo ^= c;
+        // The slicing tables take the bytes in stream order: assembled
+        // explicitly, so big-endian CPUs get the same CRC (compilers turn
+        // this into one load where the CPU is little-endian).
+        uint32_t lo = load_le32(p) ^ c, hi = load_le32(p + 4);
         c = kTables[7][lo & 0xFF] ^ kTables[6][(lo >> 8) & 0xFF] ^ kTables[5][(lo >> 16) & 0xFF] ^
             kTables[4][lo >> 24] ^ kTables[3][hi & 0xFF] ^ kTables[2][(hi >> 8) & 0xFF] ^
             kTables[1][(hi >> 16) & 0xFF] ^ kTables[0][hi >> 24];

@@ -1,13 +1,15 @@
 /*
- * Callers built against another version of procmon.h. The structs below are
- * frozen copies of the version 1 layouts, as an old program has them
- * compiled in; when procmon.h grows, they stay as they are, so this test
- * keeps proving that the library reads and writes no byte past what the
- * caller declared:
+ * A program built against procmon 0.1: compiled with 0.1's header,
+ * tests/abi/include-0.1/procmon.h (git show c8bc2fe:include/procmon.h,
+ * committed: it never changes), and run against the library of this tree.
+ * Its structs and constants are 0.1's as an old binary has them compiled
+ * in, so this keeps proving that the library reads and writes no byte past
+ * what the caller declared:
  *  - an input struct of version 1 sits at the very end of a readable page,
  *    with an inaccessible page after it: a read or write past it crashes;
  *  - an older, smaller procmon_event is taken in an array at its own
- *    stride, with a canary after it; a newer, larger one keeps its tail.
+ *    stride, with a canary after it; a larger one keeps its tail;
+ *  - 0.1's events go into a journal and come back at 0.1's size.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,50 +26,16 @@
 
 #include "procmon.h"
 
-/* ------------------------------------------------ version 1, frozen */
-struct options_v1 {
-    unsigned int version;
-    uint64_t arena_cap_bytes;
-    const char *proc_root;
-    uint32_t argv_cap_bytes, cache_policy, threads, event_source, poll_interval_ms;
-    uint32_t high_watermark_percent, low_watermark_percent;
-};
-struct query_v1 {
-    unsigned int version;
-    uint64_t fields;
-    const char *name_glob;
-    int64_t uid;
-    const int32_t *pids;
-    size_t pid_count;
-    uint32_t flags;
-};
-struct subscribe_v1 {
-    unsigned int version;
-    uint32_t events;
-    const char *name_glob;
-    int64_t uid;
-    int32_t descendants_of;
-    uint32_t queue_capacity, flags;
-};
-/* An event struct older than the library's: its first fields only. */
+#if PROCMON_VERSION_NUMBER != 100
+#error "compat_test.c is a 0.1 program: build it with tests/abi/include-0.1 first on the include path"
+#endif
+
+/* An event struct older than even 0.1's: its first fields only. */
 struct old_event {
     uint32_t size, type, flags;
     int32_t pid, ppid;
     uint32_t uid;
     uint64_t seq, time_ns;
-};
-
-/* procmon_event as 0.1 had it, whole (0.2 appended full_name). */
-struct event_v01 {
-    uint32_t size, type, flags;
-    int32_t pid, ppid;
-    uint32_t uid;
-    uint64_t seq, time_ns, start_ticks, start_time_ns;
-    int32_t exit_code, exit_signal;
-    uint64_t lifetime_ns, lost;
-    const char *name, *exe, *argv;
-    size_t argv_len;
-    uint32_t argc, reserved_;
 };
 
 /* A struct of n bytes whose last byte is the last readable one. */
@@ -84,33 +52,33 @@ static void free_page_end(void *p, size_t n) {
 }
 
 static void v1_input_structs_are_read_and_filled_no_further(void **state) {
-    struct options_v1 *o = at_page_end(sizeof *o);
-    struct query_v1 *q = at_page_end(sizeof *q);
-    struct subscribe_v1 *so = at_page_end(sizeof *so);
+    procmon_options *o = at_page_end(sizeof *o);
+    procmon_query *q = at_page_end(sizeof *q);
+    procmon_subscribe_options *so = at_page_end(sizeof *so);
     procmon_ctx *ctx = NULL;
     procmon_snapshot *snap = NULL;
     procmon_subscription *sub = NULL;
     int32_t self = getpid();
     (void)state;
 
-    assert_int_equal(procmon_options_init((procmon_options *)o, 1), PROCMON_OK);
+    assert_int_equal(procmon_options_init(o, PROCMON_OPTIONS_VERSION), PROCMON_OK);
     assert_int_equal(o->version, 1);
     assert_int_equal(o->cache_policy, PROCMON_CACHE_STATIC);
     o->threads = 1;
-    assert_int_equal(procmon_open(&ctx, (procmon_options *)o), PROCMON_OK);
+    assert_int_equal(procmon_open(&ctx, o), PROCMON_OK);
 
-    assert_int_equal(procmon_query_init((procmon_query *)q, 1), PROCMON_OK);
+    assert_int_equal(procmon_query_init(q, PROCMON_QUERY_VERSION), PROCMON_OK);
     assert_int_equal(q->uid, -1);
     q->pids = &self;
     q->pid_count = 1;
-    assert_int_equal(procmon_enumerate(&snap, ctx, (procmon_query *)q), PROCMON_OK);
+    assert_int_equal(procmon_enumerate(&snap, ctx, q), PROCMON_OK);
     assert_int_equal(procmon_snapshot_count(snap), 1);
     assert_int_equal(procmon_snapshot_at(snap, 0)->pid, self);
 
-    assert_int_equal(procmon_subscribe_options_init((procmon_subscribe_options *)so, 1), PROCMON_OK);
+    assert_int_equal(procmon_subscribe_options_init(so, PROCMON_SUBSCRIBE_VERSION), PROCMON_OK);
     assert_int_equal(so->uid, -1);
     so->descendants_of = self;
-    assert_int_equal(procmon_subscribe(&sub, ctx, (procmon_subscribe_options *)so), PROCMON_OK);
+    assert_int_equal(procmon_subscribe(&sub, ctx, so), PROCMON_OK);
 
     procmon_unsubscribe(sub);
     procmon_snapshot_free(snap);
@@ -174,21 +142,25 @@ static void older_and_newer_event_structs_get_their_own_size(void **state) {
     waitpid(kid, NULL, 0);
     assert_int_equal(take(sub, newer, sizeof newer[0], 2), 2);
     for (i = 0; i < 2; i++) {
-        assert_int_equal(newer[i].e.size, sizeof(procmon_event)); /* what this library has */
+        /* what this library has: 0.1's event and more, less than the stride */
+        const unsigned char *bytes = (const unsigned char *)&newer[i];
+        size_t b;
+        assert_true(newer[i].e.size > sizeof(procmon_event));
+        assert_true(newer[i].e.size < sizeof newer[i]);
         assert_int_equal(newer[i].e.pid, kid);
-        assert_int_equal(newer[i].added_later[0], 0xA5A5A5A5A5A5A5A5ull); /* not written */
+        for (b = newer[i].e.size; b < sizeof newer[i]; b++) assert_int_equal(bytes[b], 0xA5); /* not written */
     }
     procmon_unsubscribe(sub);
     procmon_close(ctx);
 }
 
-/* A 0.1 program appends its own (smaller) events to a journal and reads
+/* A 0.1 program appends its (smaller) events to a journal and reads
  * them back at its own stride: accepted, nothing read or written past it. */
 static void journal_takes_and_gives_0_1_events(void **state) {
     char dir[] = "/tmp/pm-abi-XXXXXX";
-    struct event_v01 *ev = at_page_end(sizeof *ev);
+    procmon_event *ev = at_page_end(sizeof *ev);
     struct {
-        struct event_v01 ev[2];
+        procmon_event ev[2];
         unsigned char canary[64];
     } back;
     procmon_journal *j = NULL;
@@ -213,7 +185,7 @@ static void journal_takes_and_gives_0_1_events(void **state) {
     assert_int_equal(procmon_journal_reader_open(&r, dir, NULL), PROCMON_OK);
     assert_int_equal(procmon_journal_reader_next(r, (procmon_event *)back.ev, sizeof back.ev[0], 2, &n, 0), PROCMON_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(back.ev[0].size, sizeof(struct event_v01));
+    assert_int_equal(back.ev[0].size, sizeof(procmon_event));
     assert_int_equal(back.ev[0].pid, 42);
     assert_string_equal(back.ev[0].exe, "/bin/old");
     assert_int_equal(back.ev[0].argv_len, 7);

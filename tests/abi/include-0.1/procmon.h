@@ -1,0 +1,636 @@
+/*
+ * procmon.h -- the one public header of libprocmon.
+ *
+ * procmon answers two questions about the processes of a machine, fast and in
+ * bounded memory: which processes exist and what they are doing
+ * (procmon_enumerate), and when one starts, execs or exits
+ * (procmon_subscribe).
+ *
+ * The header is C89-clean and reads top-down: export macro, versions, status
+ * codes and errors, opaque handles, then one section per capability.
+ *
+ * Conventions (see docs/api.md):
+ *  - Every fallible function returns int: PROCMON_OK (0) or a negative
+ *    PROCMON_E* code. procmon_error_last() explains the last failure on the
+ *    calling thread; it never detects one.
+ *  - Results come back through the first parameter. What a function hands out
+ *    through **out is released with that object's own _free/_close, which
+ *    accept NULL. Pointers returned by getters are borrowed from their parent.
+ *  - Input structs start with `unsigned int version`; initialise them with
+ *    the matching *_INIT macro or *_init() function. The library reads only
+ *    the fields of the version the caller declares, so a program built
+ *    against an older header keeps working. Structs the library fills start
+ *    with `uint32_t size` and only ever grow at the end; the caller says how
+ *    large its struct is (out->size, or event_size for arrays of events) and
+ *    the library never writes past it.
+ *  - Constants are plain integer literals (no casts), so binding generators
+ *    (bindgen, ctypes, cffi) can read them.
+ *  - Threading is stated per function; the default is that one context is
+ *    used by one thread at a time (docs/threading.md).
+ */
+#ifndef PROCMON_H
+#define PROCMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ export */
+#if defined(PROCMON_STATIC)
+#  define PROCMON_API
+#elif defined(_WIN32)
+#  if defined(PROCMON_BUILDING)
+#    define PROCMON_API __declspec(dllexport)
+#  else
+#    define PROCMON_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define PROCMON_API __attribute__((visibility("default")))
+#else
+#  define PROCMON_API
+#endif
+
+/* ----------------------------------------------------------------- version */
+#define PROCMON_VERSION_MAJOR 0
+#define PROCMON_VERSION_MINOR 1
+#define PROCMON_VERSION_PATCH 0
+#define PROCMON_VERSION_NUMBER 100 /* MAJOR * 10000 + MINOR * 100 + PATCH */
+#define PROCMON_VERSION_STRING "0.1.0"
+
+/* The library's PROCMON_VERSION_NUMBER, to compare with the header's.
+ * Any thread. */
+PROCMON_API unsigned int procmon_version(void);
+/* The library's version as static text, e.g. "0.1.0". Any thread. */
+PROCMON_API const char *procmon_version_string(void);
+
+/* ---------------------------------------------------------- status codes */
+/* X(name, value, text): one table, so names, values and texts cannot drift. */
+#define PROCMON_STATUS_MAP(X)                                                   \
+    X(OK,           0,  "success")                                              \
+    X(EINVAL,      -1,  "invalid argument")                                     \
+    X(ENOMEM,      -2,  "out of memory: the context's arena cap was reached")   \
+    X(EPERM,       -3,  "permission denied")                                    \
+    X(ENOENT,      -4,  "no such file, process or object")                      \
+    X(EIO,         -5,  "input/output error")                                   \
+    X(EAGAIN,      -6,  "resource temporarily unavailable, try again")          \
+    X(ETIMEDOUT,   -7,  "timed out")                                            \
+    X(ECLOSED,     -8,  "the object was closed")                                \
+    X(EUNSUPPORTED,-9,  "not supported on this platform or build")              \
+    X(EVERSION,    -10, "unsupported options struct version")                   \
+    X(EUSER,       -11, "reserved for errors returned by user callbacks")       \
+    X(EINTERNAL,   -12, "internal error in procmon (please report it)")         \
+    X(EBUSY,       -13, "busy: not allowed from inside this object's own callback") \
+    X(ENOSPC,      -14, "no space left on the device")                          \
+    X(ELOCKED,     -15, "locked: another writer holds it")                      \
+    X(EFORMAT,     -16, "not a procmon journal, or written by a newer format")
+
+#define PROCMON_STATUS_ENUM_ENTRY_(name, value, text) PROCMON_##name = value,
+typedef enum procmon_status {
+    PROCMON_STATUS_MAP(PROCMON_STATUS_ENUM_ENTRY_)
+    PROCMON_STATUS_LAST_ = -16
+} procmon_status;
+#undef PROCMON_STATUS_ENUM_ENTRY_
+
+/* Static English text for a status code; never NULL ("unknown status code"
+ * for a value not in the table). Any thread. */
+PROCMON_API const char *procmon_strerror(int code);
+
+/* Detail of the last failure on the calling thread. */
+typedef struct procmon_error {
+    int         code;       /* PROCMON_E* of the failed call, PROCMON_OK if none yet */
+    int         sys_errno;  /* the OS errno behind it, 0 if none */
+    const char *message;    /* names what failed, e.g. "open /proc/123/stat: Permission denied" */
+} procmon_error;
+
+/* The calling thread's last error; never NULL. Valid until the next procmon
+ * call on this thread that fails. Only failing calls overwrite it: it
+ * explains an error, it never detects one. Any thread (thread-local). */
+PROCMON_API const procmon_error *procmon_error_last(void);
+
+/* --------------------------------------------------------- opaque handles */
+typedef struct procmon_ctx procmon_ctx;
+typedef struct procmon_snapshot procmon_snapshot;
+typedef struct procmon_subscription procmon_subscription;
+
+/* ---------------------------------------------------------------- context */
+#define PROCMON_OPTIONS_VERSION 1
+#define PROCMON_DEFAULT_ARENA_CAP 67108864 /* 64 MiB */
+#define PROCMON_MIN_ARENA_CAP     1048576  /* 1 MiB */
+#define PROCMON_MAX_THREADS       64       /* procmon_options.threads */
+/* Contexts open at once in one process: each holds one memory arena and
+ * mimalloc allows 64 per process; closed contexts' arenas are reused. The
+ * limit holds with either allocator (procmon_stats.allocator). */
+#define PROCMON_MAX_CONTEXTS      64
+
+/* Cache policy for per-process facts that rarely change (argv, exe, ids). */
+#define PROCMON_CACHE_STATIC 0 /* default: cache per identity (pid, start
+                                  time); re-read after an exec or on
+                                  PROCMON_QUERY_REFRESH */
+#define PROCMON_CACHE_NONE   1 /* re-read everything on every enumeration */
+
+/* Where lifecycle events come from (procmon_subscribe). */
+#define PROCMON_SOURCE_AUTO    0 /* the netlink proc connector when permitted, else polling */
+#define PROCMON_SOURCE_POLLING 1 /* always diff snapshots at poll_interval_ms */
+
+typedef struct procmon_options {
+    unsigned int version;         /* PROCMON_OPTIONS_VERSION */
+    uint64_t     arena_cap_bytes; /* memory cap for snapshots, caches and event
+                                     queues: 0 = PROCMON_DEFAULT_ARENA_CAP, else at
+                                     least PROCMON_MIN_ARENA_CAP */
+    const char  *proc_root;       /* where /proc is; NULL = "/proc" (tests use fixture trees) */
+    uint32_t     argv_cap_bytes;  /* max argv bytes kept per process; 0 = whole (the
+                                     kernel's ARG_MAX); a cut argv is flagged */
+    uint32_t     cache_policy;    /* PROCMON_CACHE_* */
+    uint32_t     threads;         /* reader threads: 0 = automatic (CPUs, at most 4),
+                                     1 = calling thread only, at most PROCMON_MAX_THREADS */
+    /* events (procmon_subscribe) */
+    uint32_t     event_source;    /* PROCMON_SOURCE_* */
+    uint32_t     poll_interval_ms;/* polling source: 0 = 1000; backpressure may raise
+                                     it up to 16 times this */
+    uint32_t     high_watermark_percent; /* queue fill that slows polling; 0 = 75, at most 100 */
+    uint32_t     low_watermark_percent;  /* queue fill that restores it; 0 = 25, below high */
+} procmon_options;
+
+#define PROCMON_OPTIONS_INIT { PROCMON_OPTIONS_VERSION, 0, NULL, 0, PROCMON_CACHE_STATIC, 0, \
+                               PROCMON_SOURCE_AUTO, 0, 0, 0 }
+
+/* Fill *o with defaults for the given struct version.
+ * Errors: EINVAL (o NULL), EVERSION (version unknown). Any thread. */
+PROCMON_API int procmon_options_init(procmon_options *o, unsigned int version);
+
+/* Open a context: reserves its memory arena, opens the proc root.
+ * opts may be NULL for defaults. On success *out owns the context; release it
+ * with procmon_close. Errors: EINVAL (a field outside its documented range),
+ * EVERSION (opts->version newer than this library), ENOMEM (arena could not
+ * be reserved, e.g. PROCMON_MAX_CONTEXTS are open), ENOENT/EPERM (proc
+ * root), EUNSUPPORTED. Any thread. */
+PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts);
+
+/* Close a context; NULL is a no-op. Snapshots taken from it stay valid until
+ * they are freed; its subscriptions are closed (their waits return
+ * PROCMON_ECLOSED) and must still be released with procmon_unsubscribe.
+ * Not while another thread enumerates or subscribes on the same context. */
+PROCMON_API void procmon_close(procmon_ctx *ctx);
+
+/* ------------------------------------------------------------ enumeration */
+
+/* Field groups: a query asks for some, a record's `valid` says which were read. */
+#define PROCMON_FIELD_BASIC    0x0001 /* pid ppid pgid sid tty state flags name start time: always read */
+#define PROCMON_FIELD_CPU      0x0002 /* utime stime cpu_percent */
+#define PROCMON_FIELD_MEMORY   0x0004 /* rss vms */
+#define PROCMON_FIELD_SCHED    0x0008 /* threads nice priority */
+#define PROCMON_FIELD_IDS      0x0010 /* real/effective/saved uid and gid */
+#define PROCMON_FIELD_EXE      0x0020 /* exe */
+#define PROCMON_FIELD_ARGV     0x0040 /* argv argv_len argc */
+#define PROCMON_FIELD_CWD      0x0080 /* opt-in: cwd */
+#define PROCMON_FIELD_FDS      0x0100 /* opt-in: fd_count */
+#define PROCMON_FIELD_IO       0x0200 /* opt-in: io counters */
+#define PROCMON_FIELD_CTXSW    0x0400 /* opt-in: context switches */
+#define PROCMON_FIELD_CGROUP   0x0800 /* opt-in: cgroup path, container id */
+
+#define PROCMON_FIELDS_DEFAULT 0x007F /* BASIC CPU MEMORY SCHED IDS EXE ARGV */
+#define PROCMON_FIELDS_ALL     0x0FFF /* DEFAULT and every opt-in group */
+
+/* procmon_process.flags */
+#define PROCMON_PROC_KTHREAD        0x1 /* a kernel thread */
+#define PROCMON_PROC_ZOMBIE         0x2 /* exited, not yet reaped */
+#define PROCMON_PROC_ARGV_TRUNCATED 0x4 /* argv was cut at argv_cap_bytes */
+
+/* One process. A plain struct, read it directly. Strings are NUL-terminated,
+ * are never NULL (empty when not valid) and live as long as the snapshot. */
+typedef struct procmon_process {
+    uint32_t    size;          /* sizeof(procmon_process) of the library */
+    uint32_t    flags;         /* PROCMON_PROC_* */
+    uint64_t    valid;         /* PROCMON_FIELD_* groups actually read */
+    int32_t     pid;
+    int32_t     ppid;
+    int32_t     pgid;
+    int32_t     sid;
+    int32_t     tty;           /* controlling terminal device number, 0 = none */
+    char        state;         /* 'R' 'S' 'D' 'Z' 'T' 't' 'X' 'I' ... as the kernel says */
+    char        reserved_[3];
+    uint32_t    uid, euid, suid;
+    uint32_t    gid, egid, sgid;
+    const char *name;          /* kernel comm: up to 15 bytes for user processes (kernel
+                                  threads may have more), any bytes but NUL */
+    const char *exe;           /* executable path */
+    const char *argv;          /* arguments, each NUL-terminated, back to back */
+    size_t      argv_len;      /* bytes in argv, counting every terminating NUL */
+    uint32_t    argc;          /* number of arguments in argv (empty ones count) */
+    uint32_t    threads;
+    uint64_t    start_ticks;   /* start time in clock ticks since boot (identity) */
+    uint64_t    start_time_ns; /* start time, ns since the Unix epoch */
+    uint64_t    utime_ns;      /* user CPU time */
+    uint64_t    stime_ns;      /* system CPU time */
+    double      cpu_percent;   /* 100 = one core busy; since this context's
+                                  previous enumeration, or since the process
+                                  started if that one did not see it */
+    uint64_t    rss_bytes;
+    uint64_t    vms_bytes;
+    int32_t     nice;
+    int32_t     priority;
+    /* opt-in groups */
+    const char *cwd;
+    uint32_t    fd_count;
+    uint32_t    reserved2_;
+    uint64_t    io_rchar, io_wchar, io_syscr, io_syscw, io_read_bytes, io_write_bytes;
+    uint64_t    voluntary_ctxt_switches;
+    uint64_t    nonvoluntary_ctxt_switches;
+    const char *cgroup;        /* cgroup v2 path (or the v1 lines joined) */
+    const char *container_id;  /* 64-hex id found in the cgroup path, "" if none */
+    /* append only */
+} procmon_process;
+
+#define PROCMON_QUERY_VERSION 1
+/* procmon_query.flags */
+#define PROCMON_QUERY_REFRESH 0x1 /* ignore cached argv/exe/ids, re-read them */
+
+typedef struct procmon_query {
+    unsigned int   version;    /* PROCMON_QUERY_VERSION */
+    uint64_t       fields;     /* PROCMON_FIELD_* bits (others: EINVAL); 0 = PROCMON_FIELDS_DEFAULT */
+    const char    *name_glob;  /* fnmatch(3) pattern on name; NULL = all. A malformed
+                                  pattern (an unclosed '[', an unknown [:class:], a
+                                  trailing '\\') is EINVAL, never "no match" */
+    int64_t        uid;        /* effective uid to keep: -1 = all, else 0..4294967295 */
+    const int32_t *pids;       /* keep only these pids (each > 0, any order, repeats
+                                  allowed); NULL = all */
+    size_t         pid_count;  /* entries in pids; 0 with pids non-NULL keeps none */
+    uint32_t       flags;      /* PROCMON_QUERY_* */
+} procmon_query;
+
+#define PROCMON_QUERY_INIT { PROCMON_QUERY_VERSION, 0, NULL, -1, NULL, 0, 0 }
+
+/* Fill *q with defaults (all processes, default fields).
+ * Errors: EINVAL, EVERSION. Any thread. */
+PROCMON_API int procmon_query_init(procmon_query *q, unsigned int version);
+
+/* Take a snapshot of the processes matching q (NULL = defaults), sorted by
+ * pid. A process that vanishes or refuses a read mid-way loses that record's
+ * valid bits, or the record: never the enumeration.
+ * On success *out owns the snapshot; release it with procmon_snapshot_free.
+ * Errors: EINVAL, EVERSION, ENOMEM (arena cap reached; the context stays
+ * usable), EIO (the proc root itself cannot be listed).
+ * One thread at a time per context. */
+PROCMON_API int procmon_enumerate(procmon_snapshot **out, procmon_ctx *ctx,
+                                  const procmon_query *q);
+
+/* Number of records; 0 for NULL. Any thread. */
+PROCMON_API size_t procmon_snapshot_count(const procmon_snapshot *s);
+/* Record i (borrowed, lives with s); NULL if s is NULL or i out of range. */
+PROCMON_API const procmon_process *procmon_snapshot_at(const procmon_snapshot *s, size_t i);
+/* Record of pid (borrowed), O(log n); NULL if absent. */
+PROCMON_API const procmon_process *procmon_snapshot_find(const procmon_snapshot *s, int32_t pid);
+/* Free a snapshot; NULL is a no-op. Any thread, even after procmon_close. */
+PROCMON_API void procmon_snapshot_free(procmon_snapshot *s);
+
+/* ------------------------------------------------------------------ stats */
+typedef struct procmon_stats {
+    uint32_t size;               /* set by the caller to sizeof(procmon_stats) */
+    uint32_t reserved_;
+    uint64_t arena_cap_bytes;    /* the cap in force */
+    uint64_t arena_used_bytes;   /* held now by snapshots, caches and buffers */
+    uint64_t arena_peak_bytes;   /* highest arena_used_bytes so far */
+    uint64_t enumerations;       /* successful procmon_enumerate calls */
+    uint64_t cache_entries;      /* processes with cached argv/exe/ids */
+    uint64_t cache_hits;         /* records served from cache, all enumerations */
+    uint64_t cache_misses;       /* records read anew, all enumerations */
+    /* events */
+    uint32_t event_source;       /* PROCMON_STATS_SOURCE_* */
+    uint32_t poll_interval_ms;   /* polling: the interval in force now (backpressure raises it) */
+    const char *source_reason;   /* why this source runs, static text; "" before any subscription */
+    uint64_t events_received;    /* events the source produced (before filters) */
+    uint64_t events_filtered;    /* event x subscription pairs a filter rejected */
+    uint64_t events_delivered;   /* events enqueued to subscriptions */
+    uint64_t events_dropped;     /* events a full subscription queue refused */
+    uint64_t events_lost;        /* events the kernel dropped (netlink ENOBUFS), best count */
+    uint64_t resyncs;            /* resynchronisations after a loss */
+    uint64_t backpressure_activations; /* times polling slowed for a full queue */
+    uint64_t backpressure_delay_ns;    /* last activation: high watermark crossed -> interval changed */
+    uint64_t collector_cpu_ns;   /* CPU time of the event collector thread */
+    uint64_t process_rss_bytes;  /* this process's resident memory */
+    const char *allocator;       /* where arena blocks come from, static text:
+                                    "mimalloc arena", or "system malloc: <why>"
+                                    (libmimalloc.so.2 not loadable, a sanitizer
+                                    build, or PROCMON_ALLOCATOR=system) */
+    /* append only */
+} procmon_stats;
+
+#define PROCMON_STATS_SOURCE_NONE    0 /* no subscription yet */
+#define PROCMON_STATS_SOURCE_NETLINK 1
+#define PROCMON_STATS_SOURCE_POLLING 2
+
+/* Fill *out (out->size must be set, at least 8; a smaller, older struct is
+ * filled up to its size, and out->size then says how much was written).
+ * Errors: EINVAL. One thread at a time per context. */
+PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx);
+
+/* ------------------------------------------------------------ lifecycle events */
+
+/* procmon_event.type, and bits of procmon_subscribe_options.events */
+#define PROCMON_EVENT_START 0x01 /* a process started (fork) */
+#define PROCMON_EVENT_EXEC  0x02 /* a process executed a new program */
+#define PROCMON_EVENT_EXIT  0x04 /* a process exited */
+#define PROCMON_EVENT_UID   0x08 /* a process changed its uid or gid (netlink only) */
+#define PROCMON_EVENT_COMM  0x10 /* a process renamed itself (netlink only) */
+#define PROCMON_EVENT_LOST  0x20 /* events were lost; `lost` says how many. Always delivered */
+#define PROCMON_EVENTS_DEFAULT 0x07 /* START EXEC EXIT */
+#define PROCMON_EVENTS_ALL     0x3F /* every type above */
+
+/* procmon_event.flags */
+#define PROCMON_EVENT_FLAG_SYNTHESIZED 0x1 /* recovered by a resync, not seen as it happened */
+#define PROCMON_EVENT_FLAG_PARTIAL     0x2 /* the process was gone before all of it could be read */
+#define PROCMON_EVENT_FLAG_NO_STATUS   0x4 /* EXIT: exit code and signal are unknown (polling, resync) */
+#define PROCMON_EVENT_FLAG_THREAD      0x8 /* a thread, not a process (PROCMON_SUBSCRIBE_THREADS) */
+
+typedef struct procmon_event {
+    uint32_t    size;          /* sizeof(procmon_event) of the library */
+    uint32_t    type;          /* one PROCMON_EVENT_* */
+    uint32_t    flags;         /* PROCMON_EVENT_FLAG_* */
+    int32_t     pid;
+    int32_t     ppid;
+    uint32_t    uid;           /* effective uid, (uint32_t)-1 when unknown */
+    uint64_t    seq;           /* increases by one per event of the context, before filters */
+    uint64_t    time_ns;       /* when it happened, ns since the Unix epoch */
+    uint64_t    start_ticks;   /* with pid, the identity (as procmon_process) */
+    uint64_t    start_time_ns; /* wall clock */
+    int32_t     exit_code;     /* EXIT: the status given to exit(), -1 if killed or unknown */
+    int32_t     exit_signal;   /* EXIT: the signal that ended it, 0 if none */
+    uint64_t    lifetime_ns;   /* EXIT: how long it lived */
+    uint64_t    lost;          /* LOST: how many events were lost (0 = unknown) */
+    const char *name;          /* strings: valid until the next procmon_subscription_next
+                                  or procmon_dispatch on the subscription, or its release */
+    const char *exe;
+    const char *argv;          /* as procmon_process.argv */
+    size_t      argv_len;
+    uint32_t    argc;
+    uint32_t    reserved_;
+    /* append only */
+} procmon_event;
+
+#define PROCMON_SUBSCRIBE_VERSION 1
+#define PROCMON_SUBSCRIBE_THREADS 0x1 /* also thread starts and exits (netlink only) */
+
+/* Filters run before events are queued. A field that is unknown (the
+ * process was gone before it could be read: PROCMON_EVENT_FLAG_PARTIAL)
+ * never excludes an event: it passes, so nothing vanishes unseen. */
+#define PROCMON_QUEUE_DEFAULT 16384    /* procmon_subscribe_options.queue_capacity */
+#define PROCMON_QUEUE_MIN     2        /* room for one event and the LOST after it */
+#define PROCMON_QUEUE_MAX     16777216
+
+typedef struct procmon_subscribe_options {
+    unsigned int version;        /* PROCMON_SUBSCRIBE_VERSION */
+    uint32_t     events;         /* PROCMON_EVENT_* bits (others: EINVAL); 0 = PROCMON_EVENTS_DEFAULT */
+    const char  *name_glob;      /* fnmatch(3) on the name; NULL = all; malformed: EINVAL
+                                    (as procmon_query.name_glob) */
+    int64_t      uid;            /* effective uid: -1 = all, else 0..4294967295 */
+    int32_t      descendants_of; /* only this pid's descendants (not itself); 0 = all, < 0: EINVAL */
+    uint32_t     queue_capacity; /* events the queue holds: 0 = PROCMON_QUEUE_DEFAULT, else
+                                    PROCMON_QUEUE_MIN..PROCMON_QUEUE_MAX; each slot takes
+                                    about 140 bytes of the context's arena
+                                    (ENOMEM past its cap) */
+    uint32_t     flags;          /* PROCMON_SUBSCRIBE_* */
+} procmon_subscribe_options;
+
+#define PROCMON_SUBSCRIBE_OPTIONS_INIT { PROCMON_SUBSCRIBE_VERSION, 0, NULL, -1, 0, 0, 0 }
+
+/* Fill *o with defaults. Errors: EINVAL, EVERSION. Any thread. */
+PROCMON_API int procmon_subscribe_options_init(procmon_subscribe_options *o, unsigned int version);
+
+/* Start receiving the context's lifecycle events that pass o's filters
+ * (NULL = defaults) into a new bounded queue. The first subscription starts
+ * the context's event collector (one thread); procmon_stats_get says which
+ * source it uses and why. A full queue drops events and counts them; the
+ * subscriber then receives a PROCMON_EVENT_LOST with the count: a slow
+ * subscriber never blocks the collector or other subscribers.
+ * On success *out owns the subscription; release it with procmon_unsubscribe.
+ * Errors: EINVAL, EVERSION, ENOMEM, EIO. One thread at a time per context. */
+PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx,
+                                  const procmon_subscribe_options *o);
+
+/* Take up to max waiting events into events[0..*n_out). event_size is
+ * sizeof(procmon_event) as the caller was compiled: each event is written
+ * at that stride and up to that many bytes, and its `size` says how many,
+ * so a program built against an older (smaller) procmon_event keeps working
+ * with a newer library. At least 8 (the size and type fields).
+ * Waits up to timeout_ms for the first: 0 = do not wait, -1 = forever, any
+ * other negative value is EINVAL; *n_out = 0 and PROCMON_OK when the time
+ * ran out. The strings in returned events stay valid until the next call on
+ * this subscription. Errors: EINVAL, ECLOSED (the subscription or its
+ * context was closed, also while waiting here), EBUSY (called from a
+ * procmon_dispatch callback of the same subscription).
+ * One thread at a time per subscription. */
+PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event *events, size_t event_size,
+                                          size_t max, size_t *n_out, int timeout_ms);
+
+/* A file descriptor that is readable while events wait (for epoll, asyncio,
+ * tokio); owned by the subscription, do not read or close it. -1 for NULL.
+ * Any thread. */
+PROCMON_API int procmon_subscription_fd(const procmon_subscription *s);
+
+/* Callback for procmon_dispatch: return 0 to go on, non-zero to stop. */
+typedef int (*procmon_event_cb)(const procmon_event *event, void *payload);
+
+/* Take up to max waiting events without waiting and call cb for each, on
+ * this thread, in order. *n_out (may be NULL) says how many were passed.
+ * The event passed to cb, and its strings, are valid only during that call.
+ * Inside cb, procmon_subscription_next and procmon_dispatch on the same
+ * subscription fail with EBUSY; procmon_unsubscribe of it is allowed, and
+ * dispatch then returns ECLOSED without calling cb again.
+ * Errors: EINVAL, ECLOSED, EBUSY, EUSER (cb returned non-zero: the events
+ * after it stay queued). When it fails with EINVAL, EBUSY or ECLOSED before
+ * the first event, cb is never called.
+ * One thread at a time per subscription. */
+PROCMON_API int procmon_dispatch(procmon_subscription *s, procmon_event_cb cb, void *payload,
+                                 size_t max, size_t *n_out);
+
+/* One stage's latency over the events timed (procmon_subscription_stats). */
+typedef struct procmon_latency {
+    uint64_t p50_ns;
+    uint64_t p99_ns;
+    uint64_t max_ns;
+} procmon_latency;
+
+typedef struct procmon_subscription_stats {
+    uint32_t size;            /* set by the caller to sizeof(procmon_subscription_stats) */
+    uint32_t queue_capacity;
+    uint64_t queue_depth;     /* events waiting now */
+    uint64_t received;        /* events that reached this subscription's filter */
+    uint64_t filtered;        /* of those, rejected by the filter */
+    uint64_t delivered;       /* enqueued */
+    uint64_t dropped;         /* refused by the full queue */
+    uint64_t lost;            /* counts reported to this subscriber in LOST events */
+    /* Where the time goes between a process event and its return by
+     * procmon_subscription_next or procmon_dispatch, over every event this
+     * subscription returned (LOST excluded). Stages, each on CLOCK_MONOTONIC:
+     *   receive: the kernel's event time -> the collector read it (netlink
+     *            only: waking the collector, and events ahead in its batch);
+     *   enrich:  read -> enriched and ready to queue (reading /proc; with
+     *            polling, from the start of the pass);
+     *   deliver: ready -> returned to the subscriber (filter, queue, the
+     *            subscriber waking and calling next);
+     *   total:   the kernel's event time (polling: the pass's start) ->
+     *            returned.
+     * p50 and p99 are upper bounds within 12.5% of the true value; max is
+     * exact. All 0 until an event was timed. */
+    uint64_t timed;           /* events timed below */
+    procmon_latency latency_receive;
+    procmon_latency latency_enrich;
+    procmon_latency latency_deliver;
+    procmon_latency latency_total;
+    /* append only */
+} procmon_subscription_stats;
+
+/* Errors: EINVAL. Any thread (counters are read without stopping the collector). */
+PROCMON_API int procmon_subscription_stats_get(procmon_subscription_stats *out, const procmon_subscription *s);
+
+/* Stop receiving and free the subscription; NULL is a no-op. Safe while
+ * another thread waits in procmon_subscription_next on it (that call returns
+ * PROCMON_ECLOSED), and after procmon_close. The last one stops the
+ * collector thread. Calls that start after it returned are invalid. */
+PROCMON_API void procmon_unsubscribe(procmon_subscription *s);
+
+
+/* ---------------------------------------------------------------- journal */
+/* A write-ahead journal of lifecycle events in a directory: segment files
+ * of CRC-checked records whose sequence numbers increase by one across
+ * segments and restarts. One writer per directory (flock); any number of
+ * readers, in this or other processes, also while the writer appends.
+ * Format and guarantees: docs/journal.md. */
+typedef struct procmon_journal procmon_journal;
+typedef struct procmon_journal_reader procmon_journal_reader;
+
+#define PROCMON_JOURNAL_VERSION 1
+#define PROCMON_FSYNC_ALWAYS   0 /* fdatasync every group commit before it counts as durable */
+#define PROCMON_FSYNC_INTERVAL 1 /* fdatasync at most every fsync_interval_ms */
+#define PROCMON_FSYNC_NEVER    2 /* leave it to the OS: survives a crash of this process, not of the machine */
+#define PROCMON_JOURNAL_SEGMENT_DEFAULT 67108864 /* 64 MiB */
+#define PROCMON_JOURNAL_SEGMENT_MIN     65536
+
+typedef struct procmon_journal_options {
+    unsigned int version;        /* PROCMON_JOURNAL_VERSION */
+    uint32_t     fsync;          /* PROCMON_FSYNC_*; default ALWAYS */
+    uint32_t     fsync_interval_ms; /* FSYNC_INTERVAL: 0 = 1000 */
+    uint32_t     queue_capacity; /* events waiting for the writer: 0 = PROCMON_QUEUE_DEFAULT,
+                                    else PROCMON_QUEUE_MIN..PROCMON_QUEUE_MAX */
+    uint64_t     segment_bytes;  /* a segment is closed past this: 0 = PROCMON_JOURNAL_SEGMENT_DEFAULT,
+                                    else at least PROCMON_JOURNAL_SEGMENT_MIN */
+    uint64_t     max_bytes;      /* retention: the oldest segments go while the journal is
+                                    larger; 0 = unlimited, else at least 2 * segment_bytes */
+    uint64_t     max_age_ms;     /* retention: segments closed longer ago go; 0 = unlimited */
+    const procmon_subscribe_options *filter; /* which of the context's events; NULL = defaults */
+} procmon_journal_options;
+
+#define PROCMON_JOURNAL_OPTIONS_INIT { PROCMON_JOURNAL_VERSION, PROCMON_FSYNC_ALWAYS, 0, 0, 0, 0, 0, NULL }
+
+/* Fill *o with defaults. Errors: EINVAL, EVERSION. Any thread. */
+PROCMON_API int procmon_journal_options_init(procmon_journal_options *o, unsigned int version);
+
+/* Open dir (created if missing, one level) for writing, recover it (a torn
+ * tail is cut back to the last whole record; a record whose CRC fails is
+ * counted and left for readers to skip) and start a writer thread that
+ * records ctx's events passing o->filter, as a subscriber of its own. ctx
+ * may be NULL: then only procmon_journal_append feeds it. A new segment
+ * starts at every open; sequence numbers continue from the last record.
+ * The writer never blocks the collector: when it falls behind, the events
+ * its queue drops are journaled as one LOST record with their count, and so
+ * are events a failed write (ENOSPC, EIO) could not store; it retries and
+ * resumes when the device lets it. Errors: EINVAL, EVERSION, ENOMEM, EIO,
+ * ENOSPC, EPERM, ELOCKED (another writer has dir), EFORMAT (a segment that
+ * is not procmon's, or of a newer format). One thread at a time per
+ * context. */
+PROCMON_API int procmon_journal_open(procmon_journal **out, procmon_ctx *ctx, const char *dir,
+                                     const procmon_journal_options *o);
+
+/* Queue n events (event_size as in procmon_subscription_next) for the
+ * journal, copying them and their strings; seq is the journal's own, the
+ * events' seq is ignored. Waits while the queue is full. Errors: EINVAL,
+ * ECLOSED. Any thread. */
+PROCMON_API int procmon_journal_append(procmon_journal *j, const procmon_event *events, size_t event_size,
+                                       size_t n);
+
+/* Wait until everything queued before this call is written and fdatasync'd
+ * (whatever the fsync policy), or timeout_ms passes (-1 = forever).
+ * *durable_seq (may be NULL) gets the last durable sequence number.
+ * Errors: EINVAL, ETIMEDOUT, ECLOSED, and the writer's last write error
+ * (ENOSPC, EIO) when that is why the events are not durable. Any thread. */
+PROCMON_API int procmon_journal_sync(procmon_journal *j, int timeout_ms, uint64_t *durable_seq);
+
+typedef struct procmon_journal_stats {
+    uint32_t size;             /* set by the caller to sizeof(procmon_journal_stats) */
+    int32_t  last_error;       /* status code of the last failed write or sync, PROCMON_OK if none */
+    uint64_t next_seq;         /* the sequence number of the next record */
+    uint64_t durable_seq;      /* the last record made durable by the policy (0 = none yet) */
+    uint64_t records;          /* written since open */
+    uint64_t lost;             /* events journaled as lost (queue overflow, failed writes) */
+    uint64_t bytes_written;
+    uint64_t commits;          /* write() calls: each a group of records */
+    uint64_t fsyncs;
+    uint64_t write_errors;
+    uint64_t segments;         /* on disk now */
+    uint64_t disk_bytes;       /* on disk now */
+    uint64_t segments_removed; /* by retention since open */
+    uint64_t recovered_truncated_bytes; /* cut from a torn tail at open */
+    uint64_t recovered_corrupt_records; /* CRC failures found at open (skipped by readers) */
+    /* append only */
+} procmon_journal_stats;
+
+/* Errors: EINVAL. Any thread. */
+PROCMON_API int procmon_journal_stats_get(procmon_journal_stats *out, const procmon_journal *j);
+
+/* Stop recording, write and fdatasync what is queued, release the
+ * directory and free j. Returns PROCMON_OK, or the status of a final write
+ * or sync that failed (the journal is still released). NULL is a no-op. */
+PROCMON_API int procmon_journal_close(procmon_journal *j);
+
+#define PROCMON_JOURNAL_READ_VERSION 1
+typedef struct procmon_journal_read_options {
+    unsigned int version;   /* PROCMON_JOURNAL_READ_VERSION */
+    uint32_t     reserved_;
+    uint64_t     from_seq;  /* first sequence number wanted (0 = the oldest kept) */
+    uint64_t     from_time_ns; /* and no event before this (ns since the epoch; 0 = any) */
+} procmon_journal_read_options;
+
+#define PROCMON_JOURNAL_READ_OPTIONS_INIT { PROCMON_JOURNAL_READ_VERSION, 0, 0, 0 }
+
+/* Open dir for reading (no lock: a writer may be appending). Errors:
+ * EINVAL, EVERSION, ENOENT, EPERM, EIO, EFORMAT, ENOMEM. */
+PROCMON_API int procmon_journal_reader_open(procmon_journal_reader **out, const char *dir,
+                                            const procmon_journal_read_options *o);
+
+/* The next records as events, in sequence order, up to max, with seq the
+ * journal's sequence number; strings valid until the next call. A gap left
+ * by records that failed their CRC (or went to retention while reading)
+ * comes as a LOST event (flag SYNTHESIZED) with the number of sequence
+ * numbers missing. At the end, waits up to timeout_ms for more (0 = not at
+ * all, -1 = forever: follow a live writer); *n_out = 0 when none came.
+ * Errors: EINVAL, EIO, EFORMAT, ENOMEM. One thread at a time per reader. */
+PROCMON_API int procmon_journal_reader_next(procmon_journal_reader *r, procmon_event *events, size_t event_size,
+                                            size_t max, size_t *n_out, int timeout_ms);
+
+typedef struct procmon_journal_reader_stats {
+    uint32_t size;                /* set by the caller */
+    uint32_t reserved_;
+    uint64_t records;             /* returned so far */
+    uint64_t corrupt_records;     /* runs of bytes skipped for a failed CRC or a bad length */
+    uint64_t corrupt_bytes;
+    uint64_t first_corrupt_segment; /* first sequence number of the segment holding the first, 0 if none */
+    uint64_t first_corrupt_offset;  /* its byte offset in that segment */
+    uint64_t missing;             /* sequence numbers reported missing in LOST events */
+    /* append only */
+} procmon_journal_reader_stats;
+
+/* Errors: EINVAL. */
+PROCMON_API int procmon_journal_reader_stats_get(procmon_journal_reader_stats *out,
+                                                 const procmon_journal_reader *r);
+
+/* NULL is a no-op. */
+PROCMON_API void procmon_journal_reader_close(procmon_journal_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROCMON_H */
