@@ -15,12 +15,10 @@ uint64_t mono_now() {
     return static_cast<uint64_t>(platform::now_ns(platform::Clock::monotonic));
 }
 
+// The source's name from the library's table ("" for none known).
 const char *source_text(int64_t source) {
-#define PROCMON_SOURCE_TEXT(NAME, text) \
-    if (source == PROCMON_SOURCE_##NAME) return text;
-    PROCMON_SOURCE_MAP(PROCMON_SOURCE_TEXT)
-#undef PROCMON_SOURCE_TEXT
-    return "";
+    const char *name = source < 0 || source > UINT32_MAX ? nullptr : procmon_source_name(static_cast<uint32_t>(source));
+    return name != nullptr ? name : "";
 }
 
 // procmon_stats.event_source keeps 0.2's numbers: a 0.2 program tells only
