@@ -12,11 +12,15 @@ use crate::snapshot::{Query, Snapshot};
 
 /// Where lifecycle events come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EventSource {
     /// The netlink proc connector when permitted, else polling.
     Auto,
     /// Always diff snapshots at the poll interval.
     Polling,
+    /// The netlink proc connector, or subscribing fails (`PermissionDenied`,
+    /// `Unsupported`): no fallback to polling.
+    Netlink,
 }
 
 /// A context's counters ([`Context::stats`]).
@@ -38,8 +42,8 @@ pub struct Stats {
     pub cache_hits: u64,
     /// Records read anew.
     pub cache_misses: u64,
-    /// The running event source: `Auto` for the netlink connector,
-    /// `Polling`, or `None` before any subscription.
+    /// The running event source: `Netlink` or `Polling`, `None` before any
+    /// subscription.
     pub event_source: Option<EventSource>,
     /// Why this source runs.
     pub event_source_reason: &'static str,
@@ -123,6 +127,7 @@ impl Options {
         self.raw.event_source = match source {
             EventSource::Auto => sys::PROCMON_SOURCE_AUTO,
             EventSource::Polling => sys::PROCMON_SOURCE_POLLING,
+            EventSource::Netlink => sys::PROCMON_SOURCE_NETLINK,
         };
         self
     }
@@ -222,7 +227,7 @@ impl Context {
             cache_hits: s.cache_hits,
             cache_misses: s.cache_misses,
             event_source: match s.event_source {
-                sys::PROCMON_STATS_SOURCE_NETLINK => Some(EventSource::Auto),
+                sys::PROCMON_STATS_SOURCE_NETLINK => Some(EventSource::Netlink),
                 sys::PROCMON_STATS_SOURCE_POLLING => Some(EventSource::Polling),
                 _ => None,
             },
