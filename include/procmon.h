@@ -443,7 +443,8 @@ typedef struct procmon_stats {
 } procmon_stats;
 
 #define PROCMON_STATS_SOURCE_NONE    0 /* no subscription yet */
-#define PROCMON_STATS_SOURCE_NETLINK 1
+#define PROCMON_STATS_SOURCE_NETLINK 1 /* the kernel pushes events: netlink, or (since 0.3)
+                                          any push source; source_name names it */
 #define PROCMON_STATS_SOURCE_POLLING 2
 
 /* Fill *out (out->size must be set, at least 8; a smaller, older struct is
@@ -551,7 +552,9 @@ PROCMON_API int procmon_subscribe_options_init(procmon_subscribe_options *o, uns
  * subscriber then receives a PROCMON_EVENT_LOST with the count: a slow
  * subscriber never blocks the collector or other subscribers.
  * On success *out owns the subscription; release it with procmon_unsubscribe.
- * Errors: EINVAL, EVERSION, ENOMEM, EIO. One thread at a time per context. */
+ * Errors: EINVAL, EVERSION, ENOMEM, EIO; with PROCMON_SOURCE_NETLINK (since
+ * 0.3) also EPERM (no CAP_NET_ADMIN on a kernel before 6.6) and EUNSUPPORTED,
+ * the thread's error saying why. One thread at a time per context. */
 PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx,
                                   const procmon_subscribe_options *o);
 
@@ -569,6 +572,20 @@ PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx,
  * One thread at a time per subscription. */
 PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event *events, size_t event_size,
                                           size_t max, size_t *n_out, int timeout_ms);
+
+/* Wait until events (or a PROCMON_EVENT_LOST) wait in s's queue, without
+ * taking them: procmon_subscription_next or procmon_dispatch then does, at
+ * once. Waits up to timeout_ms: 0 = just look, -1 = forever, any other
+ * negative value is EINVAL. A signal that arrives for the calling thread
+ * ends the wait with EINTR, so a caller with signal handlers to run (a
+ * Python binding, say) runs them and calls again; the other calls here
+ * wait through signals. Events that came meanwhile win: OK, not EINTR.
+ * Errors: EINVAL, ETIMEDOUT (the time ran out, nothing waits), EINTR,
+ * ECLOSED (the subscription or its context was closed, also while waiting
+ * here), EIO (the OS refused the wait).
+ * One thread at a time per subscription, as procmon_subscription_next
+ * (since 0.3). */
+PROCMON_API int procmon_subscription_wait(procmon_subscription *s, int timeout_ms);
 
 /* A file descriptor that is readable while events wait (for epoll, asyncio,
  * tokio); owned by the subscription, do not read or close it. -1 for NULL.
@@ -780,6 +797,24 @@ typedef struct procmon_journal_reader_stats {
 /* Errors: EINVAL. */
 PROCMON_API int procmon_journal_reader_stats_get(procmon_journal_reader_stats *out,
                                                  const procmon_journal_reader *r);
+
+/* Since 0.3: a file descriptor that becomes readable when the journal
+ * directory changes (new records may wait), for epoll, asyncio, tokio; it
+ * stays readable until the next procmon_journal_reader_next or
+ * procmon_journal_reader_wait, which then look. Owned by the reader: do not
+ * read or close it. -1 for NULL, or when the reader cannot watch the
+ * directory (then poll: call next with a timeout now and then). Any thread. */
+PROCMON_API int procmon_journal_reader_fd(const procmon_journal_reader *r);
+
+/* Since 0.3: wait until procmon_journal_reader_next with timeout 0 would
+ * return at least one event (a record or a LOST), or timeout_ms passes
+ * (0 = just look, -1 = forever). Returns PROCMON_OK; ETIMEDOUT when the
+ * time ran out; EINTR when a signal arrived for the calling thread while
+ * waiting (a handler that lets it: check your signals and call again);
+ * EINVAL for NULL or timeout_ms < -1; and the errors of
+ * procmon_journal_reader_next. What it found is kept for the next call of
+ * procmon_journal_reader_next. One thread at a time per reader (with next). */
+PROCMON_API int procmon_journal_reader_wait(procmon_journal_reader *r, int timeout_ms);
 
 /* NULL is a no-op. */
 PROCMON_API void procmon_journal_reader_close(procmon_journal_reader *r);

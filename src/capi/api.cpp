@@ -185,8 +185,10 @@ PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts) {
         return fail(PROCMON_EINVAL, 0, "procmon_open: cache_policy %u unknown", o.cache_policy);
     if (o.threads > PROCMON_MAX_THREADS)
         return fail(PROCMON_EINVAL, 0, "procmon_open: threads %u is above the maximum of %d", o.threads, PROCMON_MAX_THREADS);
-    if (o.event_source != PROCMON_SOURCE_AUTO && o.event_source != PROCMON_SOURCE_POLLING)
-        return fail(PROCMON_EINVAL, 0, "procmon_open: event_source %u unknown", o.event_source);
+    if (o.event_source > PROCMON_SOURCE_NETLINK)
+        return fail(PROCMON_EINVAL, 0,
+                    "procmon_open: event_source %u unknown (PROCMON_SOURCE_AUTO 0, POLLING 1 or NETLINK 2)",
+                    o.event_source);
     if (o.poll_interval_ms == 0) o.poll_interval_ms = 1000;
     if (o.high_watermark_percent == 0) o.high_watermark_percent = 75;
     if (o.low_watermark_percent == 0) o.low_watermark_percent = 25;
@@ -206,7 +208,7 @@ PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts) {
         co.threads = o.threads;
         ctx->collector = std::make_unique<Collector>(ctx->arena, ctx->source.get(), co);
         ctx->event_options.proc_root = o.proc_root ? o.proc_root : "";
-        ctx->event_options.force_polling = o.event_source == PROCMON_SOURCE_POLLING;
+        ctx->event_options.source = o.event_source;
         ctx->event_options.poll_interval_ms = o.poll_interval_ms;
         ctx->event_options.high_watermark = o.high_watermark_percent;
         ctx->event_options.low_watermark = o.low_watermark_percent;
@@ -425,6 +427,23 @@ PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event
     });
 }
 
+PROCMON_API int procmon_subscription_wait(procmon_subscription *s, int timeout_ms) {
+    constexpr const char *fn = "procmon_subscription_wait";
+    if (s == nullptr) return fail(PROCMON_EINVAL, 0, "%s: subscription is NULL", fn);
+    if (timeout_ms < -1)
+        return fail(PROCMON_EINVAL, 0, "%s: timeout_ms %d is invalid (-1 waits forever, 0 not at all)", fn, timeout_ms);
+    auto sub = s->sub;  // our own reference: unsubscribe may free `s` while we wait
+    return guarded(fn, [&]() -> int {
+        switch (const int rc = sub->wait(timeout_ms)) {
+        case PROCMON_OK: return rc;
+        case PROCMON_ETIMEDOUT: return fail(rc, 0, "%s: no event within %d ms", fn, timeout_ms);
+        case PROCMON_EINTR: return fail(rc, EINTR, "%s: interrupted by a signal", fn);
+        case PROCMON_ECLOSED: return fail(rc, 0, "%s: the subscription is closed", fn);
+        default: return fail(rc, errno, "%s: poll: %s", fn, std::strerror(errno));
+        }
+    });
+}
+
 PROCMON_API int procmon_subscription_fd(const procmon_subscription *s) { return s ? static_cast<int>(s->sub->handle().native()) : -1; }
 
 PROCMON_API int procmon_dispatch(procmon_subscription *s, procmon_event_cb cb, void *payload, size_t max, size_t *n_out) {
@@ -614,6 +633,17 @@ PROCMON_API int procmon_journal_reader_stats_get(procmon_journal_reader_stats *o
         return fail(PROCMON_EINVAL, 0, "procmon_journal_reader_stats_get: out->size %u is too small", out->size);
     r->reader->stats(*out);
     return PROCMON_OK;
+}
+
+PROCMON_API int procmon_journal_reader_fd(const procmon_journal_reader *r) {
+    return r ? static_cast<int>(r->reader->changes().native()) : -1;
+}
+
+PROCMON_API int procmon_journal_reader_wait(procmon_journal_reader *r, int timeout_ms) {
+    constexpr const char *fn = "procmon_journal_reader_wait";
+    if (r == nullptr) return fail(PROCMON_EINVAL, 0, "%s: reader is NULL", fn);
+    if (timeout_ms < -1) return fail(PROCMON_EINVAL, 0, "%s: timeout_ms %d is invalid", fn, timeout_ms);
+    return guarded(fn, [&] { return r->reader->wait(timeout_ms); });
 }
 
 PROCMON_API void procmon_journal_reader_close(procmon_journal_reader *r) { delete r; }

@@ -1,13 +1,12 @@
 #include "core/arena.hpp"
 
-#include <malloc.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
 
 #include "core/error.hpp"
 #include "core/mimalloc_api.hpp"
+#include "platform/memory.hpp"
 #include "procmon.h"
 
 namespace procmon {
@@ -171,7 +170,7 @@ void Arena::deallocate(void *p) noexcept {
 }
 
 std::size_t Arena::block_size(void *p) const noexcept {
-    return mi_ != nullptr ? mi_->usable_size(p) : malloc_usable_size(p);
+    return mi_ != nullptr ? mi_->usable_size(p) : platform::malloc_usable_bytes(p);
 }
 
 }  // namespace procmon

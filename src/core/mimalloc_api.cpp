@@ -1,11 +1,11 @@
 #include "core/mimalloc_api.hpp"
 
-#include <dlfcn.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+
+#include "platform/dynlib.hpp"
 
 #ifndef PROCMON_MIMALLOC_SONAME
 #define PROCMON_MIMALLOC_SONAME "libmimalloc.so.2"
@@ -20,7 +20,7 @@ char reason[320];
 
 template <class F>
 bool resolve(void *lib, const char *name, F &fn) {
-    fn = reinterpret_cast<F>(dlsym(lib, name));
+    fn = reinterpret_cast<F>(platform::library_symbol(lib, name));
     if (fn != nullptr) return true;
     std::snprintf(reason, sizeof reason, "system malloc: %s has no %s", PROCMON_MIMALLOC_SONAME, name);
     return false;
@@ -31,11 +31,11 @@ void load_once() {
         std::snprintf(reason, sizeof reason, "system malloc: PROCMON_ALLOCATOR=system");
         return;
     }
-    // RTLD_LOCAL keeps its malloc out of the global symbol scope. The handle
-    // is never closed: arenas and per-thread heaps live as long as the process.
-    void *lib = dlopen(PROCMON_MIMALLOC_SONAME, RTLD_NOW | RTLD_LOCAL);
+    // Local: its malloc stays out of the global symbol scope. Never unloaded:
+    // arenas and per-thread heaps live as long as the process.
+    void *lib = platform::load_library(PROCMON_MIMALLOC_SONAME);
     if (lib == nullptr) {
-        const char *err = dlerror();
+        const char *err = platform::library_error();
         std::snprintf(reason, sizeof reason, "system malloc: %s", err ? err : PROCMON_MIMALLOC_SONAME " not loadable");
         return;
     }

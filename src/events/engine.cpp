@@ -9,15 +9,26 @@
 namespace procmon::events {
 namespace {
 
-constexpr const char *kReasonNetlink = "netlink proc connector";
 constexpr const char *kReasonForced = "polling: forced by the event_source option";
-constexpr const char *kReasonDenied = "polling: the netlink proc connector needs root or CAP_NET_ADMIN";
-constexpr const char *kReasonUnavailable = "polling: the netlink proc connector is unavailable here";
+
 uint64_t mono_now() {
     return static_cast<uint64_t>(platform::now_ns(platform::Clock::monotonic));
 }
 
-constexpr const char *kReasonBroken = "polling: the netlink proc connector failed while running";
+const char *source_text(int64_t source) {
+#define PROCMON_SOURCE_TEXT(NAME, text) \
+    if (source == PROCMON_SOURCE_##NAME) return text;
+    PROCMON_SOURCE_MAP(PROCMON_SOURCE_TEXT)
+#undef PROCMON_SOURCE_TEXT
+    return "";
+}
+
+// procmon_stats.event_source keeps 0.2's numbers: a 0.2 program tells only
+// whether the kernel pushes events or procmon polls.
+uint32_t stats_number(int64_t source) {
+    if (source == Engine::kNoSource) return PROCMON_STATS_SOURCE_NONE;
+    return source == PROCMON_SOURCE_POLLING ? PROCMON_STATS_SOURCE_POLLING : PROCMON_STATS_SOURCE_NETLINK;
+}
 
 }  // namespace
 
@@ -49,16 +60,17 @@ int Engine::add(const std::shared_ptr<Subscription> &sub) {
         subs_.push_back(sub);
     }
     stop_ = false;
-    std::promise<int> ready;
+    std::promise<Started> ready;
     auto started = ready.get_future();
     thread_ = std::thread([this, &ready] { run(&ready); });
-    int rc = started.get();  // listening, and the known set taken
-    if (rc != PROCMON_OK) {
+    const Started s = started.get();  // listening, and the known set taken
+    if (s.rc != PROCMON_OK) {
         thread_.join();
         std::lock_guard<std::mutex> lock(subs_mutex_);
         subs_.clear();
+        return fail(s.rc, s.sys_errno, "%s", s.message.c_str());
     }
-    return rc;
+    return PROCMON_OK;
 }
 
 void Engine::remove(Subscription *sub) {
@@ -102,21 +114,48 @@ void Engine::nudge() {
 int Engine::start_source() {
     int rc = Tracker::open(arena_, opts_.proc_root, tracker_);
     if (rc != PROCMON_OK) return rc;
-    const bool real_root = opts_.proc_root.empty() || opts_.proc_root == "/proc";
-    if (opts_.force_polling || !real_root) {
-        reason_ = kReasonForced;
-    } else {
-        // Listen first, then take the known set: nothing falls in between.
-        rc = platform::EventSource::open(netlink_);
-        if (rc == PROCMON_OK) reason_ = kReasonNetlink;
-        else reason_ = rc == PROCMON_EPERM ? kReasonDenied : kReasonUnavailable;
-    }
-    source_ = netlink_ ? PROCMON_STATS_SOURCE_NETLINK : PROCMON_STATS_SOURCE_POLLING;
+    // Listen first, then take the known set: nothing falls in between.
+    if (rc = open_push(); rc != PROCMON_OK) return rc;
+    source_ = push_ ? static_cast<int64_t>(push_kind_->source) : PROCMON_SOURCE_POLLING;
     tracker_->baseline();  // every process now, no events
     return PROCMON_OK;
 }
 
-void Engine::run(std::promise<int> *ready) {
+int Engine::open_push() {
+    const bool real_root = opts_.proc_root.empty() || opts_.proc_root == "/proc";
+    if (opts_.source == PROCMON_SOURCE_POLLING || !real_root) {  // the kernel's events are not of a fixture tree
+        reason_ = kReasonForced;
+        return PROCMON_OK;
+    }
+    std::size_t n = 0;
+    const platform::EventSource::Kind *kinds = platform::EventSource::kinds(n);
+    if (opts_.source != PROCMON_SOURCE_AUTO) {  // this one or nothing
+        const platform::EventSource::Kind *k = platform::EventSource::find(opts_.source);
+        if (k == nullptr)
+            return fail(PROCMON_EUNSUPPORTED, 0, "procmon_subscribe: event source %s is not available here",
+                        source_text(opts_.source));
+        kinds = k;
+        n = 1;
+    }
+    const char *first_refusal = nullptr;  // the best source's, when all refuse
+    for (std::size_t i = 0; i < n && !push_; ++i) {
+        const int rc = kinds[i].open(push_);
+        if (rc == PROCMON_OK) {
+            push_kind_ = &kinds[i];
+            reason_ = kinds[i].reasons.running;
+        } else if (opts_.source != PROCMON_SOURCE_AUTO) {
+            const std::string why = last_error()->message;  // fail() rewrites the slot it lives in
+            return fail(rc, last_error()->sys_errno, "procmon_subscribe: event_source %s: %s",
+                        source_text(opts_.source), why.c_str());
+        } else if (first_refusal == nullptr) {
+            first_refusal = rc == PROCMON_EPERM ? kinds[i].reasons.denied : kinds[i].reasons.unavailable;
+        }
+    }
+    if (!push_) reason_ = first_refusal ? first_refusal : "polling: no push source on this system";
+    return PROCMON_OK;
+}
+
+void Engine::run(std::promise<Started> *ready) {
     int rc;
     try {
         rc = start_source();
@@ -124,30 +163,36 @@ void Engine::run(std::promise<int> *ready) {
         rc = fail(PROCMON_ENOMEM, ENOMEM, "procmon_subscribe: memory cap of %llu bytes reached",
                   static_cast<unsigned long long>(e.cap));
     }
-    ready->set_value(rc);  // `ready` dies with the caller's frame after this
+    Started started;
+    if (rc != PROCMON_OK) {
+        push_.reset();
+        tracker_.reset();
+        started = {rc, last_error()->sys_errno, last_error()->message};
+    }
+    ready->set_value(std::move(started));  // `ready` dies with the caller's frame after this
     if (rc != PROCMON_OK) return;
     try {
-        if (netlink_) loop_netlink();
-        if (!stop_) loop_polling();  // forced, refused, or netlink broke
+        if (push_) loop_push();
+        if (!stop_) loop_polling();  // forced, refused, or the push source broke
     } catch (const std::exception &) {
         // Cannot go on (memory): say so to every subscriber rather than fall silent.
         deliver_lost(0);
     }
-    netlink_.reset();
+    push_.reset();
     tracker_.reset();
-    source_ = PROCMON_STATS_SOURCE_NONE;
+    source_ = kNoSource;
 }
 
-void Engine::loop_netlink() {
+void Engine::loop_push() {
     platform::KernelEvents events{ArenaAllocator<platform::KernelEvent>(arena_.get())};
     Batch batch{ArenaAllocator<Pending>(arena_.get())};
     while (!stop_) {
-        platform::wait_any({netlink_->handle(), waker_.handle()}, 1000);
+        platform::wait_any({push_->handle(), waker_.handle()}, 1000);
         waker_.drain();
         if (stop_) break;
         events.clear();
         uint64_t lost = 0;
-        auto r = netlink_->receive(events, lost);
+        auto r = push_->receive(events, lost);
         const uint64_t received = mono_now();
         // One kernel event at a time: an exit forgets its process before
         // the next event is tracked, so deliver what each one means first.
@@ -165,9 +210,9 @@ void Engine::loop_netlink() {
             deliver(batch, 0, rescan_began);
             tracker_->forget_exited();
         } else if (r == platform::EventSource::Recv::failed) {
-            netlink_.reset();
-            reason_ = kReasonBroken;
-            source_ = PROCMON_STATS_SOURCE_POLLING;
+            push_.reset();
+            reason_ = push_kind_->reasons.broken;
+            source_ = PROCMON_SOURCE_POLLING;
             return;
         }
         cpu_ns_ = static_cast<uint64_t>(platform::now_ns(platform::Clock::thread_cpu));
@@ -262,11 +307,11 @@ void Engine::deliver(Pending &p) {
 }
 
 void Engine::stats(procmon_stats &out) const {
-    out.event_source = source_;
-    out.poll_interval_ms = source_ == PROCMON_STATS_SOURCE_POLLING ? interval_ms_.load() : 0;
+    const int64_t source = source_;
+    out.event_source = stats_number(source);
+    out.poll_interval_ms = source == PROCMON_SOURCE_POLLING ? interval_ms_.load() : 0;
     out.source_reason = reason_;
-    const uint32_t source = source_;
-    out.source_name = source == PROCMON_STATS_SOURCE_NETLINK ? "netlink" : source == PROCMON_STATS_SOURCE_POLLING ? "polling" : "";
+    out.source_name = source == kNoSource ? "" : source_text(source);
     out.events_received = received_;
     out.events_filtered = filtered_;
     out.events_delivered = delivered_;

@@ -1,5 +1,5 @@
 // The event collector of one context: a thread that takes the OS's process
-// events (netlink) or the time to poll, lets the tracker turn them into
+// events (a push source: netlink on Linux) or the time to poll, lets the tracker turn them into
 // enriched events, and hands each to the subscriptions whose filters it
 // passes, with backpressure on polling.
 #pragma once
@@ -24,13 +24,15 @@ namespace procmon::events {
 
 struct EngineOptions {
     std::string proc_root;  // empty = /proc
-    bool force_polling = false;
+    uint32_t source = PROCMON_SOURCE_AUTO;  // PROCMON_SOURCE_*
     uint32_t poll_interval_ms = 1000;
     unsigned high_watermark = 75, low_watermark = 25;  // percent of a queue
 };
 
 class Engine : public std::enable_shared_from_this<Engine> {
 public:
+    static constexpr int64_t kNoSource = -1;  // no subscription: no source in force
+
     Engine(std::shared_ptr<Arena> arena, EngineOptions opts);
     ~Engine();
     Engine(const Engine &) = delete;
@@ -47,9 +49,16 @@ public:
     void stats(procmon_stats &out) const;
 
 private:
-    void run(std::promise<int> *ready);
+    // How the thread's start went, with its error: the subscriber's thread
+    // reports it as its own.
+    struct Started {
+        int rc = PROCMON_OK, sys_errno = 0;
+        std::string message;
+    };
+    void run(std::promise<Started> *ready);
     int start_source();
-    void loop_netlink();
+    int open_push();  // the source opts_.source asks for, or polling and why
+    void loop_push();
     void loop_polling();
     void deliver_lost(uint64_t count);
     // Numbers each event of the batch and hands it to the subscriptions,
@@ -76,14 +85,15 @@ private:
 
     // collector thread only
     std::unique_ptr<Tracker> tracker_;
-    std::unique_ptr<platform::EventSource> netlink_;
+    std::unique_ptr<platform::EventSource> push_;
+    const platform::EventSource::Kind *push_kind_ = nullptr;  // push_'s row
     uint64_t seq_ = 0;
     std::atomic<bool> want_threads_{false};
     std::chrono::steady_clock::time_point crossed_at_{};
     bool crossed_ = false;
 
     // read by stats() from any thread
-    std::atomic<uint32_t> source_{PROCMON_STATS_SOURCE_NONE};
+    std::atomic<int64_t> source_{kNoSource};  // the PROCMON_SOURCE_* in force
     std::atomic<const char *> reason_{""};
     std::atomic<uint32_t> interval_ms_{0};
     std::atomic<bool> backpressure_{false};

@@ -69,26 +69,47 @@ unsigned Subscription::fill_percent() {
 
 void Subscription::release_handed_out() { handed_out_.clear(); }
 
-int Subscription::pop(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms) {
-    n = 0;
-    release_handed_out();
+Subscription::Waited Subscription::await(std::unique_lock<std::mutex> &lock, int timeout_ms, bool stop_on_signal) {
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
-    std::unique_lock<std::mutex> lock(mutex_);
+    bool signalled = false;
     for (;;) {
-        if (closed()) return PROCMON_ECLOSED;
-        if (count_ > 0 || pending_lost_ > 0 || timeout_ms == 0) break;
+        if (closed()) return Waited::closed;
+        if (count_ > 0 || pending_lost_ > 0) return Waited::ready;
+        if (signalled) return Waited::interrupted;  // nothing came meanwhile
+        if (timeout_ms == 0) return Waited::timed_out;
         int wait_ms = -1;
         if (timeout_ms > 0) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-            if (left <= 0) break;
+            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();  // never short of it
+            if (left <= 0) return Waited::timed_out;
             wait_ms = static_cast<int>(left);
         }
         lock.unlock();
         const platform::Wait w = platform::wait_any({waker_.handle()}, wait_ms);
         lock.lock();
-        if (w == platform::Wait::failed) break;
+        if (w == platform::Wait::failed) return Waited::failed;
+        signalled = w == platform::Wait::interrupted && stop_on_signal;
     }
+}
+
+int Subscription::wait(int timeout_ms) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    switch (await(lock, timeout_ms, true)) {
+    case Waited::ready: return PROCMON_OK;
+    case Waited::timed_out: return PROCMON_ETIMEDOUT;
+    case Waited::interrupted: return PROCMON_EINTR;
+    case Waited::closed: return PROCMON_ECLOSED;
+    case Waited::failed: break;
+    }
+    return PROCMON_EIO;
+}
+
+int Subscription::pop(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms) {
+    n = 0;
+    release_handed_out();
+    std::unique_lock<std::mutex> lock(mutex_);
+    // Out of time, or a failed wait: hand out what is there, maybe nothing.
+    if (await(lock, timeout_ms, false) == Waited::closed) return PROCMON_ECLOSED;
     handed_out_.reserve(max);
     const uint64_t now = count_ > 0 ? static_cast<uint64_t>(platform::now_ns(platform::Clock::monotonic)) : 0;
     while (n < max && count_ > 0) {

@@ -121,6 +121,11 @@ public:
     // saying how many (a caller built against an older, smaller struct).
     // Returns PROCMON_OK, or ECLOSED when closed.
     int pop(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms);
+    // Subscriber side: waits up to timeout_ms (-1 forever, 0 just looks)
+    // until events or a LOST wait, without taking them. PROCMON_OK,
+    // ETIMEDOUT, EINTR (a signal arrived for this thread), ECLOSED (also
+    // while waiting), EIO (the OS refused the wait; errno set).
+    int wait(int timeout_ms);
     // Strings of what the last pop returned stay valid until the next pop.
     void release_handed_out();
     // Puts back the events [from, end) of the last pop (dispatch stopped early).
@@ -144,6 +149,11 @@ public:
     void stats(procmon_subscription_stats &out);
 
 private:
+    enum class Waited { ready, timed_out, interrupted, closed, failed };
+    // Waits as wait() says, with mutex_ held by `lock` on entry and on
+    // return. A signal ends the wait only when `stop_on_signal`.
+    Waited await(std::unique_lock<std::mutex> &lock, int timeout_ms, bool stop_on_signal);
+
     std::shared_ptr<Arena> arena_;  // first: released after everything below
     Filter filter_;
     uint32_t capacity_;

@@ -56,7 +56,7 @@ bool Tracker::read_identity(int32_t pid, Known &out, platform::Stat &st) {
     return true;
 }
 
-bool Tracker::read_process(int32_t pid, Known &out) {
+bool Tracker::read_process(int32_t pid, Known &out, const platform::KernelEvent *carried) {
     platform::Stat st;
     if (!read_identity(pid, out, st)) return false;
     platform::Status status;
@@ -64,23 +64,25 @@ bool Tracker::read_process(int32_t pid, Known &out) {
         out.uid = status.euid;
         out.has_uid = true;
     }
+    const uint32_t has = carried ? carried->carried : 0;
+    const bool has_exe = has & platform::KernelEvent::carries_exe, has_argv = has & platform::KernelEvent::carries_argv;
     // An exiting process's or a zombie's exe and argv are gone, not empty:
     // what it ran is unknown (PARTIAL), so a command line filter cannot take
-    // it for an empty one.
-    if (platform::image_released(st)) {
+    // it for an empty one. What the source saw at the exec still holds.
+    if (platform::image_released(st) && !has_argv) {
         out.strings.reset();
         return true;
     }
     exe_.clear();
     argv_.clear();
     bool truncated = false;
-    if (!st.kernel_thread) {
-        if (proc_->exe(pid, exe_) != Read::ok) exe_.clear();
-        if (proc_->argv(pid, 0, st.argv_bytes, argv_, truncated) != Read::ok) argv_.clear();
-    }
+    if (has_exe) exe_.assign(carried->exe, carried->exe + carried->exe_len);
+    else if (!st.kernel_thread && proc_->exe(pid, exe_) != Read::ok) exe_.clear();
+    if (has_argv) argv_.assign(carried->argv, carried->argv + carried->argv_len);
+    else if (!st.kernel_thread && proc_->argv(pid, 0, st.argv_bytes, argv_, truncated) != Read::ok) argv_.clear();
     // Empty argv from a process that died between the reads above: gone,
     // not empty (PARTIAL), as for one first read dead.
-    if (argv_.empty() && !st.kernel_thread && platform::gone_since(*proc_, pid, st, scratch_)) {
+    if (argv_.empty() && !has_argv && !st.kernel_thread && platform::gone_since(*proc_, pid, st, scratch_)) {
         out.strings.reset();
         return true;
     }
@@ -238,7 +240,7 @@ void Tracker::handle(const platform::KernelEvent &k, bool want_threads, Batch &o
         auto it = known_.find(k.tgid);
         Known fresh;
         uint32_t flags = 0;
-        if (read_process(k.tgid, fresh)) {
+        if (read_process(k.tgid, fresh, &k)) {
             if (it != known_.end()) {
                 it->second.strings = std::move(fresh.strings);
                 it->second.uid = fresh.uid;

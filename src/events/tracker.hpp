@@ -75,7 +75,9 @@ private:
     };
 
     void scan(bool emit_events, uint32_t flags, Batch *out);
-    bool read_process(int32_t pid, Known &out);
+    // Identity, uid and image; the exe and argv `carried` holds (an exec's,
+    // see KernelEvent::carried) are taken instead of read.
+    bool read_process(int32_t pid, Known &out, const platform::KernelEvent *carried = nullptr);
     bool read_identity(int32_t pid, Known &out, platform::Stat &st);  // stat only: start time
     StringsRef make_strings(const char *name, const char *exe, const char *argv, std::size_t argv_len, uint32_t argc);
     static void emit(Batch &out, uint32_t type, uint32_t flags, int32_t pid, const Known &k, int32_t ppid,

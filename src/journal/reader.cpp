@@ -1,15 +1,9 @@
 #include "journal/reader.hpp"
 
-#include <fcntl.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <thread>
 
 #include "core/error.hpp"
 #include "core/names.hpp"
@@ -27,33 +21,22 @@ Reader::Reader(std::string dir, uint64_t from_seq, uint64_t from_time_ns)
     expected_ = from_seq;  // a start older than what is kept shows as LOST
 }
 
-Reader::~Reader() {
-    if (fd_ >= 0) ::close(fd_);
-    if (notify_fd_ >= 0) ::close(notify_fd_);
-    if (dirfd_ >= 0) ::close(dirfd_);
-}
-
 int Reader::open(const std::string &dir, uint64_t from_seq, uint64_t from_time_ns, std::unique_ptr<Reader> &out) {
     constexpr const char *fn = "procmon_journal_reader_open";
     auto r = std::make_unique<Reader>(dir, from_seq, from_time_ns);
-    r->dirfd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (r->dirfd_ < 0)
+    r->dirfile_ = platform::open_directory(dir.c_str());
+    if (!r->dirfile_.valid())
         return fail(status_from_errno(errno), errno, "%s: open %s: %s", fn, dir.c_str(), std::strerror(errno));
     std::vector<SegmentFile> files;
     std::vector<std::string> odd;
-    if (int rc = list_segments(r->dirfd_, dir.c_str(), fn, files, &odd); rc != PROCMON_OK) return rc;
+    if (int rc = list_segments(r->dirfile_, dir.c_str(), fn, files, &odd); rc != PROCMON_OK) return rc;
     r->skipped(odd);
     // Start in the newest segment that begins at or before from_seq.
     std::size_t start = 0;
     for (std::size_t i = 0; i < files.size(); ++i)
         if (files[i].first_seq <= from_seq) start = i;
     if (r->open_first(files, start) == Moved::error) return last_error()->code;
-    r->notify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (r->notify_fd_ >= 0 &&
-        ::inotify_add_watch(r->notify_fd_, dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-        ::close(r->notify_fd_);
-        r->notify_fd_ = -1;  // following falls back to polling the directory
-    }
+    r->watch_ = std::make_unique<platform::DirectoryWatch>(dir.c_str());  // if it cannot, following polls
     out = std::move(r);
     return PROCMON_OK;
 }
@@ -67,38 +50,36 @@ void Reader::leave_segment() {
     if (torn_.bytes > 0) corrupt(segment_first_, torn_.offset, torn_.bytes);  // a torn record nobody will finish
     torn_ = {};
     scan_.reset();
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+    file_.close();
 }
 
 Reader::Opened Reader::open_segment(const SegmentFile &f, bool newest) {
-    int fd;
-    switch (open_segment_file(dirfd_, f.name.c_str(), O_RDONLY, fd)) {
-    case SegmentOpen::ok: break;
-    case SegmentOpen::not_regular: skipped({f.name}); [[fallthrough]];
-    case SegmentOpen::gone:  // removed by retention meanwhile: the next one will do
+    platform::File file;
+    switch (platform::open_regular(dirfile_, f.name.c_str(), platform::Access::read, file)) {
+    case platform::Opened::ok: break;
+    case platform::Opened::not_regular: skipped({f.name}); [[fallthrough]];
+    case platform::Opened::gone:  // removed by retention meanwhile: the next one will do
         leave_segment();
         segment_first_ = f.first_seq;
         again_ = false;
         return Opened::skipped;
-    case SegmentOpen::failed:
+    case platform::Opened::failed:
         fail(status_from_errno(errno), errno, "%s: open %s/%s: %s", kNext, dir_.c_str(), f.name.c_str(), std::strerror(errno));
         return Opened::error;
     }
     unsigned char head[kHeaderBytes];
-    const ssize_t got = ::pread(fd, head, sizeof head, 0);
+    const int64_t got = platform::read_at(file, head, sizeof head, 0);
     SegmentHeader h;
     uint32_t version = 0;
     const HeaderCheck c = got < 0 ? HeaderCheck::short_file : decode_header(head, static_cast<std::size_t>(got), h, version);
     if (c == HeaderCheck::bad_magic || c == HeaderCheck::newer_version) {
-        ::close(fd);
         fail(PROCMON_EFORMAT, 0,
              c == HeaderCheck::bad_magic ? "%s: %s/%s is not a procmon journal segment"
                                          : "%s: %s/%s has a newer journal format than this library's",
              kNext, dir_.c_str(), f.name.c_str());
         return Opened::error;
     }
-    const bool same_name = fd_ >= 0 && f.name == segment_name_;
+    const bool same_name = file_.valid() && f.name == segment_name_;
     leave_segment();
     segment_first_ = f.first_seq;
     segment_name_ = f.name;
@@ -109,15 +90,14 @@ Reader::Opened Reader::open_segment(const SegmentFile &f, bool newest) {
             resume_after_ = last_seq_;
             last_seq_ = h.first_seq - 1;
         }
-        fd_ = fd;
-        scan_ = std::make_unique<SegmentScanner>(fd);
+        file_ = std::move(file);
+        scan_ = std::make_unique<SegmentScanner>(file_);
         return Opened::yes;
     }
-    struct stat st {};
-    ::fstat(fd, &st);
-    ::close(fd);
+    platform::FileInfo fi;
+    platform::info(file, fi);
     if (!newest) {  // unreadable header: the whole segment is lost to us
-        corrupt(f.first_seq, 0, static_cast<uint64_t>(st.st_size));
+        corrupt(f.first_seq, 0, fi.size);
         if (expected_ == 0) expected_ = f.first_seq;  // its name says where it began: its records show as LOST
         return Opened::skipped;
     }
@@ -140,7 +120,7 @@ Reader::Moved Reader::open_first(const std::vector<SegmentFile> &files, std::siz
 Reader::Moved Reader::move_to_next_segment() {
     std::vector<SegmentFile> files;
     std::vector<std::string> odd;
-    if (list_segments(dirfd_, dir_.c_str(), kNext, files, &odd) != PROCMON_OK) return Moved::error;
+    if (list_segments(dirfile_, dir_.c_str(), kNext, files, &odd) != PROCMON_OK) return Moved::error;
     skipped(odd);
     std::size_t i = 0;
     while (i < files.size() && (files[i].first_seq < segment_first_ || (files[i].first_seq == segment_first_ && !again_))) ++i;
@@ -148,10 +128,10 @@ Reader::Moved Reader::move_to_next_segment() {
 }
 
 bool Reader::replaced() const {
-    struct stat mine {}, named {};
-    if (::fstat(fd_, &mine) != 0) return false;
-    if (::fstatat(dirfd_, segment_name_.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT;
-    return named.st_ino != mine.st_ino || named.st_dev != mine.st_dev;
+    platform::FileInfo mine, named;
+    if (!platform::info(file_, mine)) return false;
+    if (!platform::info(dirfile_, segment_name_.c_str(), named)) return errno == ENOENT;
+    return named.id != mine.id || named.device != mine.device;
 }
 
 void Reader::corrupt(uint64_t segment, uint64_t offset, uint64_t bytes) {
@@ -162,25 +142,58 @@ void Reader::corrupt(uint64_t segment, uint64_t offset, uint64_t bytes) {
     stats_.corrupt_bytes += bytes;
 }
 
-void Reader::wait(int timeout_ms) {
-    if (notify_fd_ >= 0) {
-        if (platform::wait_any({platform::WaitHandle::from_native(notify_fd_)}, timeout_ms) == platform::Wait::ready) {
-            char drain[4096];
-            while (::read(notify_fd_, drain, sizeof drain) > 0) {
-            }
-        }
-    } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(timeout_ms < 0 ? 20 : timeout_ms, 20)));
-    }
+platform::Wait Reader::pause(int timeout_ms) {
+    const platform::WaitHandle h = changes();
+    // Without a watch, the directory is looked at again every 20 ms; a wait
+    // on no handle is still one a signal ends.
+    const platform::Wait w = platform::wait_any({h}, h.valid() ? timeout_ms : std::min(timeout_ms < 0 ? 20 : timeout_ms, 20));
+    if (w == platform::Wait::ready) watch_->drain();
+    return w;
 }
 
 int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms) {
     n = 0;
     out_.clear();
     strings_.clear();
+    if (watch_) watch_->drain();  // what comes after this call makes changes() ready again
+    // First what wait() found: the events, and the strings they point into.
+    const std::size_t early = std::min(max, ahead_.size());
+    if (early > 0) {
+        out_.assign(ahead_.begin(), ahead_.begin() + static_cast<std::ptrdiff_t>(early));
+        strings_ = ahead_strings_;
+        ahead_.erase(ahead_.begin(), ahead_.begin() + static_cast<std::ptrdiff_t>(early));
+        if (ahead_.empty()) ahead_strings_.clear();
+    }
+    if (ahead_.empty() && out_.size() < max)
+        if (int rc = gather(out_, strings_, max, timeout_ms, false); rc != PROCMON_OK) return rc;
+    const std::size_t written = std::min(stride, sizeof(procmon_event));
+    for (const Out &o : out_) {
+        procmon_event e = o.e;
+        e.size = static_cast<uint32_t>(written);
+        e.name = strings_.data() + o.name;
+        e.exe = strings_.data() + o.exe;
+        e.argv = strings_.data() + o.argv;
+        e.full_name = strings_.data() + o.full_name;
+        std::memcpy(static_cast<char *>(dst) + n * stride, &e, written);
+        ++n;
+    }
+    return PROCMON_OK;
+}
+
+int Reader::wait(int timeout_ms) {
+    if (watch_) watch_->drain();
+    if (ahead_.empty())
+        if (int rc = gather(ahead_, ahead_strings_, 1, timeout_ms, true); rc != PROCMON_OK) return rc;
+    if (ahead_.empty())
+        return fail(PROCMON_ETIMEDOUT, 0, "procmon_journal_reader_wait: no event within %d ms", timeout_ms);
+    return PROCMON_OK;
+}
+
+int Reader::gather(std::vector<Out> &out, std::vector<char> &strings, std::size_t max, int timeout_ms,
+                   bool interruptible) {
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
-    while (out_.size() < max) {
+    while (out.size() < max) {
         if (!scan_) {
             const Moved m = move_to_next_segment();
             if (m == Moved::error) return last_error()->code;
@@ -208,25 +221,25 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
                     lost.e.seq = seq - 1;
                     lost.e.time_ns = e.time_ns;
                     lost.e.lost = seq - expected_;
-                    lost.name = lost.exe = lost.argv = lost.full_name = append_string(strings_, "", 0);
-                    out_.push_back(lost);
+                    lost.name = lost.exe = lost.argv = lost.full_name = append_string(strings, "", 0);
+                    out.push_back(lost);
                     stats_.missing += seq - expected_;
                     expected_ = seq;
-                    if (out_.size() == max) {  // no room left: this record comes first next time
+                    if (out.size() == max) {  // no room left: this record comes first next time
                         scan_->unread();
                         continue;
                     }
                 }
                 // The full name is not stored: the rule derives it from what is.
                 const std::string_view full = full_name(e.name, e.argv, e.argv_len, e.exe);
-                Out o{e, append_string(strings_, e.name, std::strlen(e.name)),
-                      append_string(strings_, e.exe, std::strlen(e.exe)), append_string(strings_, e.argv, e.argv_len),
-                      append_string(strings_, full.data(), full.size())};
+                Out o{e, append_string(strings, e.name, std::strlen(e.name)),
+                      append_string(strings, e.exe, std::strlen(e.exe)), append_string(strings, e.argv, e.argv_len),
+                      append_string(strings, full.data(), full.size())};
                 o.e.seq = seq;
                 // SYNTHESIZED on a LOST is this reader's gap; a stored one is
                 // the writer's (before 0.2 it flagged its own so too).
                 if (e.type == PROCMON_EVENT_LOST) o.e.flags &= ~uint32_t{PROCMON_EVENT_FLAG_SYNTHESIZED};
-                out_.push_back(o);
+                out.push_back(o);
                 ++stats_.records;
                 last_seq_ = seq;
                 expected_ = seq + 1;
@@ -248,15 +261,15 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
             // started again under the same name): that name is read anew.
             if (!finished_) {
                 std::vector<SegmentFile> files;
-                if (list_segments(dirfd_, dir_.c_str(), kNext, files) != PROCMON_OK) return last_error()->code;
+                if (list_segments(dirfile_, dir_.c_str(), kNext, files) != PROCMON_OK) return last_error()->code;
                 finished_ = !files.empty() && files.back().first_seq > segment_first_;
                 if (!finished_ && replaced()) finished_ = again_ = true;
                 if (finished_) continue;
             } else {
                 const uint64_t at = scan_->offset();
-                struct stat st {};
-                ::fstat(fd_, &st);
-                const uint64_t size = static_cast<uint64_t>(st.st_size);
+                platform::FileInfo fi;
+                platform::info(file_, fi);
+                const uint64_t size = fi.size;
                 torn_ = step == SegmentScanner::Step::incomplete && size > at ? Torn{at, size - at} : Torn{};
                 const Moved m = move_to_next_segment();
                 if (m == Moved::error) return last_error()->code;
@@ -264,24 +277,14 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
             }
         }
         // Nothing more now.
-        if (!out_.empty() || timeout_ms == 0) break;
+        if (!out.empty() || timeout_ms == 0) break;
         int left = -1;
         if (timeout_ms > 0) {
             left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count());
             if (left <= 0) break;
         }
-        wait(left < 0 ? 1000 : std::min(left, 1000));
-    }
-    const std::size_t written = std::min(stride, sizeof(procmon_event));
-    for (const Out &o : out_) {
-        procmon_event e = o.e;
-        e.size = static_cast<uint32_t>(written);
-        e.name = strings_.data() + o.name;
-        e.exe = strings_.data() + o.exe;
-        e.argv = strings_.data() + o.argv;
-        e.full_name = strings_.data() + o.full_name;
-        std::memcpy(static_cast<char *>(dst) + n * stride, &e, written);
-        ++n;
+        if (pause(left < 0 ? 1000 : std::min(left, 1000)) == platform::Wait::interrupted && interruptible)
+            return fail(PROCMON_EINTR, EINTR, "procmon_journal_reader_wait: interrupted by a signal");
     }
     return PROCMON_OK;
 }

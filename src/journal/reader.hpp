@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "journal/segments.hpp"
+#include "platform/files.hpp"
 #include "procmon.h"
 
 namespace procmon::journal {
@@ -18,12 +19,17 @@ namespace procmon::journal {
 class Reader {
 public:
     static int open(const std::string &dir, uint64_t from_seq, uint64_t from_time_ns, std::unique_ptr<Reader> &out);
-    ~Reader();
     Reader(const Reader &) = delete;
     Reader &operator=(const Reader &) = delete;
 
     // As procmon_journal_reader_next. Status code, thread's error set.
     int next(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms);
+    // As procmon_journal_reader_wait: PROCMON_OK once next(…, 0) would
+    // return an event, ETIMEDOUT, EINTR. Thread's error set.
+    int wait(int timeout_ms);
+    // Ready when the directory changed since the last next() or wait();
+    // invalid when the OS cannot watch it.
+    platform::WaitHandle changes() const { return watch_ ? watch_->handle() : platform::WaitHandle(); }
     void stats(procmon_journal_reader_stats &out) const;
 
     Reader(std::string dir, uint64_t from_seq, uint64_t from_time_ns);
@@ -38,11 +44,15 @@ private:
     bool replaced() const;  // the current segment's name now names another file, or none
     void skipped(const std::vector<std::string> &names);
     void corrupt(uint64_t segment, uint64_t offset, uint64_t bytes);
-    void wait(int timeout_ms);
+    // What next() returns, waiting as it does.
+    struct Out;
+    int gather(std::vector<Out> &out, std::vector<char> &strings, std::size_t max, int timeout_ms, bool interruptible);
+    platform::Wait pause(int timeout_ms);  // until the directory changes, or timeout_ms
 
     const std::string dir_;
     const uint64_t from_seq_, from_time_ns_;
-    int dirfd_ = -1, fd_ = -1, notify_fd_ = -1;
+    platform::File dirfile_, file_;  // the directory, the current segment (invalid between segments)
+    std::unique_ptr<platform::DirectoryWatch> watch_;
     uint64_t segment_first_ = 0;  // the current segment, or the last one passed over
     std::string segment_name_;    // the current segment's
     bool again_ = true;           // the segment at segment_first_ is still to be opened (not yet created)
@@ -59,10 +69,13 @@ private:
     // What the last next() returned points here.
     struct Out {
         procmon_event e;
-        std::size_t name, exe, argv, full_name;
+        std::size_t name, exe, argv, full_name;  // offsets into the strings
     };
     std::vector<Out> out_;
     std::vector<char> strings_;
+    // What wait() found, for the next next().
+    std::vector<Out> ahead_;
+    std::vector<char> ahead_strings_;
 
     procmon_journal_reader_stats stats_{};
 };

@@ -1,16 +1,10 @@
 #include "journal/segments.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "core/error.hpp"
-#include "platform/linux/sys_ops.h"
 
 namespace procmon::journal {
 namespace {
@@ -19,68 +13,28 @@ constexpr std::size_t kChunk = 1u << 20;
 
 }  // namespace
 
-int list_segments(int dirfd, const char *dir, const char *fn, std::vector<SegmentFile> &out,
+int list_segments(const platform::File &dirfile, const char *dir, const char *fn, std::vector<SegmentFile> &out,
                   std::vector<std::string> *skipped) {
     out.clear();
     if (skipped) skipped->clear();
-    // Through the syscall table, as every other listing: tests step in here.
-    const int fd = pm_sys()->openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return fail(status_from_errno(errno), errno, "%s: list %s: %s", fn, dir, std::strerror(errno));
-    alignas(8) char buf[16384];
-    int err = 0;
-    for (;;) {
-        const ssize_t n = pm_sys()->getdents64(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            err = n < 0 ? errno : 0;
-            break;
-        }
-        for (ssize_t off = 0; off < n;) {
-            const auto *d = reinterpret_cast<const dirent64 *>(buf + off);
-            uint64_t first;
-            off += d->d_reclen;
-            if (!parse_segment_name(d->d_name, first)) continue;
-            unsigned char type = d->d_type;
-            if (type == DT_UNKNOWN) {  // file systems that do not say: ask (a vanished entry is not listed)
-                struct stat st {};
-                if (::fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-                type = S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
-            }
-            if (type == DT_REG) out.push_back({first, d->d_name});
-            else if (skipped) skipped->push_back(d->d_name);
-        }
+    std::vector<platform::DirEntry> entries;
+    uint64_t first;
+    if (!platform::list_directory(dirfile, [&first](const char *name) { return parse_segment_name(name, first); }, entries))
+        return fail(status_from_errno(errno), errno, "%s: list %s: %s", fn, dir, std::strerror(errno));
+    for (platform::DirEntry &e : entries) {
+        parse_segment_name(e.name.c_str(), first);
+        if (e.regular) out.push_back({first, std::move(e.name)});
+        else if (skipped) skipped->push_back(std::move(e.name));
     }
-    pm_sys()->close(fd);
-    if (err != 0) return fail(status_from_errno(err), err, "%s: list %s: %s", fn, dir, std::strerror(err));
     std::sort(out.begin(), out.end(), [](const SegmentFile &a, const SegmentFile &b) { return a.first_seq < b.first_seq; });
     return PROCMON_OK;
 }
 
-SegmentOpen open_segment_file(int dirfd, const char *name, int flags, int &fd) {
-    // O_NONBLOCK: a FIFO (swapped in since the listing) must not block the
-    // open; O_NOFOLLOW: a symlink fails with ELOOP; a socket with ENXIO.
-    fd = pm_sys()->openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);  // tests step in here
-    if (fd < 0) {
-        if (errno == ENOENT) return SegmentOpen::gone;
-        if (errno == ELOOP || errno == ENXIO || errno == EISDIR || errno == ENODEV) return SegmentOpen::not_regular;
-        return SegmentOpen::failed;
-    }
-    struct stat st {};
-    const bool stated = ::fstat(fd, &st) == 0;
-    if (stated && S_ISREG(st.st_mode)) return SegmentOpen::ok;
-    const int err = errno;
-    ::close(fd);
-    fd = -1;
-    errno = err;
-    return stated ? SegmentOpen::not_regular : SegmentOpen::failed;
-}
-
-SegmentScanner::SegmentScanner(int fd, uint64_t offset) : fd_(fd), offset_(offset) {
+SegmentScanner::SegmentScanner(const platform::File &file, uint64_t offset) : file_(file), offset_(offset) {
     // Advice only (its failure changes nothing): read front to back, and
     // start reading the whole file now, so the disk works while we check
     // CRCs (cold recovery of 1 GiB: 1.3 s median without, see PERFORMANCE.md).
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    ::posix_fadvise(fd, static_cast<off_t>(offset), 0, POSIX_FADV_WILLNEED);
+    platform::will_read(file, offset);
 }
 
 bool SegmentScanner::fill(std::size_t want) {
@@ -99,11 +53,8 @@ bool SegmentScanner::fill(std::size_t want) {
         cap_ = need;
     }
     while (len_ < want || len_ < cap_) {
-        const ssize_t r = ::pread(fd_, buf_.get() + len_, cap_ - len_, static_cast<off_t>(offset_ + len_));
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
+        const int64_t r = platform::read_at(file_, buf_.get() + len_, cap_ - len_, offset_ + len_);
+        if (r < 0) return false;
         if (r == 0) {
             eof_ = true;
             break;
@@ -155,9 +106,9 @@ SegmentScanner::Step SegmentScanner::resync_forward(uint64_t last_seq) {
         from = 0;
     }
     for (;;) {
-        struct stat st {};
-        if (::fstat(fd_, &st) != 0) return Step::io_error;
-        const uint64_t size = static_cast<uint64_t>(st.st_size);
+        platform::FileInfo fi;
+        if (!platform::info(file_, fi)) return Step::io_error;
+        const uint64_t size = fi.size;
         errno = 0;
         if (!fill(static_cast<std::size_t>(std::min<uint64_t>(kWindow, size > offset_ ? size - offset_ : 0))) &&
             errno != 0 && !eof_)

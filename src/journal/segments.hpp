@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "journal/format.hpp"
+#include "platform/files.hpp"
 
 namespace procmon::journal {
 
@@ -23,23 +24,17 @@ struct SegmentFile {
 // (symlinks, FIFOs, sockets, directories, devices) go to `skipped` if given:
 // they are never opened. Status code, thread's error set (`fn` names the
 // caller) on failure.
-int list_segments(int dirfd, const char *dir, const char *fn, std::vector<SegmentFile> &out,
+int list_segments(const platform::File &dirfile, const char *dir, const char *fn, std::vector<SegmentFile> &out,
                   std::vector<std::string> *skipped = nullptr);
 
-// Opens a listed segment (O_RDONLY or O_RDWR in `flags`) never blocking and
-// never through a symlink, and keeps it only if it is a regular file: the
-// name may have been swapped since the listing.
-enum class SegmentOpen { ok, gone, not_regular, failed /* errno set */ };
-SegmentOpen open_segment_file(int dirfd, const char *name, int flags, int &fd);
-
-// Reads one open segment's records after its header, buffered; the fd stays
-// the caller's. A record that is bad (length or CRC), does not decode, or
+// Reads one open segment's records after its header, buffered; the file
+// stays the caller's and must outlive the scanner. A record that is bad (length or CRC), does not decode, or
 // does not follow `last_seq` is corruption: the scanner looks for the next
 // intact record after it and reports the bytes in between.
 class SegmentScanner {
 public:
-    // Tells the kernel the fd is read front to back (a wider readahead).
-    explicit SegmentScanner(int fd, uint64_t offset = kHeaderBytes);
+    // Tells the OS the file is read front to back (a wider readahead).
+    explicit SegmentScanner(const platform::File &file, uint64_t offset = kHeaderBytes);
 
     enum class Step {
         record,      // `record`/`event` hold the next record; offset() is past it
@@ -63,7 +58,7 @@ private:
     bool fill(std::size_t want);  // at least `want` bytes buffered from offset_, if the file has them
     Step resync_forward(uint64_t last_seq);  // the next intact record after a bad one at offset_
 
-    int fd_;
+    const platform::File &file_;
     uint64_t offset_;               // of buf_[pos_]
     std::unique_ptr<unsigned char[]> buf_;
     std::size_t cap_ = 0;

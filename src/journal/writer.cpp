@@ -1,11 +1,5 @@
 #include "journal/writer.hpp"
 
-#include <fcntl.h>
-#include <pthread.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -14,7 +8,7 @@
 #include "core/error.hpp"
 #include "journal/format.hpp"
 #include "journal/segments.hpp"
-#include "platform/linux/sys_ops.h"
+#include "platform/fork_guard.hpp"
 
 namespace procmon::journal {
 namespace {
@@ -23,84 +17,8 @@ constexpr const char *kOpen = "procmon_journal_open";
 constexpr std::size_t kCommitBytes = 4u << 20;  // a group commit is cut at about this much
 constexpr int kRetryMs = 100;                   // after a failed write
 
-// A segment found at open is dated by its file: when it was last written.
-uint64_t modified_ns(const struct stat &st) {
-    return static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000u + static_cast<uint64_t>(st.st_mtim.tv_nsec);
-}
-
 uint64_t wall_ns() { return static_cast<uint64_t>(platform::now_ns(platform::Clock::realtime)); }
 uint64_t mono_ns() { return static_cast<uint64_t>(platform::now_ns(platform::Clock::monotonic)); }
-
-void read_boot_id(unsigned char out[16]) {
-    int fd = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    char text[64] = {};
-    ssize_t n = ::read(fd, text, sizeof text - 1);
-    ::close(fd);
-    int nibble = 0;
-    for (ssize_t i = 0; i < n && nibble < 32; ++i) {
-        const char c = text[i];
-        const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (v < 0) continue;
-        out[nibble / 2] = static_cast<unsigned char>(out[nibble / 2] | (nibble % 2 ? v : v << 4));
-        ++nibble;
-    }
-}
-
-// Writes all of [p, p + n) or fails with errno set.
-bool write_all(int fd, const unsigned char *p, std::size_t n) {
-    while (n > 0) {
-        const ssize_t w = pm_sys()->write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
-    return true;
-}
-
-// The lock fds of this process's writers. flock belongs to the open file
-// description, which a forked child shares: a child that does not exec
-// (O_CLOEXEC) would keep the directory locked after the parent closed its
-// journal. In the child, each is made /dev/null instead (the number stays
-// taken: the child's copy of the Writer still closes it), so only the
-// parent holds the lock. Children made without fork() handlers (a raw
-// clone) are not covered.
-std::mutex lock_fds_mutex;
-std::vector<int> lock_fds;
-
-void lock_fds_before_fork() { lock_fds_mutex.lock(); }
-void lock_fds_in_parent() { lock_fds_mutex.unlock(); }
-void lock_fds_in_child() {
-    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    for (const int fd : lock_fds) null >= 0 ? ::dup3(null, fd, O_CLOEXEC) : ::close(fd);
-    if (null >= 0) ::close(null);
-    lock_fds_mutex.unlock();
-}
-
-// Held from before the lock file is opened until its fd is in lock_fds: a
-// fork on another thread in between (which would copy the fd without the
-// child handler's knowing) waits for it.
-std::unique_lock<std::mutex> no_fork_meanwhile() {
-    static std::once_flag registered;
-    std::call_once(registered, [] { ::pthread_atfork(lock_fds_before_fork, lock_fds_in_parent, lock_fds_in_child); });
-    return std::unique_lock<std::mutex>(lock_fds_mutex);
-}
-
-void hold_in_parent_only(int fd, std::unique_lock<std::mutex> &no_fork) {
-    lock_fds.push_back(fd);
-    no_fork.unlock();
-}
-
-void release_lock_fd(int fd) {
-    {
-        std::lock_guard<std::mutex> lock(lock_fds_mutex);
-        std::erase(lock_fds, fd);
-    }
-    ::close(fd);  // releases the flock
-}
 
 }  // namespace
 
@@ -125,60 +43,60 @@ int Writer::open(const std::string &dir, WriterOptions opts, std::shared_ptr<eve
 
 Writer::~Writer() {
     close();
-    if (fd_ >= 0) ::close(fd_);
-    if (lockfd_ >= 0) release_lock_fd(lockfd_);
-    if (dirfd_ >= 0) ::close(dirfd_);
+    if (lock_.valid()) platform::forget_parent_only(lock_);  // then its close releases the lock
 }
 
 // ------------------------------------------------------------ recovery
 
 int Writer::recover() {
     const char *dir = dir_.c_str();
-    if (::mkdir(dir, 0755) != 0 && errno != EEXIST)
+    if (!platform::make_directory(dir))
         return fail(status_from_errno(errno), errno, "%s: create %s: %s", kOpen, dir, std::strerror(errno));
-    dirfd_ = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd_ < 0) return fail(status_from_errno(errno), errno, "%s: open %s: %s", kOpen, dir, std::strerror(errno));
+    dirfile_ = platform::open_directory(dir);
+    if (!dirfile_.valid()) return fail(status_from_errno(errno), errno, "%s: open %s: %s", kOpen, dir, std::strerror(errno));
     // Regular files only, as segments: a FIFO or a symlink here is not ours to open.
-    std::unique_lock<std::mutex> no_fork = no_fork_meanwhile();
-    lockfd_ = ::openat(dirfd_, "LOCK", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
-    if (lockfd_ < 0 && errno != ELOOP && errno != ENXIO && errno != EISDIR)
-        return fail(status_from_errno(errno), errno, "%s: create %s/LOCK: %s", kOpen, dir, std::strerror(errno));
-    struct stat lock_st {};
-    if (lockfd_ < 0 || ::fstat(lockfd_, &lock_st) != 0 || !S_ISREG(lock_st.st_mode))
+    // The lock file is kept from forked children: see fork_guard.hpp.
+    std::unique_lock<std::mutex> no_fork = platform::no_fork_meanwhile();
+    switch (platform::open_regular(dirfile_, "LOCK", platform::Access::read_write_create, lock_)) {
+    case platform::Opened::ok: break;
+    case platform::Opened::not_regular:
         return fail(PROCMON_EFORMAT, 0, "%s: %s/LOCK is not a regular file: a journal directory holds regular files only",
                     kOpen, dir);
-    if (::flock(lockfd_, LOCK_EX | LOCK_NB) != 0) {
-        if (errno == EWOULDBLOCK)
-            return fail(PROCMON_ELOCKED, errno, "%s: %s is locked by another writer (flock on %s/LOCK)", kOpen, dir, dir);
+    case platform::Opened::gone:
+    case platform::Opened::failed:
+        return fail(status_from_errno(errno), errno, "%s: create %s/LOCK: %s", kOpen, dir, std::strerror(errno));
+    }
+    switch (platform::lock_exclusive(lock_)) {
+    case platform::Lock::held: break;
+    case platform::Lock::busy:
+        return fail(PROCMON_ELOCKED, errno, "%s: %s is locked by another writer (flock on %s/LOCK)", kOpen, dir, dir);
+    case platform::Lock::failed:
         return fail(status_from_errno(errno), errno, "%s: lock %s/LOCK: %s", kOpen, dir, std::strerror(errno));
     }
-    hold_in_parent_only(lockfd_, no_fork);
-    read_boot_id(boot_id_);
+    platform::parent_only(lock_, no_fork);
+    platform::boot_id(boot_id_);  // zeros when the OS does not tell
 
     std::vector<SegmentFile> files;
     std::vector<std::string> odd;  // not regular files: left alone, counted
-    if (int rc = list_segments(dirfd_, dir, kOpen, files, &odd); rc != PROCMON_OK) return rc;
+    if (int rc = list_segments(dirfile_, dir, kOpen, files, &odd); rc != PROCMON_OK) return rc;
     skipped_ = odd.size();
     uint64_t last = 0;
     for (std::size_t i = 0; i < files.size(); ++i) {
         const SegmentFile &f = files[i];
         const bool newest = i + 1 == files.size();
-        int fd;
-        switch (open_segment_file(dirfd_, f.name.c_str(), newest ? O_RDWR : O_RDONLY, fd)) {
-        case SegmentOpen::ok: break;
-        case SegmentOpen::not_regular: ++skipped_; continue;
-        case SegmentOpen::gone: continue;
-        case SegmentOpen::failed:
+        platform::File file;
+        switch (platform::open_regular(dirfile_, f.name.c_str(), newest ? platform::Access::read_write : platform::Access::read,
+                                       file)) {
+        case platform::Opened::ok: break;
+        case platform::Opened::not_regular: ++skipped_; continue;
+        case platform::Opened::gone: continue;
+        case platform::Opened::failed:
             return fail(status_from_errno(errno), errno, "%s: open %s/%s: %s", kOpen, dir, f.name.c_str(), std::strerror(errno));
         }
-        struct Closer {
-            int fd;
-            ~Closer() { ::close(fd); }
-        } closer{fd};
-        struct stat st {};
-        ::fstat(fd, &st);
+        platform::FileInfo st;  // dates the segment by its last write
+        platform::info(file, st);
         unsigned char head[kHeaderBytes];
-        const ssize_t got = ::pread(fd, head, sizeof head, 0);
+        const int64_t got = platform::read_at(file, head, sizeof head, 0);
         if (got < 0) return fail(PROCMON_EIO, errno, "%s: read %s/%s: %s", kOpen, dir, f.name.c_str(), std::strerror(errno));
         SegmentHeader h;
         uint32_t version = 0;
@@ -192,17 +110,17 @@ int Writer::recover() {
         case HeaderCheck::short_file:
         case HeaderCheck::bad_crc:
             if (newest) {  // created, then the crash: nothing in it was ever acknowledged
-                truncated_ += static_cast<uint64_t>(st.st_size);
-                ::unlinkat(dirfd_, f.name.c_str(), 0);
+                truncated_ += st.size;
+                platform::unlink(dirfile_, f.name.c_str());
             } else {
                 ++corrupt_;  // readers skip it whole
-                segments_.push_back({f.first_seq, f.name, static_cast<uint64_t>(st.st_size), modified_ns(st)});
+                segments_.push_back({f.first_seq, f.name, st.size, st.modified_ns});
             }
             continue;
         }
         uint64_t seg_last = std::max(last, h.first_seq - 1);
         bool any = false;
-        SegmentScanner scan(fd);
+        SegmentScanner scan(file);
         for (bool done = false; !done;) {
             switch (scan.next(seg_last)) {
             case SegmentScanner::Step::record:
@@ -214,11 +132,11 @@ int Writer::recover() {
                 break;
             case SegmentScanner::Step::incomplete:
                 if (newest) {  // a torn tail: cut it
-                    truncated_ += static_cast<uint64_t>(st.st_size) - scan.offset();
-                    if (::ftruncate(fd, static_cast<off_t>(scan.offset())) != 0)
+                    truncated_ += st.size - scan.offset();
+                    if (!platform::truncate(file, scan.offset()))
                         return fail(status_from_errno(errno), errno, "%s: truncate the torn tail of %s/%s: %s", kOpen,
                                     dir, f.name.c_str(), std::strerror(errno));
-                    st.st_size = static_cast<off_t>(scan.offset());
+                    st.size = scan.offset();
                 } else {
                     ++corrupt_;
                 }
@@ -230,11 +148,11 @@ int Writer::recover() {
             }
         }
         if (newest && !any) {  // only a header: its name would clash with the next segment's
-            ::unlinkat(dirfd_, f.name.c_str(), 0);
+            platform::unlink(dirfile_, f.name.c_str());
             continue;
         }
         last = seg_last;
-        segments_.push_back({f.first_seq, f.name, static_cast<uint64_t>(st.st_size), modified_ns(st)});
+        segments_.push_back({f.first_seq, f.name, st.size, st.modified_ns});
     }
     next_seq_ = last + 1;
     written_seq_ = durable_seq_ = last;  // what recovery found is on disk
@@ -250,20 +168,19 @@ int Writer::recover() {
 bool Writer::start_segment() {
     const uint64_t first = buf_.empty() ? next_seq_.load() : batch_first_seq_;  // the records about to be written
     const std::string name = segment_name(first);
-    int fd = ::openat(dirfd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0 && errno == EEXIST) {
+    platform::File file = platform::create_new(dirfile_, name.c_str());
+    if (!file.valid() && errno == EEXIST) {
         // Left by a commit that failed before any record of it landed:
         // nothing to keep. Anything but a regular file is not ours to remove.
-        struct stat st {};
-        if (::fstatat(dirfd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+        if (platform::kind_of(dirfile_, name.c_str()) == platform::Kind::other) {
             failed(PROCMON_EFORMAT, EEXIST,
                    ("create segment " + name + ": the name is taken by something that is not a regular file").c_str());
             return false;
         }
-        ::unlinkat(dirfd_, name.c_str(), 0);
-        fd = ::openat(dirfd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        platform::unlink(dirfile_, name.c_str());
+        file = platform::create_new(dirfile_, name.c_str());
     }
-    if (fd < 0) {
+    if (!file.valid()) {
         failed(status_from_errno(errno), errno, ("create segment " + name).c_str());
         return false;
     }
@@ -273,17 +190,17 @@ bool Writer::start_segment() {
     std::memcpy(h.boot_id, boot_id_, sizeof h.boot_id);
     unsigned char head[kHeaderBytes];
     encode_header(h, head);
-    bool ok = write_all(fd, head, sizeof head);
+    bool ok = platform::write_all(file, head, sizeof head);
     if (ok && opts_.fsync != PROCMON_FSYNC_NEVER)  // the file and its name survive a crash
-        ok = pm_sys()->fdatasync(fd) == 0 && ::fsync(dirfd_) == 0;
+        ok = platform::datasync(file) && platform::sync_directory(dirfile_);
     if (!ok) {
         const int err = errno;
-        ::close(fd);
-        ::unlinkat(dirfd_, name.c_str(), 0);
+        file.close();
+        platform::unlink(dirfile_, name.c_str());
         failed(status_from_errno(err), err, ("write the header of segment " + name).c_str());
         return false;
     }
-    fd_ = fd;
+    file_ = std::move(file);
     segments_.push_back({first, name, kHeaderBytes, 0});
     segment_count_ = segments_.size();
     disk_bytes_ += kHeaderBytes;
@@ -291,9 +208,9 @@ bool Writer::start_segment() {
 }
 
 bool Writer::datasync() {
-    if (fd_ < 0 || !dirty_) return true;
+    if (!file_.valid() || !dirty_) return true;
     ++fsyncs_;
-    if (pm_sys()->fdatasync(fd_) != 0) {
+    if (!platform::datasync(file_)) {
         failed(status_from_errno(errno), errno, "fdatasync");
         return false;
     }
@@ -311,7 +228,7 @@ void Writer::retain() {
         const bool too_big = opts_.max_bytes && disk_bytes_ > opts_.max_bytes;
         const bool too_old = opts_.max_age_ns && old.closed_ns && old.closed_ns + opts_.max_age_ns < now;
         if (!too_big && !too_old) break;
-        if (::unlinkat(dirfd_, old.name.c_str(), 0) != 0 && errno != ENOENT) {
+        if (!platform::unlink(dirfile_, old.name.c_str()) && errno != ENOENT) {
             failed(status_from_errno(errno), errno, ("remove old segment " + old.name).c_str());
             break;
         }
@@ -357,19 +274,18 @@ void Writer::drop_batch() {
 
 bool Writer::commit() {
     if (buf_.empty()) return true;
-    if (fd_ < 0 && !start_segment()) {
+    if (!file_.valid() && !start_segment()) {
         drop_batch();
         return false;
     }
     Segment &seg = segments_.back();
-    if (!write_all(fd_, buf_.data(), buf_.size())) {
+    if (!platform::write_all(file_, buf_.data(), buf_.size())) {
         const int err = errno;
         // Leave no partial record: cut back to the last whole commit, or
         // if even that fails, leave this segment and start another.
-        if (::ftruncate(fd_, static_cast<off_t>(seg.bytes)) != 0 || ::lseek(fd_, 0, SEEK_END) < 0) {
+        if (!platform::truncate(file_, seg.bytes)) {
             datasync();  // what this segment holds before the torn bytes stays durable
-            ::close(fd_);
-            fd_ = -1;
+            file_.close();
             seg.closed_ns = opts_.clock();
         }
         failed(status_from_errno(err), err, ("write segment " + seg.name).c_str());
@@ -391,8 +307,7 @@ bool Writer::commit() {
     else if (opts_.fsync == PROCMON_FSYNC_NEVER) durable_seq_ = written_seq_;
     if (seg.bytes >= opts_.segment_bytes) {  // full: the next commit starts a new one
         if (opts_.fsync != PROCMON_FSYNC_NEVER) ok = datasync() && ok;
-        ::close(fd_);
-        fd_ = -1;
+        file_.close();
         seg.closed_ns = opts_.clock();
     }
     retain();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "events/subscription.hpp"
+#include "platform/files.hpp"
 #include "platform/platform.hpp"
 #include "procmon.h"
 
@@ -83,11 +84,11 @@ private:
     const std::string dir_;
     WriterOptions opts_;
     std::shared_ptr<events::Subscription> source_;
-    int dirfd_ = -1, lockfd_ = -1, fd_ = -1;  // fd_: the active segment, -1 between segments
+    platform::File dirfile_, lock_, file_;  // file_: the active segment, invalid between segments
     unsigned char boot_id_[16] = {};
 
     // writer thread only
-    std::deque<Segment> segments_;  // oldest first; the last is active when fd_ >= 0
+    std::deque<Segment> segments_;  // oldest first; the last is active when file_ is valid
     std::vector<unsigned char> buf_;
     uint64_t batch_first_seq_ = 0;  // buf_'s first record; to undo a failed commit:
     uint64_t batch_weight_ = 0;     //   events it stands for (a LOST record: its count)

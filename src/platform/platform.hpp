@@ -163,15 +163,48 @@ struct KernelEvent {
     uint32_t id = 0;                          // uid/gid: the new effective id
     char comm[16] = {};                       // comm: the new name
     uint64_t time_ns = 0;                     // CLOCK_MONOTONIC at the event
+
+    // exec: the new image as the source saw it at the event, when it can
+    // (netlink cannot; a source in the kernel could). The tracker then takes
+    // these instead of reading them later, when the process may be gone.
+    // They point into the source's buffer, valid until its next receive().
+    enum Carried : uint32_t { carries_exe = 1u << 0, carries_argv = 1u << 1, carries_cwd = 1u << 2 };
+    uint32_t carried = 0;  // Carried bits: which of the below are set
+    const char *exe = nullptr;
+    std::size_t exe_len = 0;
+    const char *argv = nullptr;  // NUL-separated arguments, each terminated
+    std::size_t argv_len = 0;
+    const char *cwd = nullptr;  // no event reports a cwd yet: carried for when one does
+    std::size_t cwd_len = 0;
 };
 using KernelEvents = std::vector<KernelEvent, ArenaAllocator<KernelEvent>>;
 
 // A push source of process events (Linux: the netlink proc connector).
 class EventSource {
 public:
-    // PROCMON_OK, or the status code with the thread's error explaining why
-    // this source cannot run here (EPERM without CAP_NET_ADMIN, EUNSUPPORTED).
-    static int open(std::unique_ptr<EventSource> &out);
+    // What the engine says of one push source in procmon_stats.source_reason:
+    // static text, as the stats hand it out.
+    struct Reasons {
+        const char *running;      // it runs
+        const char *denied;       // polling instead: EPERM
+        const char *unavailable;  // polling instead: any other refusal
+        const char *broken;       // polling instead: it failed while running
+    };
+    // One push source this OS offers.
+    struct Kind {
+        uint32_t source;  // its PROCMON_SOURCE_* value
+        Reasons reasons;
+        int (*open)(std::unique_ptr<EventSource> &out);
+    };
+    // The push sources of this OS, best first: what PROCMON_SOURCE_AUTO
+    // tries, in this order, before it polls.
+    static const Kind *kinds(std::size_t &n);
+    static const Kind *find(uint32_t source);  // nullptr: not a push source here
+
+    // Opens the push source `source` (a PROCMON_SOURCE_*). PROCMON_OK, or
+    // the status code with the thread's error explaining why it cannot run
+    // here (EPERM without the privilege it needs, EUNSUPPORTED).
+    static int open(uint32_t source, std::unique_ptr<EventSource> &out);
     virtual ~EventSource() = default;
 
     virtual WaitHandle handle() const = 0;  // ready when events wait
@@ -181,7 +214,8 @@ public:
         lost,     // the kernel dropped events: `lost` of them (0 = unknown)
         failed,   // the source is broken (thread's error set)
     };
-    // Reads what is waiting without blocking.
+    // Reads what is waiting without blocking. Strings the events carry stay
+    // valid until the next call.
     virtual Recv receive(KernelEvents &out, uint64_t &lost) = 0;
 };
 

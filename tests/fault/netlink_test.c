@@ -192,6 +192,38 @@ static void refused_bind_falls_back_to_polling_and_says_why(void **state) {
     procmon_close(ctx);
 }
 
+/* PROCMON_SOURCE_NETLINK asks for netlink or nothing: the refusal is the
+ * subscriber's, with its status and why. */
+static void refused_bind_fails_a_netlink_only_subscription_with_eperm(void **state) {
+    (void)state;
+    procmon_options o = PROCMON_OPTIONS_INIT;
+    procmon_ctx *ctx = NULL;
+    procmon_subscription *s = NULL;
+    procmon_stats st;
+    o.event_source = PROCMON_SOURCE_NETLINK;
+    bind_errno = EPERM;
+    assert_int_equal(procmon_open(&ctx, &o), PROCMON_OK);
+    assert_int_equal(procmon_subscribe(&s, ctx, NULL), PROCMON_EPERM);
+    assert_null(s);
+    assert_int_equal(procmon_error_last()->code, PROCMON_EPERM);
+    assert_int_equal(procmon_error_last()->sys_errno, EPERM);
+    assert_non_null(strstr(procmon_error_last()->message, "event_source netlink"));
+    assert_non_null(strstr(procmon_error_last()->message, "CAP_NET_ADMIN"));
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    procmon_stats_get(&st, ctx);
+    assert_int_equal(st.event_source, PROCMON_STATS_SOURCE_NONE);
+    assert_string_equal(st.source_name, "");
+    bind_errno = 0; /* permitted now (root is on every kernel): the same context subscribes */
+    if (geteuid() == 0) {
+        assert_int_equal(procmon_subscribe(&s, ctx, NULL), PROCMON_OK);
+        procmon_stats_get(&st, ctx);
+        assert_string_equal(st.source_name, "netlink");
+        procmon_unsubscribe(s);
+    }
+    procmon_close(ctx);
+}
+
 static void enobufs_gives_lost_and_a_resync_synthesises_what_was_missed(void **state) {
     (void)state;
     procmon_ctx *ctx = NULL;
@@ -250,6 +282,7 @@ static void malformed_messages_are_skipped_and_the_stream_goes_on(void **state) 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(refused_bind_falls_back_to_polling_and_says_why, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_bind_fails_a_netlink_only_subscription_with_eperm, setup, teardown),
         cmocka_unit_test_setup_teardown(enobufs_gives_lost_and_a_resync_synthesises_what_was_missed, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_messages_are_skipped_and_the_stream_goes_on, setup, teardown),
     };

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "child_events.hpp"
 #include "children.hpp"
 #include "pid_namespace.hpp"
 #include "procmon_raii.hpp"
@@ -467,25 +468,10 @@ Test(events, unprivileged_subscriber_gets_events_from_a_source_that_says_why) {
         if (st.event_source == PROCMON_STATS_SOURCE_POLLING && std::strstr(st.source_reason, "CAP_NET_ADMIN") == nullptr)
             _exit(13);
         if (st.event_source == PROCMON_STATS_SOURCE_NONE) _exit(14);
-        pid_t kid = fork();
-        if (kid == 0) {
-            usleep(300000);
-            _exit(0);
-        }
-        waitpid(kid, nullptr, 0);
-        bool start = false, exit = false;
-        for (int i = 0; i < 100 && !(start && exit); ++i) {
-            procmon_event ev[16];
-            size_t n = 0;
-            procmon_subscription_next(s, ev, sizeof ev[0], 16, &n, 50);
-            for (size_t k = 0; k < n; ++k) {
-                start = start || (ev[k].pid == kid && ev[k].type == PROCMON_EVENT_START);
-                exit = exit || (ev[k].pid == kid && ev[k].type == PROCMON_EVENT_EXIT);
-            }
-        }
+        const bool seen = sees_a_child_start_and_exit(s);
         procmon_unsubscribe(s);
         procmon_close(ctx);
-        _exit(start && exit ? 0 : 15);
+        _exit(seen ? 0 : 15);
     }
     int status = reap(pid);
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child check failed: status %d", WEXITSTATUS(status));

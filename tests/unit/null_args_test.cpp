@@ -164,6 +164,7 @@ std::vector<Row> table(World &w) {
          {{"s", Want::einval, [&w] { return procmon_subscription_next(nullptr, w.events, sizeof w.events[0], 4, &w.n, 0); }},
           {"events", Want::einval, [&w] { return procmon_subscription_next(w.sub, nullptr, sizeof w.events[0], 4, &w.n, 0); }},
           {"n_out", Want::einval, [&w] { return procmon_subscription_next(w.sub, w.events, sizeof w.events[0], 4, nullptr, 0); }}}},
+        {"procmon_subscription_wait", {{"s", Want::einval, [] { return procmon_subscription_wait(nullptr, 0); }}}},
         {"procmon_subscription_fd", {{"s", Want::minus_one, [] { return int64_t{procmon_subscription_fd(nullptr)}; }}}},
         {"procmon_dispatch",
          {{"s", Want::einval, [&w] { return procmon_dispatch(nullptr, on_event, &w, 4, &w.n); }},
@@ -221,6 +222,8 @@ std::vector<Row> table(World &w) {
         {"procmon_journal_reader_stats_get",
          {{"out", Want::einval, [&w] { return procmon_journal_reader_stats_get(nullptr, w.reader); }},
           {"r", Want::einval, [] { return get_with_null_handle(procmon_journal_reader_stats_get); }}}},
+        {"procmon_journal_reader_fd", {{"r", Want::minus_one, [] { return int64_t{procmon_journal_reader_fd(nullptr)}; }}}},
+        {"procmon_journal_reader_wait", {{"r", Want::einval, [] { return int64_t{procmon_journal_reader_wait(nullptr, 0)}; }}}},
         {"procmon_journal_reader_close", {{"r", Want::nothing, [] { procmon_journal_reader_close(nullptr); return int64_t{0}; }}}},
     };
 }

@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "platform/linux/connector.hpp"
+#include "platform/linux/push_sources.hpp"
 #include "platform/linux/sys_ops.h"
 #include "platform/platform.hpp"
 
@@ -186,7 +187,7 @@ std::size_t parse_connector_messages(const char *buf, std::size_t n, KernelEvent
     return bad;
 }
 
-int EventSource::open(std::unique_ptr<EventSource> &out) {
+int open_netlink(std::unique_ptr<EventSource> &out) {
     int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
     if (fd < 0)
         return fail(errno == EPROTONOSUPPORT ? PROCMON_EUNSUPPORTED : status_from_errno(errno), errno,
