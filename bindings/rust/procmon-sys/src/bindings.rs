@@ -2837,6 +2837,12 @@ extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 extern "C" {
+    pub fn procmon_subscription_wait(
+        s: *mut procmon_subscription,
+        timeout_ms: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
     pub fn procmon_subscription_fd(s: *const procmon_subscription) -> ::std::os::raw::c_int;
 }
 pub type procmon_event_cb = ::std::option::Option<
@@ -4006,6 +4012,15 @@ extern "C" {
     pub fn procmon_journal_reader_stats_get(
         out: *mut procmon_journal_reader_stats,
         r: *const procmon_journal_reader,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_journal_reader_fd(r: *const procmon_journal_reader) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_journal_reader_wait(
+        r: *mut procmon_journal_reader,
+        timeout_ms: ::std::os::raw::c_int,
     ) -> ::std::os::raw::c_int;
 }
 extern "C" {
