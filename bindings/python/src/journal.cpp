@@ -134,32 +134,34 @@ std::shared_ptr<Journal> open_journal(const std::string &dir, std::shared_ptr<Co
 struct JournalReader {
     procmon_journal_reader *r = nullptr;
     std::mutex mutex;
+    std::atomic<bool> closing{false};  // a waiter gives the mutex up to close() at its next slice
     std::vector<procmon_event> batch;
 
     ~JournalReader() { procmon_journal_reader_close(r); }
 
     // Up to max records, waiting up to timeout seconds (None: forever) for
-    // the first. The reader has no interruptible wait yet: slices of 200 ms
-    // let Ctrl-C through.
+    // the first, in slices of 200 ms: close() from another thread must end
+    // the wait, and procmon_journal_reader_wait has nothing that wakes it
+    // but a record or a signal for this thread (EINTR: Ctrl-C runs at once).
     std::vector<Event> next(std::size_t max, std::optional<double> timeout) {
         if (max == 0) raise(PROCMON_EINVAL, "max must be at least 1");
         const Deadline deadline(timeout);
         std::vector<Event> out;
-        for (;;) {
+        for (bool first = true;; first = false) {
             std::optional<Failure> failed;
-            const int wait_ms = deadline.ms_left(200);
             {
                 py::gil_scoped_release nogil;
                 std::lock_guard<std::mutex> hold(mutex);
-                if (r == nullptr) {
+                int rc = PROCMON_OK;
+                if (r == nullptr || closing) {
                     failed = Failure{PROCMON_ECLOSED, 0, "the reader is closed"};
-                } else {
+                } else if (first || (rc = procmon_journal_reader_wait(r, deadline.ms_left(200))) == PROCMON_OK) {
                     batch.resize(std::min<std::size_t>(max, 4096));
                     std::size_t n = 0;
-                    int rc = procmon_journal_reader_next(r, batch.data(), sizeof(procmon_event), batch.size(), &n, wait_ms);
-                    if (rc != PROCMON_OK) failed = last_failure(rc);
+                    rc = procmon_journal_reader_next(r, batch.data(), sizeof(procmon_event), batch.size(), &n, 0);
                     for (std::size_t i = 0; i < n; ++i) out.push_back(Event::copy(batch[i]));
                 }
+                if (rc != PROCMON_OK && rc != PROCMON_ETIMEDOUT && rc != PROCMON_EINTR) failed = last_failure(rc);
             }
             if (failed) raise(*failed);
             if (!out.empty() || deadline.passed()) return out;
@@ -187,6 +189,7 @@ struct JournalReader {
     }
 
     void close() {
+        closing = true;
         py::gil_scoped_release nogil;
         std::lock_guard<std::mutex> hold(mutex);
         procmon_journal_reader_close(r);

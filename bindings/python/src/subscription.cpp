@@ -72,8 +72,10 @@ struct Subscription {
             if (left_ms == 0) return out;
             int r;
             {
-                // The library has no interruptible wait yet: poll its
-                // descriptor and our close() eventfd.
+                // Not procmon_subscription_wait: close() from another
+                // thread must wake this wait, and only procmon_unsubscribe
+                // wakes the library's, freeing the handle this thread may be
+                // about to pass it. Our eventfd wakes it instead.
                 py::gil_scoped_release nogil;
                 struct pollfd fds[2] = {{fd, POLLIN, 0}, {wake, POLLIN, 0}};
                 r = ::poll(fds, 2, left_ms);
