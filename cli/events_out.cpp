@@ -16,16 +16,12 @@ namespace {
 const char *event_name(const procmon_event &e) { return e.full_name != nullptr ? e.full_name : e.name; }
 
 const char *type_name(uint32_t t) {
-    switch (t) {
-    case PROCMON_EVENT_START: return "start";
-    case PROCMON_EVENT_EXEC: return "exec";
-    case PROCMON_EVENT_EXIT: return "exit";
-    case PROCMON_EVENT_UID: return "uid";
-    case PROCMON_EVENT_COMM: return "comm";
-    case PROCMON_EVENT_LOST: return "lost";
-    default: return "?";
-    }
+    const char *name = procmon_event_type_name(t);
+    return name != nullptr ? name : "?";
 }
+
+// The types a user may ask for: LOST always comes, unasked.
+constexpr uint32_t kSelectable = PROCMON_EVENTS_ALL & ~PROCMON_EVENT_LOST;
 
 std::string parse_events(const std::string &list, uint32_t &out) {
     out = 0;
@@ -33,10 +29,12 @@ std::string parse_events(const std::string &list, uint32_t &out) {
     while (start <= list.size()) {
         std::size_t comma = list.find(',', start);
         std::string one = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        uint32_t bit = one == "start" ? PROCMON_EVENT_START : one == "exec" ? PROCMON_EVENT_EXEC
-                     : one == "exit" ? PROCMON_EVENT_EXIT : one == "uid" ? PROCMON_EVENT_UID
-                     : one == "comm" ? PROCMON_EVENT_COMM : 0;
-        if (bit == 0) return "unknown event '" + one + "' (start, exec, exit, uid, comm)";
+        uint32_t bit = 0;
+        if (procmon_event_type_from_name(one.c_str(), &bit) != PROCMON_OK || !(bit & kSelectable)) {
+            std::string valid;
+            for (uint32_t b = 1; b & kSelectable; b <<= 1) valid += (valid.empty() ? "" : ", ") + std::string(type_name(b));
+            return "unknown event '" + one + "' (" + valid + ")";
+        }
         out |= bit;
         if (comma == std::string::npos) break;
         start = comma + 1;

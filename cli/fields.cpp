@@ -1,7 +1,5 @@
 #include "fields.hpp"
 
-#include <pwd.h>
-
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -11,15 +9,9 @@
 
 namespace procmon::cli {
 
-const std::string &Env::user(uint32_t uid) {
-    auto it = users_.find(uid);
-    if (it != users_.end()) return it->second;
-    passwd pw, *res = nullptr;
-    char buf[1024];
-    std::string name = (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res != nullptr)
-                           ? std::string(res->pw_name)
-                           : std::to_string(uid);
-    return users_.emplace(uid, std::move(name)).first->second;
+std::string Env::user(uint32_t uid) {
+    char name[256];  // LOGIN_NAME_MAX on Linux
+    return procmon_user_name(uid, name, sizeof name) == PROCMON_OK ? std::string(name) : std::to_string(uid);
 }
 
 void append_printable(std::string &out, const char *s, std::size_t n) {
@@ -200,8 +192,12 @@ std::vector<Field> make_fields() {
                   if (has(p, PROCMON_FIELD_IDS)) json_string(o, env.user(p.euid)); else o += "null";
               },
               [](std::string &o, const procmon_process &p, Env &env) {
-                  if (has(p, PROCMON_FIELD_IDS)) append_printable(o, env.user(p.euid).data(), env.user(p.euid).size());
-                  else o += "-";
+                  if (!has(p, PROCMON_FIELD_IDS)) {
+                      o += "-";
+                      return;
+                  }
+                  const std::string user = env.user(p.euid);
+                  append_printable(o, user.data(), user.size());
               },
               nullptr},
         PM_INT_FIELD("uid", "UID", PROCMON_FIELD_IDS, p.uid),
@@ -297,16 +293,15 @@ const Field *find_field(std::string_view name) {
 
 std::string parse_field_list(std::string_view list, bool for_table, std::vector<const Field *> &out) {
     out.clear();
-    if (list == "all") {
-        for (const Field &f : all_fields()) out.push_back(&f);
-        return {};
-    }
-    if (list == "default") {
-        if (for_table) {
+    // "default" and "all" are the library's names for its sets of groups:
+    // every column those groups fill (the table has its own default, as ps)
+    uint64_t groups = 0;
+    if ((list == "default" || list == "all") && procmon_field_from_name(std::string(list).c_str(), &groups) == PROCMON_OK) {
+        if (for_table && list == "default") {
             for (const char *n : kDefaultTable) out.push_back(find_field(n));
         } else {
             for (const Field &f : all_fields())
-                if (f.group & PROCMON_FIELDS_DEFAULT) out.push_back(&f);
+                if (f.group & groups) out.push_back(&f);
         }
         return {};
     }

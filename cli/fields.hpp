@@ -6,7 +6,6 @@
 #include <ctime>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "procmon.h"
@@ -16,9 +15,8 @@ namespace procmon::cli {
 // Per-run lookups shared by all rows.
 class Env {
 public:
-    const std::string &user(uint32_t uid);  // name, or the number if unknown
-private:
-    std::unordered_map<uint32_t, std::string> users_;
+    // The user's name (the library caches it), or the number if unknown.
+    std::string user(uint32_t uid);
 };
 
 struct Field {

@@ -135,8 +135,12 @@ bool write_summary(Sink &sink, const std::vector<const procmon_process *> &rows,
         cpu += (p->valid & PROCMON_FIELD_CPU) ? p->cpu_percent : 0;
         ++by_state[p->state];
         std::string user;
-        if (p->valid & PROCMON_FIELD_IDS) append_printable(user, env.user(p->euid).data(), env.user(p->euid).size());
-        else user = "?";
+        if (p->valid & PROCMON_FIELD_IDS) {
+            const std::string name = env.user(p->euid);
+            append_printable(user, name.data(), name.size());
+        } else {
+            user = "?";
+        }
         ++by_user[user];
     }
     const bool smaps = std::any_of(fields.begin(), fields.end(), [](const Field *f) { return f->group == PROCMON_FIELD_SMAPS; });

@@ -658,6 +658,53 @@ PROCMON_API int procmon_subscription_stats_get(procmon_subscription_stats *out, 
 PROCMON_API void procmon_unsubscribe(procmon_subscription *s);
 
 
+/* ------------------------------------------------------------------ names */
+/* The library's words for its constants, read from the tables above
+ * (PROCMON_FIELD_MAP, PROCMON_EVENT_MAP, PROCMON_SOURCE_MAP,
+ * PROCMON_STATE_MAP), so the CLI, the bindings and programs print and parse
+ * the same ones (since 0.3). Names are case-sensitive; a returned name is
+ * static text, never freed. Every function here may be called from any
+ * thread. */
+
+/* The name of exactly one PROCMON_FIELD_* group bit ("cpu"); NULL for 0,
+ * for several bits and for a bit the table does not hold. */
+PROCMON_API const char *procmon_field_name(uint64_t field);
+/* The bit of a group name into *out, or PROCMON_FIELDS_DEFAULT for
+ * "default" and PROCMON_FIELDS_ALL for "all". Errors: EINVAL (name or out
+ * NULL, or a name not in the table: the message lists the valid ones; *out
+ * is left alone). */
+PROCMON_API int procmon_field_from_name(const char *name, uint64_t *out);
+
+/* The name of one PROCMON_EVENT_* type ("exec"); NULL for anything else. */
+PROCMON_API const char *procmon_event_type_name(uint32_t type);
+/* The PROCMON_EVENT_* bit of a type name into *out ("lost" included).
+ * Errors: EINVAL (name or out NULL, or an unknown name: the message lists
+ * the valid ones). */
+PROCMON_API int procmon_event_type_from_name(const char *name, uint32_t *out);
+
+/* The name of a PROCMON_SOURCE_* value ("netlink"); NULL for anything else. */
+PROCMON_API const char *procmon_source_name(uint32_t source);
+/* The PROCMON_SOURCE_* value of a source name into *out. Errors: EINVAL
+ * (name or out NULL, or an unknown name: the message lists the valid ones). */
+PROCMON_API int procmon_source_from_name(const char *name, uint32_t *out);
+
+/* psutil's name of a PROCMON_STATE_* value ("sleeping", "disk-sleep");
+ * NULL for a value the table does not hold. */
+PROCMON_API const char *procmon_state_name(uint32_t state);
+/* The PROCMON_STATE_* value of a state name into *out. Errors: EINVAL (name
+ * or out NULL, or an unknown name: the message lists the valid ones). */
+PROCMON_API int procmon_state_from_name(const char *name, uint32_t *out);
+
+/* The login name of the user with this uid, NUL-terminated, into buf of
+ * size bytes. The OS's user database is asked once per uid: the answer, a
+ * name or "no such user", is remembered for the life of the process (users
+ * rarely change, and a lookup may read files or ask a directory service).
+ * Errors: ENOENT (no user has this uid: print the number, as ps and psutil
+ * do), EINVAL (buf NULL, or size too small: the message says how many
+ * bytes are needed; buf then holds "" when size > 0), EIO (the user
+ * database could not be read; not remembered). */
+PROCMON_API int procmon_user_name(uint32_t uid, char *buf, size_t size);
+
 /* ---------------------------------------------------------------- journal */
 /* A write-ahead journal of lifecycle events in a directory: segment files
  * of CRC-checked records whose sequence numbers increase by one across

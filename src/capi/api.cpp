@@ -12,6 +12,7 @@
 
 #include "capi/context.hpp"
 #include "collect/collector.hpp"
+#include "collect/local_record_source.hpp"
 #include "core/arena.hpp"
 #include "core/error.hpp"
 #include "core/glob.hpp"
@@ -200,13 +201,12 @@ PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts) {
         auto ctx = std::make_unique<procmon_ctx>();
         int rc = Arena::create(o.arena_cap_bytes, ctx->arena);
         if (rc != PROCMON_OK) return rc;
-        rc = platform::ProcSource::open(o.proc_root, ctx->arena.get(), ctx->source);
-        if (rc != PROCMON_OK) return rc;
         CollectorOptions co;
         co.argv_cap = o.argv_cap_bytes;
         co.cache_static = o.cache_policy == PROCMON_CACHE_STATIC;
         co.threads = o.threads;
-        ctx->collector = std::make_unique<Collector>(ctx->arena, ctx->source.get(), co);
+        rc = LocalRecordSource::open(o.proc_root, ctx->arena, co, ctx->records);
+        if (rc != PROCMON_OK) return rc;
         ctx->event_options.proc_root = o.proc_root ? o.proc_root : "";
         ctx->event_options.source = o.event_source;
         ctx->event_options.poll_interval_ms = o.poll_interval_ms;
@@ -257,7 +257,7 @@ PROCMON_API int procmon_enumerate(procmon_snapshot **out, procmon_ctx *ctx, cons
             cq.pids = &pids;
         }
         SnapshotPtr snap;
-        int rc = ctx->collector->enumerate(cq, snap);
+        int rc = ctx->records->enumerate(cq, snap);
         if (rc != PROCMON_OK) return rc;
         ++ctx->enumerations;
         *out = snap.release();
@@ -294,9 +294,10 @@ PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx) {
     s.arena_used_bytes = ctx->arena->used();
     s.arena_peak_bytes = ctx->arena->peak();
     s.enumerations = ctx->enumerations;
-    s.cache_entries = ctx->collector->cache_size();
-    s.cache_hits = ctx->collector->counters().cache_hits;
-    s.cache_misses = ctx->collector->counters().cache_misses;
+    const RecordCounters cache = ctx->records->counters();
+    s.cache_entries = cache.cache_entries;
+    s.cache_hits = cache.cache_hits;
+    s.cache_misses = cache.cache_misses;
     s.source_reason = "";
     s.source_name = "";
     s.allocator = Arena::allocator();
@@ -312,10 +313,9 @@ PROCMON_API int procmon_system_get(procmon_system *out, procmon_ctx *ctx) {
         return fail(PROCMON_EINVAL, 0, "procmon_system_get: out->size %u is too small; set it to sizeof(procmon_system)",
                     out->size);
     return guarded("procmon_system_get", [&]() -> int {
-        platform::SystemInfo info;
-        if (int rc = ctx->source->system(info); rc != PROCMON_OK) return rc;
-        platform::PidList pids{ArenaAllocator<int32_t>(ctx->arena.get())};
-        if (int rc = ctx->source->list_pids(pids); rc != PROCMON_OK) return rc;
+        SystemFacts facts;
+        if (int rc = ctx->records->system(facts); rc != PROCMON_OK) return rc;
+        const platform::SystemInfo &info = facts.info;
         procmon_system s{};
         s.size = static_cast<uint32_t>(std::min<size_t>(out->size, sizeof s));
         s.cpus = info.cpus;
@@ -327,7 +327,7 @@ PROCMON_API int procmon_system_get(procmon_system *out, procmon_ctx *ctx) {
         s.swap_free_bytes = info.swap_free;
         s.load1 = info.load[0], s.load5 = info.load[1], s.load15 = info.load[2];
         s.boot_time_ns = info.boot_time_ns;
-        s.processes = pids.size();
+        s.processes = facts.processes;
         std::memcpy(out, &s, s.size);
         return PROCMON_OK;
     });
@@ -337,7 +337,7 @@ PROCMON_API int procmon_signal(procmon_ctx *ctx, int32_t pid, uint64_t start_tic
     if (ctx == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_signal: ctx is NULL");
     if (pid <= 0) return fail(PROCMON_EINVAL, 0, "procmon_signal: pid %d is not a process id", pid);
     if (sig < 0 || sig > 64) return fail(PROCMON_EINVAL, 0, "procmon_signal: signal %d is outside 0..64", sig);
-    return guarded("procmon_signal", [&]() -> int { return ctx->source->signal(pid, start_ticks, sig); });
+    return guarded("procmon_signal", [&]() -> int { return ctx->records->signal(pid, start_ticks, sig); });
 }
 
 // ------------------------------------------------------------ events

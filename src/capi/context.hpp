@@ -1,23 +1,21 @@
 // The objects behind procmon_ctx and procmon_subscription: they tie the
-// arena, the process source, the collector and the event engine together,
+// arena, the record source (collect/record_source.hpp) and the event engine together,
 // so they live here, above every layer they use. A context is destroyed in
 // reverse order of declaration, so the arena goes last.
 #pragma once
 
 #include <memory>
 
-#include "collect/collector.hpp"
+#include "collect/record_source.hpp"
 #include "core/arena.hpp"
 #include "events/engine.hpp"
 #include "events/subscription.hpp"
 #include "journal/reader.hpp"
 #include "journal/writer.hpp"
-#include "platform/platform.hpp"
 
 struct procmon_ctx {
     std::shared_ptr<procmon::Arena> arena;
-    std::unique_ptr<procmon::platform::ProcSource> source;
-    std::unique_ptr<procmon::Collector> collector;
+    std::unique_ptr<procmon::RecordSource> records;  // this machine's, or decoded from bytes
     uint64_t enumerations = 0;
     procmon::events::EngineOptions event_options;
     std::shared_ptr<procmon::events::Engine> engine;  // made by the first procmon_subscribe

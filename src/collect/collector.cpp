@@ -57,7 +57,9 @@ bool same_exec(const CacheEntry &e, const platform::Stat &st) {
     return std::strcmp(e.name, st.name) == 0 && std::memcmp(e.exec_key, st.exec_key, sizeof e.exec_key) == 0;
 }
 
-bool is_dead(char state) { return state == 'Z' || state == 'X' || state == 'x'; }
+bool is_dead(const platform::Stat &st) {
+    return st.state_kind == PROCMON_STATE_ZOMBIE || st.state_kind == PROCMON_STATE_DEAD;
+}
 
 double cpu_percent(uint64_t cpu_ns, uint64_t since_cpu_ns, uint64_t now_ns, uint64_t since_ns) {
     if (now_ns <= since_ns || cpu_ns < since_cpu_ns) return 0.0;
@@ -113,13 +115,13 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
             e = std::move(*prior);
             // An exec changes comm or the code/argument addresses; a dead
             // process cannot exec, and its addresses read as 0.
-            if (!is_dead(st.state) && !same_exec(e, st)) e.forget_static_facts();
+            if (!is_dead(st) && !same_exec(e, st)) e.forget_static_facts();
         } else {
             e.pid = pid;
             e.start_ticks = st.start_ticks;
         }
         if (reread_static) e.forget_static_facts();
-        if (!is_dead(st.state)) {
+        if (!is_dead(st)) {
             std::memcpy(e.name, st.name, sizeof e.name);
             std::memcpy(e.exec_key, st.exec_key, sizeof e.exec_key);
         }
@@ -190,7 +192,9 @@ void Collector::read_range(const Query &q, Range &r, uint64_t now_ns) {
         rec.sid = st.sid;
         rec.tty = st.tty;
         rec.state = st.state;
-        rec.flags = (st.kernel_thread ? PROCMON_PROC_KTHREAD : 0u) | (st.state == 'Z' ? PROCMON_PROC_ZOMBIE : 0u);
+        rec.state_kind = st.state_kind;
+        rec.flags = (st.kernel_thread ? PROCMON_PROC_KTHREAD : 0u) |
+                    (st.state_kind == PROCMON_STATE_ZOMBIE ? PROCMON_PROC_ZOMBIE : 0u);
         rec.name = pool.add(st.name, comm.size());
         rec.full_name = full.size() == comm.size() ? rec.name : pool.add(full.data(), full.size());
         rec.start_ticks = st.start_ticks;

@@ -23,60 +23,10 @@ T get(const unsigned char *p) {
     return v;
 }
 
-void put_varint(std::vector<unsigned char> &out, uint64_t v) {
-    while (v >= 0x80) {
-        out.push_back(static_cast<unsigned char>(v | 0x80));
-        v >>= 7;
-    }
-    out.push_back(static_cast<unsigned char>(v));
-}
-uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
-
-void put_string(std::vector<unsigned char> &out, const char *s, std::size_t len) {
-    put_varint(out, len);
-    if (len > 0) out.insert(out.end(), s, s + len);
-    out.push_back(0);  // so a reader can point at it in place
-}
-
 uint32_t record_crc(const unsigned char *record, std::size_t payload_len) {
     uint32_t c = crc32c(0, record, 4);                         // length
     return crc32c(c, record + 8, 8 + payload_len);             // seq and payload
 }
-
-// Reads the payload back; every read is bounded by `end`.
-struct Decoder {
-    const unsigned char *p, *end;
-    bool ok = true;
-
-    uint64_t varint() {
-        uint64_t v = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            if (p >= end) return ok = false, 0;
-            const unsigned char b = *p++;
-            v |= static_cast<uint64_t>(b & 0x7F) << shift;
-            if (!(b & 0x80)) return v;
-        }
-        return ok = false, 0;
-    }
-    uint8_t byte() {
-        if (p >= end) return ok = false, 0;
-        return *p++;
-    }
-    int32_t i32() {
-        const int64_t v = unzigzag(varint());
-        if (v < INT32_MIN || v > INT32_MAX) ok = false;
-        return static_cast<int32_t>(v);
-    }
-    const char *string(std::size_t &len) {
-        const uint64_t n = varint();
-        if (!ok || n >= static_cast<uint64_t>(end - p) || p[n] != 0) return ok = false, "";
-        const char *s = reinterpret_cast<const char *>(p);
-        p += n + 1;
-        len = static_cast<std::size_t>(n);
-        return s;
-    }
-};
 
 }  // namespace
 
@@ -148,23 +98,7 @@ bool cut_to_fit(procmon_event &e, std::string &copy) {
 void append_record(std::vector<unsigned char> &out, uint64_t seq, const procmon_event &e) {
     const std::size_t at = out.size();
     out.resize(at + kRecordHeaderBytes);
-    out.push_back(static_cast<unsigned char>(e.type));
-    out.push_back(static_cast<unsigned char>(e.flags));
-    put_varint(out, zigzag(e.pid));
-    put_varint(out, zigzag(e.ppid));
-    put_varint(out, e.uid == UINT32_MAX ? 0 : uint64_t{e.uid} + 1);
-    put_varint(out, e.time_ns);
-    put_varint(out, zigzag(static_cast<int64_t>(e.time_ns - e.start_time_ns)));  // small: how long it has lived
-    put_varint(out, e.start_ticks);
-    put_varint(out, zigzag(e.exit_code));
-    put_varint(out, zigzag(e.exit_signal));
-    put_varint(out, e.lifetime_ns);
-    put_varint(out, e.lost);
-    put_varint(out, e.argc);
-    const char *name = e.name ? e.name : "", *exe = e.exe ? e.exe : "";
-    put_string(out, name, std::strlen(name));
-    put_string(out, exe, std::strlen(exe));
-    put_string(out, e.argv ? e.argv : "", e.argv ? e.argv_len : 0);
+    codec::encode_event(out, e);
     const std::size_t payload = out.size() - at - kRecordHeaderBytes;
     unsigned char *r = out.data() + at;
     put<uint32_t>(r, static_cast<uint32_t>(payload));
@@ -183,32 +117,6 @@ RecordCheck check_record(const unsigned char *p, std::size_t avail, RecordView &
     out.payload_len = len;
     out.total = kRecordHeaderBytes + len;
     return RecordCheck::ok;
-}
-
-bool decode_event(const unsigned char *payload, std::size_t n, procmon_event &e) {
-    Decoder d{payload, payload + n};
-    e = procmon_event{};
-    e.size = sizeof e;
-    e.type = d.byte();
-    e.flags = d.byte();
-    e.pid = d.i32();
-    e.ppid = d.i32();
-    const uint64_t uid = d.varint();
-    e.uid = uid == 0 || uid > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(uid - 1);
-    e.time_ns = d.varint();
-    e.start_time_ns = e.time_ns - static_cast<uint64_t>(unzigzag(d.varint()));
-    e.start_ticks = d.varint();
-    e.exit_code = d.i32();
-    e.exit_signal = d.i32();
-    e.lifetime_ns = d.varint();
-    e.lost = d.varint();
-    const uint64_t argc = d.varint();
-    e.argc = argc > UINT32_MAX ? (d.ok = false, 0) : static_cast<uint32_t>(argc);
-    std::size_t len;
-    e.name = d.string(len);
-    e.exe = d.string(len);
-    e.argv = d.string(e.argv_len);
-    return d.ok && d.p == d.end && is_event_type(e.type);
 }
 
 std::size_t resync(const unsigned char *p, std::size_t n, std::size_t from, std::size_t limit, uint64_t after_seq) {

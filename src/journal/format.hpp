@@ -6,7 +6,7 @@
 //           u64 first seq, u64 created (ns since the epoch), 16 bytes of
 //           boot id, 12 reserved bytes, u32 CRC-32C of the 60 before it
 //   record: u32 payload length, u32 CRC-32C of (length, seq, payload),
-//           u64 seq, payload (one event, see encode_event)
+//           u64 seq, payload (one event: codec/event.hpp)
 // Nothing here touches a file: the writer and the reader do.
 #pragma once
 
@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/event.hpp"
 #include "procmon.h"
 
 namespace procmon::journal {
@@ -27,12 +28,9 @@ static_assert(std::endian::native == std::endian::little, "the journal format is
 constexpr uint32_t kFormatVersion = 1;
 constexpr std::size_t kHeaderBytes = 64;
 constexpr std::size_t kRecordHeaderBytes = 16;
-// An event's payload is its fixed fields (< 100 bytes) and three strings,
-// argv at most the kernel's ARG_MAX area: 16 MiB bounds it with room.
-constexpr uint32_t kMaxPayload = 16u << 20;
-// The most a payload takes besides its strings' bytes: type and flags, 11
-// varints of at most 10 bytes, and 3 string lengths with their NULs.
-constexpr std::size_t kMaxFixedPayload = 2 + 11 * 10 + 3 * 11;
+// A payload is one event's bytes (codec/event.hpp), and bounded as they are.
+constexpr uint32_t kMaxPayload = codec::kMaxEventBytes;
+constexpr std::size_t kMaxFixedPayload = codec::kMaxEventFixedBytes;
 // A record's flag (procmon_event.flags) for an argv the journal cut so that
 // the record fits kMaxPayload (docs/journal.md).
 constexpr uint32_t kFlagArgvCut = PROCMON_EVENT_FLAG_ARGV_TRUNCATED;
@@ -65,10 +63,7 @@ HeaderCheck decode_header(const unsigned char *p, std::size_t n, SegmentHeader &
 std::string segment_name(uint64_t first_seq);
 bool parse_segment_name(const char *name, uint64_t &first_seq);
 
-// Whether t is exactly one PROCMON_EVENT_* type.
-inline bool is_event_type(uint32_t t) {
-    return t != 0 && (t & (t - 1)) == 0 && (t & ~uint32_t{PROCMON_EVENTS_ALL}) == 0;
-}
+using codec::is_event_type;
 
 // Appends s[0, len) and a NUL to buf; returns where it starts (an offset,
 // as buf may move). For the strings of events held in one buffer.
@@ -107,7 +102,7 @@ RecordCheck check_record(const unsigned char *p, std::size_t avail, RecordView &
 
 // The event in a checked record's payload; strings point into the payload
 // (each NUL-terminated there). False if the payload does not decode.
-bool decode_event(const unsigned char *payload, std::size_t n, procmon_event &out);
+using codec::decode_event;
 
 // After a bad record: the first offset in [from, limit) of a whole, intact
 // record in p[0, n) whose seq follows `after_seq` (within a million); npos

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/arena.hpp"
+#include "procmon.h"
 
 namespace procmon::platform {
 
@@ -27,7 +28,8 @@ enum class Read {
 // The cheap facts, read on every enumeration.
 struct Stat {
     int32_t pid = 0, ppid = 0, pgid = 0, sid = 0, tty = 0;
-    char state = '?';
+    char state = '?';  // the OS's own letter, shown to users as it is
+    procmon_state state_kind = PROCMON_STATE_UNKNOWN;  // its reading: all portable code asks this
     bool kernel_thread = false;
     char name[64] = {};        // NUL-terminated
     uint64_t start_ticks = 0;  // identity, with pid
@@ -46,7 +48,8 @@ struct Stat {
 // exiting: the kernel drops the mm before the task turns zombie), so an
 // empty argv read from it means gone, not empty. Kernel threads never had one.
 inline bool image_released(const Stat &s) {
-    return !s.kernel_thread && (s.state == 'Z' || s.state == 'X' || s.state == 'x' || (s.has_memory && s.vms_bytes == 0));
+    const bool dead = s.state_kind == PROCMON_STATE_ZOMBIE || s.state_kind == PROCMON_STATE_DEAD;
+    return !s.kernel_thread && (dead || (s.has_memory && s.vms_bytes == 0));
 }
 
 struct Status {

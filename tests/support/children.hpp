@@ -16,9 +16,23 @@
 #include <string>
 #include <vector>
 
+#include "procmon_raii.hpp"
+
 #ifndef PROCMON_TEST_IDLE_CHILD
 #error "build with -DPROCMON_TEST_IDLE_CHILD=\"path/to/idle_child\""
 #endif
+
+// Polls until pid's state letter in /proc is `state` (a zombie takes a
+// moment to show); false after about a second.
+inline bool wait_for_state(pid_t pid, char state) {
+    for (int i = 0; i < 500; ++i) {
+        const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+        const std::size_t close = stat.rfind(')');
+        if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == state) return true;
+        usleep(2000);
+    }
+    return false;
+}
 
 class Child {
 public:

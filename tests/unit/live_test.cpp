@@ -39,17 +39,6 @@ const procmon_process *expect_pid(const Snap &snap, pid_t pid) {
     return p;
 }
 
-// Polls until pid's state is `state` (zombies take a moment to show).
-bool wait_state(pid_t pid, char state) {
-    for (int i = 0; i < 500; ++i) {
-        std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
-        std::size_t close = stat.rfind(')');
-        if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == state) return true;
-        usleep(2000);
-    }
-    return false;
-}
-
 }  // namespace
 
 Test(self, reads_this_process_in_full) {
@@ -186,7 +175,7 @@ Test(argv, cap_truncates_and_says_so) {
 
 Test(states, zombie_is_reported_and_flagged) {
     Child kid = Child::fork_with([](int) { _exit(3); });
-    cr_assert(wait_state(kid.pid(), 'Z'), "child never became a zombie");
+    cr_assert(wait_for_state(kid.pid(), 'Z'), "child never became a zombie");
     Ctx c;
     Snap snap(c.ctx);
     const procmon_process *p = expect_pid(snap, kid.pid());

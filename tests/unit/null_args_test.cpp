@@ -225,6 +225,23 @@ std::vector<Row> table(World &w) {
         {"procmon_journal_reader_fd", {{"r", Want::minus_one, [] { return int64_t{procmon_journal_reader_fd(nullptr)}; }}}},
         {"procmon_journal_reader_wait", {{"r", Want::einval, [] { return int64_t{procmon_journal_reader_wait(nullptr, 0)}; }}}},
         {"procmon_journal_reader_close", {{"r", Want::nothing, [] { procmon_journal_reader_close(nullptr); return int64_t{0}; }}}},
+        {"procmon_field_name", {}},
+        {"procmon_field_from_name",
+         {{"name", Want::einval, [] { uint64_t v; return procmon_field_from_name(nullptr, &v); }},
+          {"out", Want::einval, [] { return procmon_field_from_name("cpu", nullptr); }}}},
+        {"procmon_event_type_name", {}},
+        {"procmon_event_type_from_name",
+         {{"name", Want::einval, [] { uint32_t v; return procmon_event_type_from_name(nullptr, &v); }},
+          {"out", Want::einval, [] { return procmon_event_type_from_name("exec", nullptr); }}}},
+        {"procmon_source_name", {}},
+        {"procmon_source_from_name",
+         {{"name", Want::einval, [] { uint32_t v; return procmon_source_from_name(nullptr, &v); }},
+          {"out", Want::einval, [] { return procmon_source_from_name("polling", nullptr); }}}},
+        {"procmon_state_name", {}},
+        {"procmon_state_from_name",
+         {{"name", Want::einval, [] { uint32_t v; return procmon_state_from_name(nullptr, &v); }},
+          {"out", Want::einval, [] { return procmon_state_from_name("zombie", nullptr); }}}},
+        {"procmon_user_name", {{"buf", Want::einval, [] { return procmon_user_name(0, nullptr, 64); }}}},
     };
 }
 

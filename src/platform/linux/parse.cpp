@@ -90,6 +90,26 @@ bool stat_complete(const char *buf, std::size_t n) {
     return false;
 }
 
+procmon_state state_kind(char letter) {
+    // fs/proc/array.c's task_state_array, plus the letters of older kernels
+    // (x, K, W, P), read as psutil's PROC_STATUSES reads them
+    switch (letter) {
+    case 'R': return PROCMON_STATE_RUNNING;
+    case 'S': return PROCMON_STATE_SLEEPING;
+    case 'D': return PROCMON_STATE_DISK_SLEEP;
+    case 'T': return PROCMON_STATE_STOPPED;
+    case 't': return PROCMON_STATE_TRACING_STOP;
+    case 'Z': return PROCMON_STATE_ZOMBIE;
+    case 'X':
+    case 'x': return PROCMON_STATE_DEAD;
+    case 'K': return PROCMON_STATE_WAKE_KILL;
+    case 'W': return PROCMON_STATE_WAKING;
+    case 'I': return PROCMON_STATE_IDLE;
+    case 'P': return PROCMON_STATE_PARKED;
+    default: return PROCMON_STATE_UNKNOWN;
+    }
+}
+
 bool parse_stat(const char *buf, std::size_t n, const Units &units, Stat &out) {
     const char *open = static_cast<const char *>(std::memchr(buf, '(', n));
     const char *close = last_paren(buf, n);
@@ -107,6 +127,7 @@ bool parse_stat(const char *buf, std::size_t n, const Units &units, Stat &out) {
     c.skip_spaces();
     if (c.at_end() || *c.p == '\n') return false;
     out.state = *c.p++;  // field 3
+    out.state_kind = state_kind(out.state);
 
     uint64_t kflags = 0, utime = 0, stime = 0, start = 0, vsize = 0, rss = 0, threads = 0;
     int64_t priority = 0, nice = 0;

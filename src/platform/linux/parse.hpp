@@ -21,6 +21,10 @@ struct Units {
 // read() that returns 0, and stay correct when a read comes back short.
 bool stat_complete(const char *buf, std::size_t n);
 
+// A state letter of /proc/<pid>/stat in the library's words; UNKNOWN for
+// a letter it does not know.
+procmon_state state_kind(char letter);
+
 // /proc/<pid>/stat. comm runs from the first '(' to the *last* ')', so names
 // holding ")", spaces or newlines come out whole. False if malformed or if a
 // field needed for identity is missing.
