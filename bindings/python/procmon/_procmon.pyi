@@ -26,6 +26,7 @@ EVENT_FLAG_NO_STATUS: int
 EVENT_FLAG_THREAD: int
 
 def strerror(code: int) -> str: ...
+def user_name(uid: int) -> Optional[str]: ...
 
 # The exception classes are procmon._errors' (the extension raises them).
 

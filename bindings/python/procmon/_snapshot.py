@@ -5,7 +5,6 @@ extension hands over the C members (procmon_process); the meaning is here."""
 import collections
 import operator
 import os
-import pwd
 
 from . import _args, _procmon
 from ._errors import InvalidArgument
@@ -26,27 +25,23 @@ pgids = _tuple("pgids", "real effective saved", "gids().")
 pio = _tuple("pio", "read_count write_count read_bytes write_bytes read_chars write_chars", "io_counters().")
 pctxsw = _tuple("pctxsw", "voluntary involuntary", "num_ctx_switches().")
 
-# psutil's PROC_STATUSES (_pslinux.py): the kernel's state letter -> status.
-_STATUS = {"R": "running", "S": "sleeping", "D": "disk-sleep", "T": "stopped", "t": "tracing-stop",
-           "Z": "zombie", "X": "dead", "x": "dead", "K": "wake-kill", "W": "waking", "I": "idle", "P": "parked"}
-
-
 def status(r):
-    return _STATUS.get(r.state, "unknown")
+    """psutil's status name of the library's portable state (PROCMON_STATE_MAP)."""
+    return _procmon.STATES.get(r.state_kind, "unknown")
 
 
 _users = {}
 
 
 def user_name(uid):
-    """uid -> its user's name, as psutil: the uid as text when it has none."""
+    """uid -> its user's name (procmon_user_name), as psutil: the uid as
+    text when it has none."""
     name = _users.get(uid)
     if name is None:
-        try:
-            name = pwd.getpwuid(uid).pw_name
-        except KeyError:
-            name = str(uid)
-        _users[uid] = name
+        found = _procmon.user_name(uid)  # the library remembers "no such user" itself
+        if found is None:
+            return str(uid)
+        name = _users[uid] = found
     return name
 
 

@@ -45,6 +45,17 @@ PYBIND11_MODULE(_procmon, m) {
     m.attr("EVENT_FLAG_THREAD") = PROCMON_EVENT_FLAG_THREAD;
 
     m.def("strerror", &procmon_strerror, py::arg("code"), "procmon_strerror: the status code's text.");
+    m.def("user_name", [](uint32_t uid) -> std::optional<py::str> {
+        char name[1024];
+        int rc;
+        {
+            py::gil_scoped_release nogil;  // the first lookup of a uid may ask a directory service
+            rc = procmon_user_name(uid, name, sizeof name);
+        }
+        if (rc == PROCMON_ENOENT || rc == PROCMON_EIO) return std::nullopt;  // psutil then shows the uid
+        if (rc != PROCMON_OK) pm::raise(pm::last_failure(rc));
+        return pm::fs_text(name);
+    }, py::arg("uid"), "procmon_user_name: the login name of uid, None when it has none.");
 
     pm::ContextClass context = pm::bind_context(m);
     pm::bind_snapshot(m, context);
