@@ -3209,6 +3209,49 @@ extern "C" {
 extern "C" {
     pub fn procmon_unsubscribe(s: *mut procmon_subscription);
 }
+extern "C" {
+    pub fn procmon_field_name(field: u64) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn procmon_field_from_name(
+        name: *const ::std::os::raw::c_char,
+        out: *mut u64,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_event_type_name(type_: u32) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn procmon_event_type_from_name(
+        name: *const ::std::os::raw::c_char,
+        out: *mut u32,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_source_name(source: u32) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn procmon_source_from_name(
+        name: *const ::std::os::raw::c_char,
+        out: *mut u32,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_state_name(state: u32) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn procmon_state_from_name(
+        name: *const ::std::os::raw::c_char,
+        out: *mut u32,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_user_name(
+        uid: u32,
+        buf: *mut ::std::os::raw::c_char,
+        size: usize,
+    ) -> ::std::os::raw::c_int;
+}
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct procmon_journal {

@@ -23,6 +23,25 @@ pub enum EventSource {
     Netlink,
 }
 
+/// The source `procmon_stats.source_name` names ("" before any
+/// subscription: `None`), through the library's own table of names.
+fn source_of(name: *const std::os::raw::c_char) -> Option<EventSource> {
+    // SAFETY: name is the library's static text, or NULL.
+    if name.is_null() || unsafe { *name } == 0 {
+        return None;  // asking would leave an EINVAL in this thread's error slot
+    }
+    let mut value = 0;
+    // SAFETY: as above
+    if unsafe { sys::procmon_source_from_name(name, &mut value) } != sys::PROCMON_OK {
+        return None;
+    }
+    match value {
+        sys::PROCMON_SOURCE_NETLINK => Some(EventSource::Netlink),
+        sys::PROCMON_SOURCE_POLLING => Some(EventSource::Polling),
+        _ => None,
+    }
+}
+
 /// A context's counters ([`Context::stats`]).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -226,11 +245,7 @@ impl Context {
             enumerations: s.enumerations,
             cache_hits: s.cache_hits,
             cache_misses: s.cache_misses,
-            event_source: match s.event_source {
-                sys::PROCMON_STATS_SOURCE_NETLINK => Some(EventSource::Netlink),
-                sys::PROCMON_STATS_SOURCE_POLLING => Some(EventSource::Polling),
-                _ => None,
-            },
+            event_source: source_of(s.source_name),
             event_source_reason: text(s.source_reason),
             events_received: s.events_received,
             events_delivered: s.events_delivered,
