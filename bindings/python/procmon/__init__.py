@@ -18,27 +18,9 @@ lists the process attributes). Everything is read by the procmon C library
 (libprocmon, linked into procmon._procmon) through its stable C ABI.
 """
 
-from ._procmon import (  # noqa: F401
-    ATTRS,
-    DEFAULT_ARENA_CAP,
-    EVENTS,
-    FIELDS,
-    MIN_ARENA_CAP,
-    QUEUE_DEFAULT,
-    QUEUE_MAX,
-    QUEUE_MIN,
-    VERSION,
-    Event,
-    Record,
-    Snapshot,
-    pcputimes,
-    pctxsw,
-    pfullmem,
-    pgids,
-    pio,
-    pmem,
-    puids,
-)
+from ._procmon import DEFAULT_ARENA_CAP, EVENTS, FIELDS, MIN_ARENA_CAP, QUEUE_DEFAULT, QUEUE_MAX, QUEUE_MIN, VERSION  # noqa: F401
+from ._event import Event  # noqa: F401
+from ._snapshot import ATTRS, Record, Snapshot, pcputimes, pctxsw, pfullmem, pgids, pio, pmem, puids  # noqa: F401
 from ._errors import (  # noqa: F401
     AccessDenied,
     Busy,

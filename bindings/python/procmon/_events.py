@@ -5,6 +5,7 @@ import collections
 
 from . import _args, _procmon
 from ._errors import Closed, InvalidArgument
+from ._event import Event
 
 _BATCH = 256  # events taken from the library per call
 
@@ -55,7 +56,7 @@ class Subscription:
         out. Raises Closed once it or its Monitor is closed."""
         timeout = _args.timeout(timeout)
         if not self._buf:
-            self._buf.extend(self._h.next(_BATCH, timeout))
+            self._buf.extend(map(Event, self._h.next(_BATCH, timeout)))
             if not self._buf:
                 return None
         return self._buf.popleft()
@@ -69,7 +70,7 @@ class Subscription:
         while self._buf and len(out) < max:
             out.append(self._buf.popleft())
         if not out:
-            out = self._h.next(max, timeout)
+            out = [Event(e) for e in self._h.next(max, timeout)]
         return out
 
     def dispatch(self, callback, max=_BATCH):
@@ -83,7 +84,7 @@ class Subscription:
             n += 1
             if callback(self._buf.popleft()):
                 return n
-        return n + self._h.dispatch(callback, max - n) if n < max else n
+        return n + self._h.dispatch(lambda e: callback(Event(e)), max - n) if n < max else n
 
     def __iter__(self):
         return self
@@ -108,7 +109,7 @@ class Subscription:
             if self._buf:
                 return self._buf.popleft()
             try:
-                self._buf.extend(self._h.next(_BATCH, 0))
+                self._buf.extend(map(Event, self._h.next(_BATCH, 0)))
                 if self._buf:
                     continue
                 fds = (self.fileno(), self._h._wake_fd)
@@ -143,7 +144,10 @@ class Subscription:
         far: "timed" (how many) and "latency", a dict of stages "receive",
         "enrich", "deliver" and "total", each {"p50_ns", "p99_ns",
         "max_ns"} (see docs/events.md)."""
-        return self._h.stats()
+        s = self._h.stats()
+        s["latency"] = {stage: dict(zip(("p50_ns", "p99_ns", "max_ns"), s.pop(f"latency_{stage}")))
+                        for stage in ("receive", "enrich", "deliver", "total")}
+        return s
 
     def close(self):
         """Unsubscribe. Any thread; a reader waiting in get() raises Closed,

@@ -7,6 +7,7 @@ import math
 
 from . import _args, _procmon
 from ._errors import InvalidArgument
+from ._event import Event
 from ._events import event_mask
 
 _BATCH = 256
@@ -54,13 +55,13 @@ class Journal:
         """Queue Events (from a Subscription or a JournalReader) for the
         journal; it numbers them itself. Waits while its queue is full.
         Anything but an Event raises TypeError, and then none is queued."""
-        if isinstance(events, _procmon.Event):
+        if isinstance(events, Event):
             raise TypeError("append takes an iterable of Events: append([event]) for one")
         events = list(events)
         for e in events:
-            if not isinstance(e, _procmon.Event):
+            if not isinstance(e, Event):
                 raise TypeError(f"append takes procmon.Event objects, not {type(e).__name__}")
-        self._h.append(events)
+        self._h.append([e._e for e in events])
 
     def sync(self, timeout=None):
         """Wait until everything queued so far is on disk (timeout in
@@ -75,7 +76,9 @@ class Journal:
         disk_bytes, segments_removed, recovered_truncated_bytes,
         recovered_corrupt_records, skipped_files (files named like segments
         that are not regular files: never opened)."""
-        return self._h.stats()
+        s = self._h.stats()
+        s["last_error"] = _procmon.strerror(s["last_error"]) if s["last_error"] else None
+        return s
 
     def close(self):
         """Write and sync what is queued, and release the directory."""
@@ -120,7 +123,7 @@ class JournalReader:
         negative or NaN: InvalidArgument); None when none came."""
         timeout = _args.timeout(timeout)
         if not self._buf:
-            self._buf.extend(self._h.next(_BATCH, timeout))
+            self._buf.extend(map(Event, self._h.next(_BATCH, timeout)))
             if not self._buf:
                 return None
         return self._buf.popleft()

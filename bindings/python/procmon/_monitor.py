@@ -7,6 +7,7 @@ from . import _args, _procmon
 from ._errors import Closed, InvalidArgument
 from ._events import Subscription, event_mask, mask_of
 from ._process import Process, fields_of
+from ._snapshot import ATTRS, take
 
 
 def _field_mask(fields):
@@ -101,7 +102,7 @@ class Monitor:
             interval = _args.interval(interval, "interval")
             self._ctx.enumerate(_procmon.FIELDS["cpu"], *args)
             time.sleep(interval)
-        return self._ctx.enumerate(mask, *args)
+        return take(self._ctx, mask, *args)
 
     def process_iter(self, attrs=None, ad_value=None):
         """Like psutil.process_iter: yields a procmon.Process per process,
@@ -115,8 +116,8 @@ class Monitor:
         oneshot()); kept after the loop moved on, it reads the process anew
         at each call.
         """
-        names = None if attrs is None else (_args.names(attrs, "attrs", single=False) or list(_procmon.ATTRS))
-        snap = self._ctx.enumerate(0 if names is None else fields_of(names), None, None, -1, None, False)
+        names = None if attrs is None else (_args.names(attrs, "attrs", single=False) or list(ATTRS))
+        snap = take(self._ctx, 0 if names is None else fields_of(names))
         taken = time.monotonic()
         held = snap.fields | _procmon.FIELDS["basic"]
         dicts = None if names is None else snap.as_dicts(names)
@@ -161,7 +162,9 @@ class Monitor:
 
     def stats(self):
         """Counters: memory, cache, event source and its reason, events."""
-        return self._ctx.stats()
+        s = self._ctx.stats()
+        s["event_source"] = s.pop("source_name") or "none"
+        return s
 
     def system(self):
         """The machine as a whole, as a dict: cpus, mem_total_bytes,

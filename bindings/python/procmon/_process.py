@@ -18,8 +18,8 @@ import time
 from . import _args, _procmon
 from ._errors import AccessDenied, NoSuchProcess, TimeoutExpired, ZombieProcess
 from ._events import mask_of
+from ._snapshot import ATTR_FIELDS, ATTRS, take
 
-ATTRS = tuple(_procmon.ATTRS)
 _BASIC = _procmon.FIELDS["basic"]
 _CPU = _procmon.FIELDS["cpu"]
 _ONESHOT = _procmon.FIELDS_DEFAULT
@@ -33,7 +33,7 @@ def _cpu_seconds(rec):
 
 def fields_of(attrs):
     """The field groups the attrs (psutil's names, procmon.ATTRS) need."""
-    return _BASIC | mask_of(attrs, _procmon.ATTR_FIELDS,
+    return _BASIC | mask_of(attrs, ATTR_FIELDS,
                             lambda a: f"invalid attr name {a!r} (procmon.ATTRS lists the valid ones)", "attrs",
                             single=False)
 
@@ -85,7 +85,7 @@ class Process:
     # ------------------------------------------------------------ reading
 
     def _lookup(self, pid, fields):
-        snap = self._monitor._reads().enumerate(fields, None, None, -1, [pid], False)
+        snap = take(self._monitor._reads(), fields, pids=[pid])
         return snap[0] if len(snap) else None
 
     def _record(self, fields, live=False):
@@ -99,7 +99,7 @@ class Process:
         return rec
 
     def _value(self, attr):
-        need = _procmon.ATTR_FIELDS[attr]
+        need = ATTR_FIELDS[attr]
         rec = self._record(need)
         if rec.valid & need != need:  # not read: denied, a zombie, or gone meanwhile
             now = self._record(_BASIC, live=True)
@@ -176,7 +176,7 @@ class Process:
         """Its children (all descendants if recursive), as Process objects,
         sorted by pid. A process that started before this one is not its
         child, whatever its ppid says (its parent's pid was reused)."""
-        snap = self._monitor._reads().enumerate(_BASIC, None, None, -1, None, False)
+        snap = take(self._monitor._reads(), _BASIC)
         me = snap.find(self.pid)
         if me is None or me.start_ticks != self._ticks:
             raise NoSuchProcess(self.pid, self._name)
@@ -359,7 +359,7 @@ def wait_procs(procs, timeout=None, callback=None):
 def pids(monitor=None):
     """Every pid now, sorted (psutil.pids())."""
     m = _args.monitor_or_default(monitor)
-    return [r.pid for r in m._reads().enumerate(_BASIC, None, None, -1, None, False)]
+    return [r.pid for r in take(m._reads(), _BASIC)]
 
 
 def pid_exists(pid, monitor=None):
@@ -370,4 +370,4 @@ def pid_exists(pid, monitor=None):
         return False
     if pid == 0:
         return True
-    return len(m._reads().enumerate(_BASIC, None, None, -1, [pid], False)) > 0
+    return len(take(m._reads(), _BASIC, pids=[pid])) > 0

@@ -1,184 +1,107 @@
-# Type stubs for procmon's private extension (see procmon/__init__.pyi for the public API).
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+# Type stubs for procmon's private extension: the C handles and the C
+# members under their C names (see procmon/__init__.pyi for the public API;
+# procmon/_snapshot.py and _event.py give the values their meaning).
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 VERSION: str
 HEADER_VERSION: str
-FIELDS: Dict[str, int]
+FIELDS: Dict[str, int]    # PROCMON_FIELD_MAP: name -> bit
+EVENTS: Dict[str, int]    # PROCMON_EVENT_MAP: name -> bit
+STATES: Dict[int, str]    # PROCMON_STATE_MAP: PROCMON_STATE_* -> psutil's status name
+SOURCES: Dict[str, int]   # PROCMON_SOURCE_MAP: name -> PROCMON_SOURCE_*
 FIELDS_DEFAULT: int
 FIELDS_ALL: int
-EVENTS: Dict[str, int]
 EVENTS_DEFAULT: int
 QUEUE_DEFAULT: int
 QUEUE_MIN: int
 QUEUE_MAX: int
 DEFAULT_ARENA_CAP: int
 MIN_ARENA_CAP: int
-ATTRS: List[str]
-ATTR_FIELDS: Dict[str, int]
 FSYNC: Dict[str, int]
+PROC_KTHREAD: int
+PROC_ARGV_TRUNCATED: int
+EVENT_FLAG_SYNTHESIZED: int
+EVENT_FLAG_PARTIAL: int
+EVENT_FLAG_NO_STATUS: int
+EVENT_FLAG_THREAD: int
+
+def strerror(code: int) -> str: ...
+def user_name(uid: int) -> Optional[str]: ...
 
 # The exception classes are procmon._errors' (the extension raises them).
 
-class pmem(NamedTuple):
-    rss: int
-    vms: int
-class pfullmem(NamedTuple):
-    rss: int
-    vms: int
-    uss: int
-    pss: int
-    swap: int
-class pcputimes(NamedTuple):
-    user: float
-    system: float
-class puids(NamedTuple):
-    real: int
-    effective: int
-    saved: int
-class pgids(NamedTuple):
-    real: int
-    effective: int
-    saved: int
-class pio(NamedTuple):
-    read_count: int
-    write_count: int
-    read_bytes: int
-    write_bytes: int
-    read_chars: int
-    write_chars: int
-class pctxsw(NamedTuple):
-    voluntary: int
-    involuntary: int
-
-class Record:
-    @property
-    def pid(self) -> int: ...
-    @property
-    def ppid(self) -> int: ...
-    @property
-    def pgid(self) -> int: ...
-    @property
-    def sid(self) -> int: ...
-    @property
-    def tty(self) -> int: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def full_name(self) -> str: ...
-    @property
-    def comm(self) -> str: ...
-    @property
-    def exe(self) -> Optional[str]: ...
-    @property
-    def cmdline(self) -> Optional[List[str]]: ...
-    @property
-    def cmdline_bytes(self) -> Optional[List[bytes]]: ...
-    @property
-    def username(self) -> Optional[str]: ...
-    @property
-    def uids(self) -> Optional[puids]: ...
-    @property
-    def gids(self) -> Optional[pgids]: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def create_time(self) -> float: ...
-    @property
-    def start_ticks(self) -> int: ...
-    @property
-    def cpu_times(self) -> Optional[pcputimes]: ...
-    @property
-    def cpu_percent(self) -> Optional[float]: ...
-    @property
-    def memory_info(self) -> Optional[pmem]: ...
-    @property
-    def memory_percent(self) -> Optional[float]: ...
-    @property
-    def memory_full_info(self) -> Optional[pfullmem]: ...
-    @property
-    def num_threads(self) -> Optional[int]: ...
-    @property
-    def nice(self) -> Optional[int]: ...
-    @property
-    def cwd(self) -> Optional[str]: ...
-    @property
-    def num_fds(self) -> Optional[int]: ...
-    @property
-    def io_counters(self) -> Optional[pio]: ...
-    @property
-    def num_ctx_switches(self) -> Optional[pctxsw]: ...
-    @property
-    def cgroup(self) -> Optional[str]: ...
-    @property
-    def container_id(self) -> Optional[str]: ...
-    @property
-    def is_kernel_thread(self) -> bool: ...
-    @property
-    def argv_truncated(self) -> bool: ...
-    @property
-    def valid(self) -> int: ...
-    def as_dict(self, attrs: Optional[Sequence[str]] = ...) -> Dict[str, Any]: ...
+class Record:  # procmon_process; text members as os.fsdecode gives them, "" when not read
+    valid: int
+    pid: int
+    ppid: int
+    pgid: int
+    sid: int
+    tty: int
+    state: str
+    state_kind: int
+    flags: int
+    uid: int
+    euid: int
+    suid: int
+    gid: int
+    egid: int
+    sgid: int
+    name: str
+    full_name: str
+    exe: str
+    argv: bytes
+    threads: int
+    start_ticks: int
+    start_time_ns: int
+    utime_ns: int
+    stime_ns: int
+    cpu_percent: float
+    rss_bytes: int
+    vms_bytes: int
+    mem_percent: float
+    pss_bytes: int
+    uss_bytes: int
+    swap_bytes: int
+    nice: int
+    cwd: str
+    fd_count: int
+    io_rchar: int
+    io_wchar: int
+    io_syscr: int
+    io_syscw: int
+    io_read_bytes: int
+    io_write_bytes: int
+    voluntary_ctxt_switches: int
+    nonvoluntary_ctxt_switches: int
+    cgroup: str
+    container_id: str
 
 class Snapshot:
     def __len__(self) -> int: ...
-    def __getitem__(self, i: int) -> Record: ...
-    def __iter__(self) -> Iterator[Record]: ...
+    def at(self, i: int) -> Record: ...
     def find(self, pid: int) -> Optional[Record]: ...
-    def children(self, pid: int, recursive: bool = ...) -> List[Record]: ...
-    def as_dicts(self, attrs: Optional[Sequence[str]] = ...) -> List[Dict[str, Any]]: ...
-    def to_numpy(self) -> Any: ...
-    def to_arrays(self) -> Dict[str, Any]: ...
-    def _columns(self) -> List[Tuple[str, str, bytes]]: ...
+    def columns(self) -> List[Tuple[str, str, bytes]]: ...
     @property
     def fields(self) -> int: ...
 
-class Event:
-    @property
-    def type(self) -> str: ...
-    @property
-    def pid(self) -> int: ...
-    @property
-    def ppid(self) -> int: ...
-    @property
-    def uid(self) -> Optional[int]: ...
-    @property
-    def seq(self) -> int: ...
-    @property
-    def time(self) -> float: ...
-    @property
-    def time_ns(self) -> int: ...
-    @property
-    def start_ticks(self) -> int: ...
-    @property
-    def create_time(self) -> float: ...
-    @property
-    def exit_code(self) -> Optional[int]: ...
-    @property
-    def exit_signal(self) -> Optional[int]: ...
-    @property
-    def lifetime(self) -> Optional[float]: ...
-    @property
-    def lost(self) -> Optional[int]: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def full_name(self) -> str: ...
-    @property
-    def comm(self) -> str: ...
-    @property
-    def exe(self) -> str: ...
-    @property
-    def cmdline(self) -> List[str]: ...
-    @property
-    def cmdline_bytes(self) -> List[bytes]: ...
-    @property
-    def synthesized(self) -> bool: ...
-    @property
-    def partial(self) -> bool: ...
-    @property
-    def thread(self) -> bool: ...
+class Event:  # procmon_event, its strings copied
+    type: int
+    flags: int
+    pid: int
+    ppid: int
+    uid: int
+    seq: int
+    time_ns: int
+    start_ticks: int
+    start_time_ns: int
+    exit_code: int
+    exit_signal: int
+    lifetime_ns: int
+    lost: int
+    name: str
+    full_name: str
+    exe: str
+    argv: bytes
 
 class Subscription:
     def next(self, max: int, timeout: Optional[float]) -> List[Event]: ...

@@ -173,8 +173,7 @@ calls = {  # callable: valid arguments (a timeout of 0: hostile values are tried
     x.Journal: (b"k", None, 0, 1000, 0, 0, 0, 0, 0, None, None, -1, 0, False),
     j.append: ([],), j.sync: (0,),
     x.JournalReader: (b"j", 0, 0), r.next: (1, 0),
-    snap.find: (1,), snap.children: (1, False), snap.__getitem__: (0,), snap.as_dicts: (None,),
-    snap[0].as_dict: (None,),
+    snap.find: (1,), snap.at: (0,), x.strerror: (0,), x.user_name: (0,),
     sub().next: (1, 0), sub().dispatch: (print, 1),
 }
 n = 0

@@ -16,6 +16,7 @@ pub const PROCMON_CACHE_STATIC: u32 = 0;
 pub const PROCMON_CACHE_NONE: u32 = 1;
 pub const PROCMON_SOURCE_AUTO: u32 = 0;
 pub const PROCMON_SOURCE_POLLING: u32 = 1;
+pub const PROCMON_SOURCE_NETLINK: u32 = 2;
 pub const PROCMON_FIELD_BASIC: u32 = 1;
 pub const PROCMON_FIELD_CPU: u32 = 2;
 pub const PROCMON_FIELD_MEMORY: u32 = 4;
@@ -92,7 +93,8 @@ pub const PROCMON_EBUSY: procmon_status = -13;
 pub const PROCMON_ENOSPC: procmon_status = -14;
 pub const PROCMON_ELOCKED: procmon_status = -15;
 pub const PROCMON_EFORMAT: procmon_status = -16;
-pub const PROCMON_STATUS_LAST_: procmon_status = -16;
+pub const PROCMON_EINTR: procmon_status = -17;
+pub const PROCMON_STATUS_LAST_: procmon_status = -17;
 pub type procmon_status = ::std::os::raw::c_int;
 extern "C" {
     pub fn procmon_strerror(code: ::std::os::raw::c_int) -> *const ::std::os::raw::c_char;
@@ -398,6 +400,22 @@ extern "C" {
 extern "C" {
     pub fn procmon_close(ctx: *mut procmon_ctx);
 }
+pub const PROCMON_STATE_UNKNOWN: procmon_state = 0;
+pub const PROCMON_STATE_RUNNING: procmon_state = 1;
+pub const PROCMON_STATE_SLEEPING: procmon_state = 2;
+pub const PROCMON_STATE_DISK_SLEEP: procmon_state = 3;
+pub const PROCMON_STATE_STOPPED: procmon_state = 4;
+pub const PROCMON_STATE_TRACING_STOP: procmon_state = 5;
+pub const PROCMON_STATE_ZOMBIE: procmon_state = 6;
+pub const PROCMON_STATE_DEAD: procmon_state = 7;
+pub const PROCMON_STATE_WAKE_KILL: procmon_state = 8;
+pub const PROCMON_STATE_WAKING: procmon_state = 9;
+pub const PROCMON_STATE_IDLE: procmon_state = 10;
+pub const PROCMON_STATE_PARKED: procmon_state = 11;
+pub const PROCMON_STATE_LOCKED: procmon_state = 12;
+pub const PROCMON_STATE_WAITING: procmon_state = 13;
+pub const PROCMON_STATE_LAST_: procmon_state = 13;
+pub type procmon_state = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct procmon_process {
@@ -450,12 +468,14 @@ pub struct procmon_process {
     pub pss_bytes: u64,
     pub uss_bytes: u64,
     pub swap_bytes: u64,
+    pub state_kind: u32,
+    pub reserved3_: u32,
 }
 #[test]
 fn bindgen_test_layout_procmon_process() {
     assert_eq!(
         ::std::mem::size_of::<procmon_process>(),
-        304usize,
+        312usize,
         concat!("Size of: ", stringify!(procmon_process))
     );
     assert_eq!(
@@ -1296,6 +1316,40 @@ fn bindgen_test_layout_procmon_process() {
         );
     }
     test_field_swap_bytes();
+    fn test_field_state_kind() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_process>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).state_kind) as usize - ptr as usize
+            },
+            304usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_process),
+                "::",
+                stringify!(state_kind)
+            )
+        );
+    }
+    test_field_state_kind();
+    fn test_field_reserved3_() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_process>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved3_) as usize - ptr as usize
+            },
+            308usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_process),
+                "::",
+                stringify!(reserved3_)
+            )
+        );
+    }
+    test_field_reserved3_();
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -1774,12 +1828,13 @@ pub struct procmon_stats {
     pub collector_cpu_ns: u64,
     pub process_rss_bytes: u64,
     pub allocator: *const ::std::os::raw::c_char,
+    pub source_name: *const ::std::os::raw::c_char,
 }
 #[test]
 fn bindgen_test_layout_procmon_stats() {
     assert_eq!(
         ::std::mem::size_of::<procmon_stats>(),
-        168usize,
+        176usize,
         concat!("Size of: ", stringify!(procmon_stats))
     );
     assert_eq!(
@@ -2178,6 +2233,23 @@ fn bindgen_test_layout_procmon_stats() {
         );
     }
     test_field_allocator();
+    fn test_field_source_name() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<procmon_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).source_name) as usize - ptr as usize
+            },
+            168usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(procmon_stats),
+                "::",
+                stringify!(source_name)
+            )
+        );
+    }
+    test_field_source_name();
 }
 extern "C" {
     pub fn procmon_stats_get(
@@ -2765,6 +2837,12 @@ extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 extern "C" {
+    pub fn procmon_subscription_wait(
+        s: *mut procmon_subscription,
+        timeout_ms: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
     pub fn procmon_subscription_fd(s: *const procmon_subscription) -> ::std::os::raw::c_int;
 }
 pub type procmon_event_cb = ::std::option::Option<
@@ -3130,6 +3208,49 @@ extern "C" {
 }
 extern "C" {
     pub fn procmon_unsubscribe(s: *mut procmon_subscription);
+}
+extern "C" {
+    pub fn procmon_field_name(field: u64) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn procmon_field_from_name(
+        name: *const ::std::os::raw::c_char,
+        out: *mut u64,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_event_type_name(type_: u32) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn procmon_event_type_from_name(
+        name: *const ::std::os::raw::c_char,
+        out: *mut u32,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_source_name(source: u32) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn procmon_source_from_name(
+        name: *const ::std::os::raw::c_char,
+        out: *mut u32,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_state_name(state: u32) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn procmon_state_from_name(
+        name: *const ::std::os::raw::c_char,
+        out: *mut u32,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_user_name(
+        uid: u32,
+        buf: *mut ::std::os::raw::c_char,
+        size: usize,
+    ) -> ::std::os::raw::c_int;
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -3934,6 +4055,15 @@ extern "C" {
     pub fn procmon_journal_reader_stats_get(
         out: *mut procmon_journal_reader_stats,
         r: *const procmon_journal_reader,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_journal_reader_fd(r: *const procmon_journal_reader) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_journal_reader_wait(
+        r: *mut procmon_journal_reader,
+        timeout_ms: ::std::os::raw::c_int,
     ) -> ::std::os::raw::c_int;
 }
 extern "C" {

@@ -12,11 +12,34 @@ use crate::snapshot::{Query, Snapshot};
 
 /// Where lifecycle events come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EventSource {
     /// The netlink proc connector when permitted, else polling.
     Auto,
     /// Always diff snapshots at the poll interval.
     Polling,
+    /// The netlink proc connector, or subscribing fails (`PermissionDenied`,
+    /// `Unsupported`): no fallback to polling.
+    Netlink,
+}
+
+/// The source `procmon_stats.source_name` names ("" before any
+/// subscription: `None`), through the library's own table of names.
+fn source_of(name: *const std::os::raw::c_char) -> Option<EventSource> {
+    // SAFETY: name is the library's static text, or NULL.
+    if name.is_null() || unsafe { *name } == 0 {
+        return None;  // asking would leave an EINVAL in this thread's error slot
+    }
+    let mut value = 0;
+    // SAFETY: as above
+    if unsafe { sys::procmon_source_from_name(name, &mut value) } != sys::PROCMON_OK {
+        return None;
+    }
+    match value {
+        sys::PROCMON_SOURCE_NETLINK => Some(EventSource::Netlink),
+        sys::PROCMON_SOURCE_POLLING => Some(EventSource::Polling),
+        _ => None,
+    }
 }
 
 /// A context's counters ([`Context::stats`]).
@@ -38,8 +61,8 @@ pub struct Stats {
     pub cache_hits: u64,
     /// Records read anew.
     pub cache_misses: u64,
-    /// The running event source: `Auto` for the netlink connector,
-    /// `Polling`, or `None` before any subscription.
+    /// The running event source: `Netlink` or `Polling`, `None` before any
+    /// subscription.
     pub event_source: Option<EventSource>,
     /// Why this source runs.
     pub event_source_reason: &'static str,
@@ -123,6 +146,7 @@ impl Options {
         self.raw.event_source = match source {
             EventSource::Auto => sys::PROCMON_SOURCE_AUTO,
             EventSource::Polling => sys::PROCMON_SOURCE_POLLING,
+            EventSource::Netlink => sys::PROCMON_SOURCE_NETLINK,
         };
         self
     }
@@ -221,11 +245,7 @@ impl Context {
             enumerations: s.enumerations,
             cache_hits: s.cache_hits,
             cache_misses: s.cache_misses,
-            event_source: match s.event_source {
-                sys::PROCMON_STATS_SOURCE_NETLINK => Some(EventSource::Auto),
-                sys::PROCMON_STATS_SOURCE_POLLING => Some(EventSource::Polling),
-                _ => None,
-            },
+            event_source: source_of(s.source_name),
             event_source_reason: text(s.source_reason),
             events_received: s.events_received,
             events_delivered: s.events_delivered,

@@ -22,6 +22,9 @@ pub enum ErrorKind {
     Again,
     /// Timed out (`PROCMON_ETIMEDOUT`).
     TimedOut,
+    /// A wait was interrupted by a signal for the calling thread
+    /// (`PROCMON_EINTR`): handle it, then wait again.
+    Interrupted,
     /// The context or subscription was closed (`PROCMON_ECLOSED`).
     Closed,
     /// Not supported here (`PROCMON_EUNSUPPORTED`).
@@ -56,6 +59,7 @@ impl ErrorKind {
             sys::PROCMON_EIO => ErrorKind::Io,
             sys::PROCMON_EAGAIN => ErrorKind::Again,
             sys::PROCMON_ETIMEDOUT => ErrorKind::TimedOut,
+            sys::PROCMON_EINTR => ErrorKind::Interrupted,
             sys::PROCMON_ECLOSED => ErrorKind::Closed,
             sys::PROCMON_EUNSUPPORTED => ErrorKind::Unsupported,
             sys::PROCMON_EVERSION => ErrorKind::Version,

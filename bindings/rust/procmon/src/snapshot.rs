@@ -399,6 +399,18 @@ impl<'snap> Process<'snap> {
     pub fn state(&self) -> char {
         self.p.state as u8 as char
     }
+    /// The state, the same on every OS, in psutil's words: "running",
+    /// "sleeping", "disk-sleep", "zombie", ... ("unknown" when the OS's
+    /// state has no portable reading). The library's own table names it.
+    pub fn status(&self) -> &'static str {
+        // SAFETY: static text of the library, or NULL for a value its table lacks
+        let name = unsafe { sys::procmon_state_name(self.p.state_kind) };
+        if name.is_null() {
+            return "unknown";
+        }
+        // SAFETY: as above, NUL-terminated
+        unsafe { CStr::from_ptr(name) }.to_str().unwrap_or("unknown")
+    }
     /// The kernel's name (comm): any bytes but NUL, at most 15 for user
     /// processes. See [`Process::full_name`] for the name users see.
     pub fn name(&self) -> &'snap OsStr {

@@ -41,7 +41,7 @@ fn a_child_that_execs_and_exits_with_5() {
     match &events[2] {
         Event::Exit { process, status, .. } => {
             assert_eq!(process.ppid, me());
-            if ctx.stats().unwrap().event_source == Some(EventSource::Auto) {
+            if ctx.stats().unwrap().event_source == Some(EventSource::Netlink) {
                 assert_eq!(*status, ExitStatus::Code(5));
             }
         }

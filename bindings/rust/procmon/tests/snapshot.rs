@@ -270,3 +270,18 @@ fn memory_figures_and_the_machine() {
     assert!(uss > 0 && uss <= pss && pss <= p.rss().unwrap() + 4096 * 16, "uss {} pss {} rss {:?}", uss, pss, p.rss());
     assert!(p.swap().is_some() && Fields::ALL.contains(Fields::SMAPS) && !Fields::DEFAULT.contains(Fields::SMAPS));
 }
+
+#[test]
+fn status_is_the_librarys_portable_name_of_the_state() {
+    let kid = Kid::spawn(Command::new("/bin/sleep").arg("60"));
+    wait_exec(kid.pid(), "sleep");
+    let ctx = Context::new().unwrap();
+    wait_until("sleep to sleep", || {
+        let snap = ctx.query(&Query::new().pids(&[kid.pid()])).unwrap();
+        let p = snap.find(kid.pid()).unwrap();
+        p.state() == 'S' && p.status() == "sleeping"
+    });
+    let snap = ctx.snapshot().unwrap();
+    let me = snap.find(std::process::id() as i32).unwrap();
+    assert!(["running", "sleeping"].contains(&me.status()), "{} ({})", me.status(), me.state());
+}
