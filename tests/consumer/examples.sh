@@ -13,6 +13,11 @@
 # the shell's exec and exit are checked then.
 # Usage: examples.sh list_processes|watch_events|journal EXAMPLES_DIR
 set -euo pipefail
+# The journal records every process of the machine, whose command lines may
+# hold any bytes (other suites run "odd" argv); in a UTF-8 locale sed's and
+# grep's `.` do not match an invalid byte, so a record line would be parsed
+# half. Bytes, whatever the caller's locale.
+export LC_ALL=C
 what=$1 bin=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
