@@ -7,16 +7,18 @@
 #                   exits 3; their execs and exits are printed with the whole
 #                   command line and the exit code. With a COUNT it stops
 #                   after that many events.
-#   journal:        records while a shell exits 5, then prints it back.
+#   journal:        records while a shell exits 5, then prints it back;
+#                   one more shell has argv bytes that are not UTF-8.
 # Without the netlink proc connector (not root before Linux 6.6) events come
 # from polling: short processes are missed and exits have no status, so only
 # the shell's exec and exit are checked then.
 # Usage: examples.sh list_processes|watch_events|journal EXAMPLES_DIR
 set -euo pipefail
-# The journal records every process of the machine, whose command lines may
-# hold any bytes (other suites run "odd" argv); in a UTF-8 locale sed's and
-# grep's `.` do not match an invalid byte, so a record line would be parsed
-# half. Bytes, whatever the caller's locale.
+# The examples print every process on the machine, argv bytes as they are:
+# any process (another test's) may have bytes that are not UTF-8 in its
+# command line. In a UTF-8 locale sed's and grep's '.' match no such byte,
+# so 's/^seq ([0-9]+) .*/\1/' left the rest of that line in the list of
+# sequence numbers ("gaps: ... 37<argv bytes>..."). Bytes, not characters:
 export LC_ALL=C
 what=$1 bin=$2
 work=$(mktemp -d)
@@ -83,8 +85,10 @@ journal)
     "$bin/journal" "$work/journal" 1.5 >"$work/out" 2>"$work/err" &
     recorder=$!
     started '^journal: recording to '
+    # a command line that is not UTF-8, as any process on the machine may have
+    /bin/sh -c 'sleep 0.1' sh "$(printf 'odd \377\376')" & odd=$!
     /bin/sh -c 'sleep 0.3; exit 5' & sh=$!
-    wait "$sh" || true
+    wait "$odd" "$sh" || true
     wait "$recorder" || fail "exited $?"
     ls "$work/journal"/*.pmj >/dev/null 2>&1 || fail "no segment in $work/journal"
     has "^seq [0-9]+ [0-9:]{8}\.[0-9]{3} EXEC  pid $sh ppid $$ sh: /bin/sh -c sleep 0.3; exit 5\$"
@@ -92,6 +96,7 @@ journal)
         has "^seq [0-9]+ [0-9:.]{12} EXIT  pid $sh ppid $$ sh: /bin/sh -c sleep 0.3; exit 5; exit status unknown\$"
     else
         has "^seq [0-9]+ [0-9:.]{12} EXIT  pid $sh ppid $$ sh: /bin/sh -c sleep 0.3; exit 5; exit code 5\$"
+        has "^seq [0-9]+ [0-9:.]{12} EXEC  pid $odd ppid $$ sh: /bin/sh -c sleep 0.1 sh odd $(printf '\377\376')\$"
     fi
     read=$(sed -nE 's/^read ([0-9]+) records.*/\1/p' "$work/out")
     [ -n "$read" ] || fail "no count of the records read"
