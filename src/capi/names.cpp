@@ -107,7 +107,9 @@ private:
 };
 
 UserCache &user_cache() {
-    static UserCache cache;  // never destroyed before a late caller: function-local, built on first use
+    // Never destroyed: a thread still running at exit (a Python daemon
+    // thread, an atexit handler) may look a user up after statics are gone.
+    static UserCache &cache = *new UserCache;
     return cache;
 }
 

@@ -60,6 +60,7 @@ struct Cursor {
         for (int shift = 0; shift < 64; shift += 7) {
             if (p >= end) return fail(), 0;
             const unsigned char b = *p++;
+            if (shift == 63 && b > 1) return fail(), 0;  // a 10th byte holds only bit 63
             v |= static_cast<uint64_t>(b & 0x7F) << shift;
             if (!(b & 0x80)) return v;
         }

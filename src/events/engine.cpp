@@ -10,6 +10,7 @@ namespace procmon::events {
 namespace {
 
 constexpr const char *kReasonForced = "polling: forced by the event_source option";
+constexpr const char *kReasonOtherRoot = "polling: the process table is not the live /proc (proc_root)";
 
 uint64_t mono_now() {
     return static_cast<uint64_t>(platform::now_ns(platform::Clock::monotonic));
@@ -121,8 +122,13 @@ int Engine::start_source() {
 
 int Engine::open_push() {
     const bool real_root = opts_.proc_root.empty() || opts_.proc_root == "/proc";
+    if (!real_root && opts_.source != PROCMON_SOURCE_POLLING && opts_.source != PROCMON_SOURCE_AUTO)
+        return fail(PROCMON_EUNSUPPORTED, 0,
+                    "procmon_subscribe: event source %s reports the live system, not the process table at %s: "
+                    "use PROCMON_SOURCE_AUTO or POLLING there",
+                    source_text(opts_.source), opts_.proc_root.c_str());
     if (opts_.source == PROCMON_SOURCE_POLLING || !real_root) {  // the kernel's events are not of a fixture tree
-        reason_ = kReasonForced;
+        reason_ = real_root ? kReasonForced : kReasonOtherRoot;
         return PROCMON_OK;
     }
     std::size_t n = 0;

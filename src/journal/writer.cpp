@@ -43,7 +43,7 @@ int Writer::open(const std::string &dir, WriterOptions opts, std::shared_ptr<eve
 
 Writer::~Writer() {
     close();
-    if (lock_.valid()) platform::forget_parent_only(lock_);  // then its close releases the lock
+    if (lock_.valid()) platform::close_parent_only(lock_);  // releases the lock
 }
 
 // ------------------------------------------------------------ recovery

@@ -17,7 +17,8 @@ namespace procmon::platform {
 std::unique_lock<std::mutex> no_fork_meanwhile();
 // Registers f (releasing no_fork); until forgotten, only this process holds it.
 void parent_only(const File &f, std::unique_lock<std::mutex> &no_fork);
-// Before f closes.
-void forget_parent_only(const File &f);
+// Forgets f and closes it, under the guard: a fork on another thread sees it
+// either registered or closed, never open and forgotten.
+void close_parent_only(File &f);
 
 }  // namespace procmon::platform

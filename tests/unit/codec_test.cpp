@@ -259,6 +259,21 @@ Test(hostile_records, huge_counts_and_varints_allocate_nothing) {
     cr_expect_eq(decode(list_of_one(body, body.size())), codec::Decode::malformed);
 }
 
+// A 10-byte varint holds bit 63 at most: one whose last byte says more is
+// refused, not cut to 64 bits; the largest 64-bit value still reads.
+Test(hostile_records, a_varint_wider_than_64_bits_is_refused) {
+    Bytes wide(9, 0x80);
+    wide.push_back(0x02);
+    codec::Cursor c{wide.data(), wide.data() + wide.size()};
+    c.varint();
+    cr_expect_not(c.ok);
+    Bytes max;
+    codec::put_varint(max, UINT64_MAX);
+    codec::Cursor m{max.data(), max.data() + max.size()};
+    cr_expect_eq(m.varint(), UINT64_MAX);
+    cr_expect(m.ok);
+}
+
 Test(hostile_records, a_newer_version_is_refused) {
     Bytes b = one_record(odd_process());
     cr_assert_eq(b[1], codec::kRecordVersion);

@@ -86,13 +86,25 @@ Test(sources, netlink_as_root_runs_netlink_and_names_it) {
     procmon_unsubscribe(s);
 }
 
-Test(sources, netlink_on_a_fixture_tree_polls_as_the_kernel_knows_nothing_of_it) {
+// The kernel's events are not about a fixture tree: NETLINK refuses one
+// rather than quietly polling it; AUTO polls it, saying why.
+Test(sources, netlink_on_a_fixture_tree_is_refused_and_auto_polls_it) {
     procmon_options o = with_source(PROCMON_SOURCE_NETLINK);
     o.proc_root = PROCMON_TEST_FIXTURES "/basic";
     Ctx c(&o);
     procmon_subscription *s = nullptr;
-    cr_assert_eq(procmon_subscribe(&s, c.ctx, nullptr), PROCMON_OK);
-    cr_expect_str_eq(stats_of(c.ctx).source_name, "polling");
+    cr_assert_eq(procmon_subscribe(&s, c.ctx, nullptr), PROCMON_EUNSUPPORTED);
+    cr_expect_null(s);
+    cr_expect(std::strstr(procmon_error_last()->message, "not the process table at") != nullptr, "%s",
+              procmon_error_last()->message);
+    cr_expect_str_eq(stats_of(c.ctx).source_name, "");
+
+    procmon_options a = with_source(PROCMON_SOURCE_AUTO);
+    a.proc_root = PROCMON_TEST_FIXTURES "/basic";
+    Ctx auto_ctx(&a);
+    cr_assert_eq(procmon_subscribe(&s, auto_ctx.ctx, nullptr), PROCMON_OK);
+    cr_expect_str_eq(stats_of(auto_ctx.ctx).source_name, "polling");
+    cr_expect(std::strstr(stats_of(auto_ctx.ctx).source_reason, "proc_root") != nullptr);
     procmon_unsubscribe(s);
 }
 

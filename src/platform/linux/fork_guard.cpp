@@ -36,9 +36,10 @@ void parent_only(const File &f, std::unique_lock<std::mutex> &no_fork) {
     no_fork.unlock();
 }
 
-void forget_parent_only(const File &f) {
+void close_parent_only(File &f) {
     std::lock_guard<std::mutex> lock(fds_mutex);
     std::erase(fds, static_cast<int>(f.native()));
+    f.close();
 }
 
 }  // namespace procmon::platform

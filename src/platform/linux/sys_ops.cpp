@@ -1,5 +1,7 @@
 #include "platform/linux/sys_ops.h"
 
+#include <atomic>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -42,7 +44,7 @@ const pm_sys_ops real_ops = {real_openat,        real_read,         real_close, 
 // Two slots: a table replacing a replacement is written into the one not in
 // force, so threads calling through the old one never see it half written.
 pm_sys_ops given[2];
-const pm_sys_ops *current_ops = &real_ops;
+std::atomic<const pm_sys_ops *> current_ops{&real_ops};  // read by every thread, set by tests
 
 // A member the caller's table leaves NULL takes the real call.
 template <class F>
@@ -52,14 +54,14 @@ void or_real(F &member, F real) {
 
 }  // namespace
 
-extern "C" const pm_sys_ops *pm_sys(void) { return current_ops; }
+extern "C" const pm_sys_ops *pm_sys(void) { return current_ops.load(std::memory_order_acquire); }
 extern "C" const pm_sys_ops *pm_sys_default(void) { return &real_ops; }
 extern "C" void pm_sys_set(const pm_sys_ops *ops) {
     if (ops == nullptr) {
-        current_ops = &real_ops;
+        current_ops.store(&real_ops, std::memory_order_release);
         return;
     }
-    pm_sys_ops &g = current_ops == &given[0] ? given[1] : given[0];
+    pm_sys_ops &g = current_ops.load(std::memory_order_relaxed) == &given[0] ? given[1] : given[0];
     g = *ops;
     const pm_sys_ops &r = real_ops;
     or_real(g.openat, r.openat), or_real(g.read, r.read), or_real(g.close, r.close);
@@ -70,5 +72,5 @@ extern "C" void pm_sys_set(const pm_sys_ops *ops) {
     or_real(g.ftruncate, r.ftruncate), or_real(g.lseek, r.lseek), or_real(g.unlinkat, r.unlinkat);
     or_real(g.posix_fadvise, r.posix_fadvise), or_real(g.inotify_init1, r.inotify_init1);
     or_real(g.inotify_add_watch, r.inotify_add_watch);
-    current_ops = &g;
+    current_ops.store(&g, std::memory_order_release);
 }

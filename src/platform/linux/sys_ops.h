@@ -51,7 +51,9 @@ const struct pm_sys_ops *pm_sys(void);
 /* The real system calls. */
 const struct pm_sys_ops *pm_sys_default(void);
 /* Replace the table (NULL restores the real one); it is copied, NULL members
- * taking the real calls. Not thread-safe: tests only. */
+ * taking the real calls. Tests only: threads calling through the table
+ * meanwhile see the old or the new one; two replacements in a row must not
+ * overlap a call still running through the first (it is rewritten). */
 void pm_sys_set(const struct pm_sys_ops *ops);
 
 #ifdef __cplusplus

@@ -19,7 +19,7 @@ std::mutex fork_mutex;  // nothing forks here; kept so callers' locking reads th
 }  // namespace
 std::unique_lock<std::mutex> no_fork_meanwhile() { return std::unique_lock<std::mutex>(fork_mutex); }
 void parent_only(const File &, std::unique_lock<std::mutex> &no_fork) { no_fork.unlock(); }
-void forget_parent_only(const File &) {}
+void close_parent_only(File &f) { f.close(); }
 
 // Standard C++ cannot tell; a port supplies its own (Windows: _msize,
 // macOS: malloc_size). 0 leaves the arena's accounting of malloc'ed blocks
