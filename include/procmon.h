@@ -568,7 +568,9 @@ PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx,
  * ran out. The strings in returned events stay valid until the next call on
  * this subscription. Errors: EINVAL, ECLOSED (the subscription or its
  * context was closed, also while waiting here), EBUSY (called from a
- * procmon_dispatch callback of the same subscription).
+ * procmon_dispatch callback of the same subscription); EINTR with
+ * *n_out = 0 only after procmon_subscription_wake (since 0.3: signals never
+ * end this call).
  * One thread at a time per subscription. */
 PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event *events, size_t event_size,
                                           size_t max, size_t *n_out, int timeout_ms);
@@ -582,13 +584,26 @@ PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event
  * wait through signals. Events that came meanwhile win: OK, not EINTR.
  * Errors: EINVAL, ETIMEDOUT (the time ran out, nothing waits), EINTR,
  * ECLOSED (the subscription or its context was closed, also while waiting
- * here), EIO (the OS refused the wait).
+ * here), EIO (the OS refused the wait). procmon_subscription_wake also
+ * ends it with EINTR.
  * One thread at a time per subscription, as procmon_subscription_next
  * (since 0.3). */
 PROCMON_API int procmon_subscription_wait(procmon_subscription *s, int timeout_ms);
 
-/* A file descriptor that is readable while events wait (for epoll, asyncio,
- * tokio); owned by the subscription, do not read or close it. -1 for NULL.
+/* Since 0.3: ends the procmon_subscription_wait or procmon_subscription_next
+ * waiting on s with PROCMON_EINTR (next: *n_out = 0), or, when none waits,
+ * the next such call (also one with timeout 0). The wake is kept until one
+ * call takes it, so a wake just before a thread starts to wait is not lost;
+ * it wins over waiting events, which stay queued for the call after.
+ * procmon_dispatch neither takes nor heeds it. While pending it also makes
+ * procmon_subscription_fd readable. How another thread ends a blocked
+ * waiter before procmon_unsubscribe (a binding's close()).
+ * Errors: EINVAL (NULL). Any thread, also from a signal handler. */
+PROCMON_API int procmon_subscription_wake(procmon_subscription *s);
+
+/* A file descriptor that is readable while events wait or a
+ * procmon_subscription_wake is pending (for epoll, asyncio, tokio); owned
+ * by the subscription, do not read or close it. -1 for NULL.
  * Any thread. */
 PROCMON_API int procmon_subscription_fd(const procmon_subscription *s);
 
@@ -822,7 +837,8 @@ PROCMON_API int procmon_journal_reader_open(procmon_journal_reader **out, const 
  * comes as a LOST event (flag SYNTHESIZED) with the number of sequence
  * numbers missing. At the end, waits up to timeout_ms for more (0 = not at
  * all, -1 = forever: follow a live writer); *n_out = 0 when none came.
- * Errors: EINVAL, EIO, EFORMAT, ENOMEM. One thread at a time per reader. */
+ * Errors: EINVAL, EIO, EFORMAT, ENOMEM; EINTR with *n_out = 0 only after
+ * procmon_journal_reader_wake (since 0.3). One thread at a time per reader. */
 PROCMON_API int procmon_journal_reader_next(procmon_journal_reader *r, procmon_event *events, size_t event_size,
                                             size_t max, size_t *n_out, int timeout_ms);
 
@@ -860,8 +876,20 @@ PROCMON_API int procmon_journal_reader_fd(const procmon_journal_reader *r);
  * waiting (a handler that lets it: check your signals and call again);
  * EINVAL for NULL or timeout_ms < -1; and the errors of
  * procmon_journal_reader_next. What it found is kept for the next call of
- * procmon_journal_reader_next. One thread at a time per reader (with next). */
+ * procmon_journal_reader_next. procmon_journal_reader_wake also ends it
+ * with EINTR. One thread at a time per reader (with next). */
 PROCMON_API int procmon_journal_reader_wait(procmon_journal_reader *r, int timeout_ms);
+
+/* Since 0.3: ends the procmon_journal_reader_wait or
+ * procmon_journal_reader_next waiting on r with PROCMON_EINTR (next:
+ * *n_out = 0), or, when none waits, the next such call (also one with
+ * timeout 0). The wake is kept until one call takes it, so a wake just
+ * before a thread starts to wait is not lost; records found ahead stay for
+ * the call after. It does not make procmon_journal_reader_fd readable.
+ * How another thread ends a blocked reader before
+ * procmon_journal_reader_close. Errors: EINVAL (NULL).
+ * Any thread, also from a signal handler. */
+PROCMON_API int procmon_journal_reader_wake(procmon_journal_reader *r);
 
 /* NULL is a no-op. */
 PROCMON_API void procmon_journal_reader_close(procmon_journal_reader *r);

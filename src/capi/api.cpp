@@ -391,6 +391,16 @@ int procmon::capi::subscribe(procmon_ctx *ctx, const procmon_subscribe_options *
     });
 }
 
+// procmon_*_wake: no lock, no allocation on success, so a signal handler
+// may call them; errno is kept as the handler's caller had it.
+template <class Wake>
+int wake_keeping_errno(Wake &&wake) {
+    const int saved = errno;
+    wake();
+    errno = saved;
+    return PROCMON_OK;
+}
+
 extern "C" {
 
 PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, const procmon_subscribe_options *opts) {
@@ -421,8 +431,9 @@ PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event
     if (sub->dispatching())
         return fail(PROCMON_EBUSY, 0, "%s: called from inside a procmon_dispatch callback on the same subscription", fn);
     return guarded(fn, [&]() -> int {
-        int rc = sub->pop(events, event_size, max, *n_out, timeout_ms);
+        int rc = sub->pop(events, event_size, max, *n_out, timeout_ms, true);
         if (rc == PROCMON_ECLOSED) return fail(PROCMON_ECLOSED, 0, "%s: the subscription is closed", fn);
+        if (rc == PROCMON_EINTR) return fail(rc, EINTR, "%s: woken by procmon_subscription_wake", fn);
         return rc;
     });
 }
@@ -437,11 +448,16 @@ PROCMON_API int procmon_subscription_wait(procmon_subscription *s, int timeout_m
         switch (const int rc = sub->wait(timeout_ms)) {
         case PROCMON_OK: return rc;
         case PROCMON_ETIMEDOUT: return fail(rc, 0, "%s: no event within %d ms", fn, timeout_ms);
-        case PROCMON_EINTR: return fail(rc, EINTR, "%s: interrupted by a signal", fn);
+        case PROCMON_EINTR: return fail(rc, EINTR, "%s: interrupted by a signal or procmon_subscription_wake", fn);
         case PROCMON_ECLOSED: return fail(rc, 0, "%s: the subscription is closed", fn);
         default: return fail(rc, errno, "%s: poll: %s", fn, std::strerror(errno));
         }
     });
+}
+
+PROCMON_API int procmon_subscription_wake(procmon_subscription *s) {
+    if (s == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_subscription_wake: subscription is NULL");
+    return wake_keeping_errno([&] { s->sub->wake(); });
 }
 
 PROCMON_API int procmon_subscription_fd(const procmon_subscription *s) { return s ? static_cast<int>(s->sub->handle().native()) : -1; }
@@ -644,6 +660,12 @@ PROCMON_API int procmon_journal_reader_wait(procmon_journal_reader *r, int timeo
     if (r == nullptr) return fail(PROCMON_EINVAL, 0, "%s: reader is NULL", fn);
     if (timeout_ms < -1) return fail(PROCMON_EINVAL, 0, "%s: timeout_ms %d is invalid", fn, timeout_ms);
     return guarded(fn, [&] { return r->reader->wait(timeout_ms); });
+}
+
+// No lock, no allocation on success: a signal handler may call it.
+PROCMON_API int procmon_journal_reader_wake(procmon_journal_reader *r) {
+    if (r == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_journal_reader_wake: reader is NULL");
+    return wake_keeping_errno([&] { r->reader->wake(); });
 }
 
 PROCMON_API void procmon_journal_reader_close(procmon_journal_reader *r) { delete r; }

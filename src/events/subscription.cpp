@@ -69,12 +69,30 @@ unsigned Subscription::fill_percent() {
 
 void Subscription::release_handed_out() { handed_out_.clear(); }
 
-Subscription::Waited Subscription::await(std::unique_lock<std::mutex> &lock, int timeout_ms, bool stop_on_signal) {
+void Subscription::drain_if_idle() {
+    if (count_ > 0 || pending_lost_ > 0 || closed()) return;
+    waker_.drain();
+    // A wake() between its store and its write may have been drained: make
+    // the handle ready again for it (it is read after the drain).
+    if (woken_.load(std::memory_order_acquire)) waker_.wake();
+}
+
+void Subscription::wake() {
+    woken_.store(true, std::memory_order_release);
+    waker_.wake();
+}
+
+Subscription::Waited Subscription::await(std::unique_lock<std::mutex> &lock, int timeout_ms, bool stop_on_signal,
+                                         bool wakeable) {
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
     bool signalled = false;
     for (;;) {
         if (closed()) return Waited::closed;
+        if (wakeable && woken_.exchange(false, std::memory_order_acq_rel)) {
+            drain_if_idle();
+            return Waited::interrupted;
+        }
         if (count_ > 0 || pending_lost_ > 0) return Waited::ready;
         if (signalled) return Waited::interrupted;  // nothing came meanwhile
         if (timeout_ms == 0) return Waited::timed_out;
@@ -94,7 +112,7 @@ Subscription::Waited Subscription::await(std::unique_lock<std::mutex> &lock, int
 
 int Subscription::wait(int timeout_ms) {
     std::unique_lock<std::mutex> lock(mutex_);
-    switch (await(lock, timeout_ms, true)) {
+    switch (await(lock, timeout_ms, true, true)) {
     case Waited::ready: return PROCMON_OK;
     case Waited::timed_out: return PROCMON_ETIMEDOUT;
     case Waited::interrupted: return PROCMON_EINTR;
@@ -104,12 +122,16 @@ int Subscription::wait(int timeout_ms) {
     return PROCMON_EIO;
 }
 
-int Subscription::pop(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms) {
+int Subscription::pop(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms, bool wakeable) {
     n = 0;
     release_handed_out();
     std::unique_lock<std::mutex> lock(mutex_);
     // Out of time, or a failed wait: hand out what is there, maybe nothing.
-    if (await(lock, timeout_ms, false) == Waited::closed) return PROCMON_ECLOSED;
+    switch (await(lock, timeout_ms, false, wakeable)) {
+    case Waited::closed: return PROCMON_ECLOSED;
+    case Waited::interrupted: return PROCMON_EINTR;  // only a wake: signals do not end a pop
+    default: break;
+    }
     handed_out_.reserve(max);
     const uint64_t now = count_ > 0 ? static_cast<uint64_t>(platform::now_ns(platform::Clock::monotonic)) : 0;
     while (n < max && count_ > 0) {
@@ -127,7 +149,7 @@ int Subscription::pop(void *out, std::size_t stride, std::size_t max, std::size_
         pending_lost_ = 0;
         ++n;
     }
-    if (count_ == 0 && pending_lost_ == 0) waker_.drain();
+    drain_if_idle();
     lock.unlock();
     if (n > 0 && on_drained_) on_drained_();
     // Point the strings at the shared copies this subscription now holds,

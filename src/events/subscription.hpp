@@ -119,13 +119,19 @@ public:
     // moves up to max into out, one every `stride` bytes: each event is
     // written up to min(stride, sizeof(procmon_event)) bytes, its `size`
     // saying how many (a caller built against an older, smaller struct).
-    // Returns PROCMON_OK, or ECLOSED when closed.
-    int pop(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms);
+    // Returns PROCMON_OK, or ECLOSED when closed; EINTR (n = 0) when
+    // `wakeable` and a wake() is pending (it is taken; events stay queued).
+    int pop(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms, bool wakeable = false);
     // Subscriber side: waits up to timeout_ms (-1 forever, 0 just looks)
     // until events or a LOST wait, without taking them. PROCMON_OK,
-    // ETIMEDOUT, EINTR (a signal arrived for this thread), ECLOSED (also
-    // while waiting), EIO (the OS refused the wait; errno set).
+    // ETIMEDOUT, EINTR (a signal arrived for this thread, or a wake() was
+    // pending or came), ECLOSED (also while waiting), EIO (the OS refused
+    // the wait; errno set).
     int wait(int timeout_ms);
+    // Any thread, async-signal-safe (an atomic store and an eventfd write):
+    // the next wait() or wakeable pop() returns EINTR at once, or the one in
+    // progress does. Kept until taken, so a wake just before a wait is not lost.
+    void wake();
     // Strings of what the last pop returned stay valid until the next pop.
     void release_handed_out();
     // Puts back the events [from, end) of the last pop (dispatch stopped early).
@@ -152,12 +158,15 @@ private:
     enum class Waited { ready, timed_out, interrupted, closed, failed };
     // Waits as wait() says, with mutex_ held by `lock` on entry and on
     // return. A signal ends the wait only when `stop_on_signal`.
-    Waited await(std::unique_lock<std::mutex> &lock, int timeout_ms, bool stop_on_signal);
+    // A pending wake() ends it (taken) when `wakeable`.
+    Waited await(std::unique_lock<std::mutex> &lock, int timeout_ms, bool stop_on_signal, bool wakeable);
+    // With mutex_ held: the handle not ready while nothing waits, nor a wake.
+    void drain_if_idle();
 
     std::shared_ptr<Arena> arena_;  // first: released after everything below
     Filter filter_;
     uint32_t capacity_;
-    platform::Waker waker_;  // readable while events wait
+    platform::Waker waker_;  // readable while events wait, a wake is pending, or closed
 
     std::mutex mutex_;
     QueuedEvent *ring_ = nullptr;  // capacity_ slots, in the arena
@@ -166,6 +175,7 @@ private:
     uint64_t last_seq_ = 0;
     EventLatency latency_;         // of the events popped
     std::atomic<bool> closed_{false};
+    std::atomic<bool> woken_{false};  // a wake() not yet taken by a wait
     std::atomic<bool> dispatching_{false};
 
     std::vector<QueuedEvent> handed_out_;  // subscriber thread only

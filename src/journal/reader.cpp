@@ -142,12 +142,25 @@ void Reader::corrupt(uint64_t segment, uint64_t offset, uint64_t bytes) {
     stats_.corrupt_bytes += bytes;
 }
 
+void Reader::wake() {
+    woken_.store(true, std::memory_order_release);
+    waker_.wake();
+}
+
+bool Reader::take_wake() {
+    if (!woken_.exchange(false, std::memory_order_acq_rel)) return false;
+    waker_.drain();
+    if (woken_.load(std::memory_order_acquire)) waker_.wake();  // another came meanwhile: keep it seen
+    return true;
+}
+
 platform::Wait Reader::pause(int timeout_ms) {
     const platform::WaitHandle h = changes();
-    // Without a watch, the directory is looked at again every 20 ms; a wait
-    // on no handle is still one a signal ends.
-    const platform::Wait w = platform::wait_any({h}, h.valid() ? timeout_ms : std::min(timeout_ms < 0 ? 20 : timeout_ms, 20));
-    if (w == platform::Wait::ready) watch_->drain();
+    // Without a watch, the directory is looked at again every 20 ms; the
+    // waker still ends the wait at once, and a signal does too.
+    const platform::Wait w = platform::wait_any({h, waker_.handle()},
+                                                h.valid() ? timeout_ms : std::min(timeout_ms < 0 ? 20 : timeout_ms, 20));
+    if (w == platform::Wait::ready && watch_) watch_->drain();
     return w;
 }
 
@@ -155,6 +168,7 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
     n = 0;
     out_.clear();
     strings_.clear();
+    if (take_wake()) return fail(PROCMON_EINTR, EINTR, "%s: woken by procmon_journal_reader_wake", kNext);
     if (watch_) watch_->drain();  // what comes after this call makes changes() ready again
     // First what wait() found: the events, and the strings they point into.
     const std::size_t early = std::min(max, ahead_.size());
@@ -181,6 +195,7 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
 }
 
 int Reader::wait(int timeout_ms) {
+    if (take_wake()) return fail(PROCMON_EINTR, EINTR, "procmon_journal_reader_wait: woken by procmon_journal_reader_wake");
     if (watch_) watch_->drain();
     if (ahead_.empty())
         if (int rc = gather(ahead_, ahead_strings_, 1, timeout_ms, true); rc != PROCMON_OK) return rc;
@@ -278,6 +293,9 @@ int Reader::gather(std::vector<Out> &out, std::vector<char> &strings, std::size_
         }
         // Nothing more now.
         if (!out.empty() || timeout_ms == 0) break;
+        if (take_wake())
+            return fail(PROCMON_EINTR, EINTR, "%s: woken by procmon_journal_reader_wake",
+                        interruptible ? "procmon_journal_reader_wait" : kNext);
         int left = -1;
         if (timeout_ms > 0) {
             left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count());

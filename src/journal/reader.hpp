@@ -4,6 +4,7 @@
 // and following a live writer (tail -f) when asked to wait.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <set>
@@ -27,6 +28,10 @@ public:
     // As procmon_journal_reader_wait: PROCMON_OK once next(…, 0) would
     // return an event, ETIMEDOUT, EINTR. Thread's error set.
     int wait(int timeout_ms);
+    // As procmon_journal_reader_wake: any thread, async-signal-safe (an
+    // atomic store and an eventfd write). The next next() or wait() returns
+    // EINTR at once, or the one waiting does; kept until one takes it.
+    void wake();
     // Ready when the directory changed since the last next() or wait();
     // invalid when the OS cannot watch it.
     platform::WaitHandle changes() const { return watch_ ? watch_->handle() : platform::WaitHandle(); }
@@ -47,12 +52,15 @@ private:
     // What next() returns, waiting as it does.
     struct Out;
     int gather(std::vector<Out> &out, std::vector<char> &strings, std::size_t max, int timeout_ms, bool interruptible);
-    platform::Wait pause(int timeout_ms);  // until the directory changes, or timeout_ms
+    platform::Wait pause(int timeout_ms);  // until the directory changes, a wake, or timeout_ms
+    bool take_wake();  // whether a wake() was pending (now taken)
 
     const std::string dir_;
     const uint64_t from_seq_, from_time_ns_;
     platform::File dirfile_, file_;  // the directory, the current segment (invalid between segments)
     std::unique_ptr<platform::DirectoryWatch> watch_;
+    platform::Waker waker_;           // ready while a wake() is pending: ends a pause at once
+    std::atomic<bool> woken_{false};  // the wake itself, the waker only rouses a pause
     uint64_t segment_first_ = 0;  // the current segment, or the last one passed over
     std::string segment_name_;    // the current segment's
     bool again_ = true;           // the segment at segment_first_ is still to be opened (not yet created)

@@ -4,6 +4,9 @@
  * return an event, times out on an idle journal, returns EINTR to a thread a
  * signal interrupts (so a binding can run its signal handlers), and
  * procmon_journal_reader_fd turns readable for poll/epoll after an append.
+ * procmon_journal_reader_wake, from another thread or a signal handler, ends
+ * a wait (or next) in progress with EINTR or is kept for the next one (never
+ * lost), is taken by one call, and loses no record.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -190,6 +193,130 @@ static void the_fd_is_readable_after_an_append(void **state) {
     assert_int_equal(procmon_journal_reader_fd(f->r), fd);
 }
 
+/* ------------------------------------------------------------ wake */
+
+static long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+struct blocked {
+    procmon_journal_reader *r;
+    int use_next; /* next, not wait */
+    volatile int done;
+    int rc;
+    size_t n;
+};
+
+static void *block(void *arg) {
+    struct blocked *b = arg;
+    procmon_event ev[4];
+    b->n = 9;
+    b->rc = b->use_next ? procmon_journal_reader_next(b->r, ev, sizeof ev[0], 4, &b->n, -1)
+                        : procmon_journal_reader_wait(b->r, -1);
+    __atomic_store_n(&b->done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static int returned(struct blocked *b, long within_ms) {
+    long i;
+    for (i = 0; i < within_ms / 10 && !__atomic_load_n(&b->done, __ATOMIC_SEQ_CST); i++) sleep_ms(10);
+    return __atomic_load_n(&b->done, __ATOMIC_SEQ_CST);
+}
+
+/* A wake from another thread ends a wait (or next) blocked forever, quickly. */
+static void ends(procmon_journal_reader *r, int use_next) {
+    struct blocked b;
+    pthread_t t;
+    long t0;
+    memset(&b, 0, sizeof b);
+    b.r = r;
+    b.use_next = use_next;
+    assert_int_equal(pthread_create(&t, NULL, block, &b), 0);
+    sleep_ms(200);
+    assert_false(returned(&b, 0));
+    t0 = now_ms();
+    assert_int_equal(procmon_journal_reader_wake(r), PROCMON_OK);
+    assert_true(returned(&b, 2000));
+    pthread_join(t, NULL);
+    assert_int_equal(b.rc, PROCMON_EINTR);
+    assert_true(now_ms() - t0 < 500);
+    if (use_next) assert_int_equal(b.n, 0);
+}
+
+static void ends_a_blocked_wait(void **state) {
+    struct fixture *f = *state;
+    ends(f->r, 0);
+}
+
+static void ends_a_blocked_next(void **state) {
+    struct fixture *f = *state;
+    ends(f->r, 1);
+}
+
+static void before_the_wait_is_kept_and_taken_once(void **state) {
+    struct fixture *f = *state;
+    long t0;
+    assert_int_equal(procmon_journal_reader_wake(f->r), PROCMON_OK);
+    t0 = now_ms();
+    assert_int_equal(procmon_journal_reader_wait(f->r, -1), PROCMON_EINTR);
+    assert_true(now_ms() - t0 < 500);
+    assert_non_null(strstr(procmon_error_last()->message, "procmon_journal_reader_wake"));
+    t0 = now_ms();
+    assert_int_equal(procmon_journal_reader_wait(f->r, 200), PROCMON_ETIMEDOUT);
+    assert_true(now_ms() - t0 >= 190);
+}
+
+static void loses_no_record(void **state) {
+    struct fixture *f = *state;
+    procmon_event ev[4];
+    size_t n = 9;
+    assert_int_equal(append_start(f->j, 31, "kept", 0), PROCMON_OK);
+    assert_int_equal(procmon_journal_sync(f->j, -1, NULL), PROCMON_OK);
+    assert_int_equal(procmon_journal_reader_wait(f->r, 5000), PROCMON_OK); /* found ahead */
+    assert_int_equal(procmon_journal_reader_wake(f->r), PROCMON_OK);
+    assert_int_equal(procmon_journal_reader_next(f->r, ev, sizeof ev[0], 4, &n, -1), PROCMON_EINTR);
+    assert_int_equal(n, 0);
+    assert_int_equal(procmon_journal_reader_next(f->r, ev, sizeof ev[0], 4, &n, 0), PROCMON_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].pid, 31);
+    assert_string_equal(ev[0].name, "kept");
+}
+
+static procmon_journal_reader *signalled;
+static void wake_from_handler(int sig) {
+    (void)sig;
+    procmon_journal_reader_wake(signalled);
+}
+
+static void from_a_signal_handler(void **state) {
+    struct fixture *f = *state;
+    struct sigaction sa, old;
+    struct blocked b;
+    pthread_t t;
+    memset(&sa, 0, sizeof sa);
+    memset(&b, 0, sizeof b);
+    sa.sa_handler = wake_from_handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    signalled = f->r;
+    assert_int_equal(sigaction(SIGUSR2, &sa, &old), 0);
+    /* next, which a signal alone does not end: the wake does */
+    b.r = f->r;
+    b.use_next = 1;
+    assert_int_equal(pthread_create(&t, NULL, block, &b), 0);
+    sleep_ms(200);
+    pthread_kill(t, SIGUSR2);
+    assert_true(returned(&b, 2000));
+    pthread_join(t, NULL);
+    assert_int_equal(b.rc, PROCMON_EINTR);
+    /* raised here, where nothing waits: kept for this thread's next wait */
+    raise(SIGUSR2);
+    assert_int_equal(procmon_journal_reader_wait(f->r, -1), PROCMON_EINTR);
+    sigaction(SIGUSR2, &old, NULL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(idle_journal_times_out, setup, teardown),
@@ -197,6 +324,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(events_wait_found_come_first_and_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(a_signal_to_the_waiting_thread_is_eintr, setup, teardown),
         cmocka_unit_test_setup_teardown(the_fd_is_readable_after_an_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(ends_a_blocked_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(ends_a_blocked_next, setup, teardown),
+        cmocka_unit_test_setup_teardown(before_the_wait_is_kept_and_taken_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(loses_no_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(from_a_signal_handler, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,12 @@
 // procmon_subscription_wait: ready when an event waits (and leaves it
 // queued), out of time when none comes, interrupted by a signal for the
 // waiting thread so a binding can run its handlers, closed when another
-// thread unsubscribes or closes the context.
+// thread unsubscribes or closes the context. procmon_subscription_wake, from
+// another thread or a signal handler, ends the wait (or next) in progress
+// with EINTR or is kept for the next one (never lost), is taken by one
+// call, and leaves queued events where they are.
 #include <criterion/criterion.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -30,14 +34,20 @@ procmon_subscribe_options nothing() {
     return o;
 }
 
-// A polling context and a subscription nothing passes.
+// A filter this process's children pass.
+procmon_subscribe_options children() {
+    procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
+    o.descendants_of = getpid();
+    return o;
+}
+
+// A polling context and a subscription nothing passes (or `o` does).
 struct Quiet {
     procmon_ctx *ctx = nullptr;
     procmon_subscription *s = nullptr;
-    explicit Quiet(uint32_t interval_ms) {
+    explicit Quiet(uint32_t interval_ms, procmon_subscribe_options o = nothing()) {
         procmon_options opts = polling(interval_ms);
         cr_assert_eq(procmon_open(&ctx, &opts), PROCMON_OK);
-        procmon_subscribe_options o = nothing();
         cr_assert_eq(procmon_subscribe(&s, ctx, &o), PROCMON_OK);
     }
     ~Quiet() {
@@ -61,6 +71,41 @@ struct Waiter {
 };
 
 void on_signal(int) {}
+
+using clock_type = std::chrono::steady_clock;
+
+long ms_since(clock_type::time_point t0) {
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0).count());
+}
+
+// A thread blocked in f() (a wait with no timeout), and what it returned.
+struct Blocked {
+    std::atomic<int> rc{1};  // 1: still waiting
+    std::thread t;
+    template <class F>
+    explicit Blocked(F f) : t([this, f] { rc = f(); }) {
+        usleep(200000);  // in the wait by now
+    }
+    bool returned(int within_ms) {
+        for (int i = 0; i < within_ms / 10 && rc == 1; ++i) usleep(10000);
+        return rc != 1;
+    }
+    ~Blocked() { t.join(); }
+};
+
+// A child that lives through a poll, then exits: start and exit events.
+void child_events(procmon_subscription *s) {
+    pid_t kid = fork();
+    if (kid == 0) {
+        usleep(200000);
+        _exit(0);
+    }
+    waitpid(kid, nullptr, 0);
+    cr_assert_eq(procmon_subscription_wait(s, 5000), PROCMON_OK, "%s", procmon_error_last()->message);
+}
+
+procmon_subscription *signalled_sub;
+void wake_from_handler(int) { procmon_subscription_wake(signalled_sub); }
 
 }  // namespace
 
@@ -143,4 +188,96 @@ Test(wait, eclosed_when_another_thread_closes_the_context_and_after) {
         cr_expect_eq(w.rc.load(), PROCMON_ECLOSED);
     }
     cr_expect_eq(procmon_subscription_wait(s, 0), PROCMON_ECLOSED, "and after");
+}
+
+// ------------------------------------------------------------ wake
+
+Test(wake, ends_a_blocked_wait_from_another_thread) {
+    Quiet q(50);
+    Blocked w([&] { return procmon_subscription_wait(q.s, -1); });
+    cr_assert_not(w.returned(0), "still waiting");
+    const auto t0 = clock_type::now();
+    cr_assert_eq(procmon_subscription_wake(q.s), PROCMON_OK);
+    cr_assert(w.returned(2000), "the wake ended the wait");
+    cr_expect_eq(w.rc.load(), PROCMON_EINTR);
+    cr_expect_lt(ms_since(t0), 500);
+}
+
+Test(wake, ends_a_blocked_next_with_no_events) {
+    Quiet q(50);
+    procmon_event ev[4];
+    size_t n = 9;
+    Blocked w([&] { return procmon_subscription_next(q.s, ev, sizeof ev[0], 4, &n, -1); });
+    cr_assert_eq(procmon_subscription_wake(q.s), PROCMON_OK);
+    cr_assert(w.returned(2000), "the wake ended next");
+    cr_expect_eq(w.rc.load(), PROCMON_EINTR);
+    cr_expect_eq(n, 0u);
+}
+
+Test(wake, before_the_wait_is_kept_for_it_and_taken_once) {
+    Quiet q(50);
+    cr_assert_eq(procmon_subscription_wake(q.s), PROCMON_OK);
+    cr_assert_eq(procmon_subscription_wake(q.s), PROCMON_OK);  // two before a wait are one
+    auto t0 = clock_type::now();
+    cr_expect_eq(procmon_subscription_wait(q.s, -1), PROCMON_EINTR, "at once");
+    cr_expect_lt(ms_since(t0), 500);
+    t0 = clock_type::now();
+    cr_expect_eq(procmon_subscription_wait(q.s, 200), PROCMON_ETIMEDOUT, "the one after waits");
+    cr_expect_geq(ms_since(t0), 190);
+}
+
+Test(wake, keeps_queued_events_for_the_next_call) {
+    Quiet q(50, children());
+    child_events(q.s);
+    struct pollfd p = {procmon_subscription_fd(q.s), POLLIN, 0};
+    cr_assert_eq(procmon_subscription_wake(q.s), PROCMON_OK);
+    procmon_event ev[16];
+    size_t n = 9;
+    cr_expect_eq(procmon_subscription_next(q.s, ev, sizeof ev[0], 16, &n, -1), PROCMON_EINTR);
+    cr_expect_eq(n, 0u);
+    cr_expect_eq(poll(&p, 1, 0), 1, "events still wait: the fd stays readable");
+    cr_expect_eq(procmon_subscription_next(q.s, ev, sizeof ev[0], 16, &n, 0), PROCMON_OK);
+    cr_expect_gt(n, 0u, "the events are all there");
+    cr_expect_eq(ev[0].type, PROCMON_EVENT_START);
+}
+
+Test(wake, makes_the_fd_readable_until_taken) {
+    Quiet q(50);
+    struct pollfd p = {procmon_subscription_fd(q.s), POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, 0), 0);
+    cr_assert_eq(procmon_subscription_wake(q.s), PROCMON_OK);
+    cr_expect_eq(poll(&p, 1, 0), 1, "an epoll loop sees the wake");
+    procmon_event ev[1];
+    size_t n = 0;
+    cr_expect_eq(procmon_subscription_next(q.s, ev, sizeof ev[0], 1, &n, 0), PROCMON_EINTR);
+    cr_expect_eq(poll(&p, 1, 0), 0, "taken: quiet again, so the loop does not spin");
+}
+
+Test(wake, dispatch_neither_takes_nor_heeds_it) {
+    Quiet q(50);
+    cr_assert_eq(procmon_subscription_wake(q.s), PROCMON_OK);
+    size_t n = 9;
+    cr_expect_eq(procmon_dispatch(q.s, [](const procmon_event *, void *) { return 0; }, nullptr, 4, &n), PROCMON_OK);
+    cr_expect_eq(procmon_subscription_wait(q.s, 0), PROCMON_EINTR, "still pending");
+}
+
+Test(wake, from_a_signal_handler) {
+    Quiet q(50);
+    signalled_sub = q.s;
+    struct sigaction sa = {}, old = {};
+    sa.sa_handler = wake_from_handler;
+    sa.sa_flags = SA_RESTART;  // the wake, not the signal, must end the wait
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGUSR2, &sa, &old), 0);
+    procmon_event ev[1];
+    size_t n = 0;
+    // next, which a signal alone does not end: the wake does.
+    Blocked w([&] { return procmon_subscription_next(q.s, ev, sizeof ev[0], 1, &n, -1); });
+    pthread_kill(w.t.native_handle(), SIGUSR2);
+    cr_assert(w.returned(2000));
+    cr_expect_eq(w.rc.load(), PROCMON_EINTR);
+    // Raised on this thread, not waiting: the wake is kept for its next wait.
+    raise(SIGUSR2);
+    cr_expect_eq(procmon_subscription_wait(q.s, -1), PROCMON_EINTR);
+    sigaction(SIGUSR2, &old, nullptr);
 }

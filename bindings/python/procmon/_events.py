@@ -2,6 +2,7 @@
 selectable file descriptor and an async iterator."""
 
 import collections
+import os
 
 from . import _args, _procmon
 from ._errors import Closed, InvalidArgument
@@ -112,7 +113,9 @@ class Subscription:
                 self._buf.extend(map(Event, self._h.next(_BATCH, 0)))
                 if self._buf:
                     continue
-                fds = (self.fileno(), self._h._wake_fd)
+                # Our own copy of the descriptor: close()'s wake makes it
+                # readable, and close() frees the subscription's own.
+                fd = self._h._dup_fd()
             except Closed:
                 raise StopAsyncIteration from None
             ready = loop.create_future()
@@ -121,13 +124,12 @@ class Subscription:
                 if not ready.done():
                     ready.set_result(None)
 
-            for fd in fds:
-                loop.add_reader(fd, wake)
+            loop.add_reader(fd, wake)
             try:
                 await ready
             finally:
-                for fd in fds:
-                    loop.remove_reader(fd)
+                loop.remove_reader(fd)
+                os.close(fd)
 
     # ------------------------------------------------------------ the rest
 

@@ -24,6 +24,7 @@ _BASIC = _procmon.FIELDS["basic"]
 _CPU = _procmon.FIELDS["cpu"]
 _ONESHOT = _procmon.FIELDS_DEFAULT
 _WAIT_CHECK = 0.1  # seconds between checks of the processes a wait has no event for yet
+_REAP_CHECK = 0.01  # seconds between checks of an exited process its parent is yet to reap
 
 
 def _cpu_seconds(rec):
@@ -331,11 +332,16 @@ def wait_procs(procs, timeout=None, callback=None):
         if callback is not None:
             callback(p)
 
+    # Not our children whose exit event came: they end for this wait once
+    # their parent reaps them (a zombie still is_running(), as psutil's wait
+    # for a non-child returns only once the pid is gone). Their exit codes.
+    exited = {}
+
     def check_all():
         for p in list(alive):
             ended, code = _has_ended(p)
             if ended:
-                finish(p, code)
+                finish(p, exited.pop(p, code))
 
     with procs[0]._monitor.subscribe("exit") as sub:  # before the first check: no exit falls in between
         check_all()
@@ -343,13 +349,17 @@ def wait_procs(procs, timeout=None, callback=None):
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 break
-            event = sub.get(timeout=_WAIT_CHECK if left is None else min(left, _WAIT_CHECK))
-            if event is None or event.type == "lost":
+            check = _REAP_CHECK if exited else _WAIT_CHECK
+            event = sub.get(timeout=check if left is None else min(left, check))
+            if event is None or event.type == "lost" or exited:
                 check_all()
+            if event is None or event.type == "lost":
                 continue
             for p in alive:
                 if (p.pid, p._ticks) == (event.pid, event.start_ticks):
-                    finish(p, _exit_status(p, event))
+                    exited[p] = _exit_status(p, event)
+                    if not p.is_running():  # reaped: ours by now, or its parent's already
+                        finish(p, exited.pop(p))
                     break
     return gone, alive
 

@@ -130,53 +130,35 @@ std::shared_ptr<Journal> open_journal(const std::string &dir, std::shared_ptr<Co
     return jr;
 }
 
-// A journal reader: one thread at a time (the mutex makes that so).
+// A journal reader: one thread at a time reads (the mutex makes that so);
+// close() from any thread, also while one waits.
 struct JournalReader {
     procmon_journal_reader *r = nullptr;
-    std::mutex mutex;
-    std::atomic<bool> closing{false};  // a waiter gives the mutex up to close() at its next slice
+    std::mutex reader;
+    InFlight calls{"the reader is closed"};
     std::vector<procmon_event> batch;
 
     ~JournalReader() { procmon_journal_reader_close(r); }
 
     // Up to max records, waiting up to timeout seconds (None: forever) for
-    // the first, in slices of 200 ms: close() from another thread must end
-    // the wait, and procmon_journal_reader_wait has nothing that wakes it
-    // but a record or a signal for this thread (EINTR: Ctrl-C runs at once).
+    // the first in procmon_journal_reader_wait.
     std::vector<Event> next(std::size_t max, std::optional<double> timeout) {
         if (max == 0) raise(PROCMON_EINVAL, "max must be at least 1");
-        const Deadline deadline(timeout);
-        std::vector<Event> out;
-        for (bool first = true;; first = false) {
-            std::optional<Failure> failed;
-            {
-                py::gil_scoped_release nogil;
-                std::lock_guard<std::mutex> hold(mutex);
-                int rc = PROCMON_OK;
-                if (r == nullptr || closing) {
-                    failed = Failure{PROCMON_ECLOSED, 0, "the reader is closed"};
-                } else if (first || (rc = procmon_journal_reader_wait(r, deadline.ms_left(200))) == PROCMON_OK) {
-                    batch.resize(std::min<std::size_t>(max, 4096));
-                    std::size_t n = 0;
-                    rc = procmon_journal_reader_next(r, batch.data(), sizeof(procmon_event), batch.size(), &n, 0);
-                    for (std::size_t i = 0; i < n; ++i) out.push_back(Event::copy(batch[i]));
-                }
-                if (rc != PROCMON_OK && rc != PROCMON_ETIMEDOUT && rc != PROCMON_EINTR) failed = last_failure(rc);
-            }
-            if (failed) raise(*failed);
-            if (!out.empty() || deadline.passed()) return out;
-            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        }
+        return calls.wait_events(reader, timeout, [&](int ms, std::vector<Event> &out) {
+            int rc = procmon_journal_reader_wait(r, ms);
+            if (rc != PROCMON_OK) return rc;
+            batch.resize(std::min<std::size_t>(max, 4096));
+            std::size_t n = 0;
+            rc = procmon_journal_reader_next(r, batch.data(), sizeof(procmon_event), batch.size(), &n, 0);
+            for (std::size_t i = 0; i < n; ++i) out.push_back(Event::copy(batch[i]));
+            return rc;
+        });
     }
 
     py::dict stats() {
         procmon_journal_reader_stats s{};
         s.size = sizeof s;
-        {
-            std::lock_guard<std::mutex> hold(mutex);
-            if (r == nullptr) raise(PROCMON_ECLOSED, "the reader is closed");
-            procmon_journal_reader_stats_get(&s, r);
-        }
+        calls.run(nullptr, [&] { return procmon_journal_reader_stats_get(&s, r); });
         py::dict d;
         PM_COPY(records);
         PM_COPY(corrupt_records);
@@ -189,11 +171,10 @@ struct JournalReader {
     }
 
     void close() {
-        closing = true;
-        py::gil_scoped_release nogil;
-        std::lock_guard<std::mutex> hold(mutex);
-        procmon_journal_reader_close(r);
-        r = nullptr;
+        if (calls.close([this] { procmon_journal_reader_wake(r); }, 0)) {
+            procmon_journal_reader_close(r);
+            r = nullptr;
+        }
     }
 };
 

@@ -50,4 +50,31 @@ int Deadline::ms_left(int cap) const {
     return static_cast<int>(std::clamp<long long>(left, 0, cap));
 }
 
+bool InFlight::enter() {
+    std::lock_guard<std::mutex> hold(m_);
+    if (closing_) return false;
+    ++inside_;
+    return true;
+}
+
+void InFlight::leave() {
+    std::lock_guard<std::mutex> hold(m_);
+    if (--inside_ == 0) idle_.notify_all();
+}
+
+bool InFlight::closing() {
+    std::lock_guard<std::mutex> hold(m_);
+    return closing_;
+}
+
+bool InFlight::close(const std::function<void()> &wake, int mine) {
+    py::gil_scoped_release nogil;
+    std::unique_lock<std::mutex> hold(m_);
+    if (closing_) return false;
+    closing_ = true;
+    wake();  // under m_: every call counted in is woken, none can start after
+    idle_.wait(hold, [&] { return inside_ <= mine; });
+    return true;
+}
+
 }  // namespace pm

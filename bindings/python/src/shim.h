@@ -9,13 +9,18 @@
 // each other.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -95,6 +100,66 @@ void checked(Context &c, F &&call) {
     }
     if (failed) raise(*failed);
 }
+
+// A handle another thread may close while one waits on it. A call counts
+// itself in for as long as it is inside the library; close() stops new
+// ones, wakes the one waiting (procmon_*_wake: the wake is kept, so one
+// about to wait returns at once too), and frees the handle once none is in.
+class InFlight {
+    std::mutex m_;
+    std::condition_variable idle_;
+    int inside_ = 0;
+    bool closing_ = false;
+    const char *closed_;  // the message once closing: "the reader is closed"
+
+  public:
+    explicit InFlight(const char *closed_message) : closed_(closed_message) {}
+    bool enter();  // false once closing
+    void leave();
+    bool closing();
+    // Whether this call closes (not an earlier one). Waits, without the GIL,
+    // until at most `mine` calls are inside (1: from inside one of them).
+    bool close(const std::function<void()> &wake, int mine);
+
+    // Runs f() (a status code) without the GIL, counted in, under `serial`
+    // when given (one reader at a time); raises the library's error unless
+    // it is one of `quiet`, and Closed once closing. Returns the status.
+    template <class F>
+    int run(std::mutex *serial, F &&f, std::initializer_list<int> quiet = {}) {
+        std::optional<Failure> failed;
+        int rc = PROCMON_ECLOSED;
+        {
+            py::gil_scoped_release nogil;
+            std::unique_lock<std::mutex> one = serial ? std::unique_lock<std::mutex>(*serial) : std::unique_lock<std::mutex>();
+            if (!enter()) {
+                failed = Failure{rc, 0, closed_};
+            } else {
+                rc = f();
+                leave();
+                if (rc != PROCMON_OK && std::find(quiet.begin(), quiet.end(), rc) == quiet.end()) failed = last_failure(rc);
+            }
+        }
+        if (failed) raise(*failed);
+        return rc;
+    }
+
+    // A reader's wait for events: step(ms, out) waits up to ms in the
+    // library (one call, without the GIL, under `serial`) and takes what
+    // came. EINTR is close()'s wake (raises Closed) or a signal (its
+    // handlers run, Ctrl-C raises; then again).
+    template <class Step>
+    std::vector<Event> wait_events(std::mutex &serial, std::optional<double> timeout, Step &&step) {
+        const Deadline deadline(timeout);
+        std::vector<Event> out;
+        for (;;) {
+            const int ms = deadline.forever() ? -1 : deadline.ms_left(INT_MAX);
+            const int rc = run(&serial, [&] { return step(ms, out); }, {PROCMON_ETIMEDOUT, PROCMON_EINTR});
+            if (!out.empty() || rc == PROCMON_ETIMEDOUT) return out;
+            if (rc == PROCMON_EINTR && closing()) raise(PROCMON_ECLOSED, closed_);
+            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        }
+    }
+};
 
 // Each file binds its handle, and adds to Context the call that makes it.
 ContextClass bind_context(py::module_ &m);

@@ -95,3 +95,18 @@ def wait_sleeping(pid, timeout=10.0):
             data = f.read()
         return data[data.rindex(b")") + 2:data.rindex(b")") + 3] == b"S"
     wait_until(asleep, timeout, f"pid {pid} to sleep")
+
+
+def stderr_after_ctrl_c(code):
+    """Runs Python code that prints "waiting" and then blocks; sends it
+    SIGINT and returns what it wrote to stderr."""
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "waiting\n"
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        return p.communicate(timeout=10)[1]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import procmon
-from conftest import events_of as collect, wait_until
+from conftest import events_of as collect, stderr_after_ctrl_c, wait_until
 
 
 def test_child_that_execs_and_exits_with_3():
@@ -226,16 +226,7 @@ def test_filters_and_bad_arguments():
 
 def test_ctrl_c_interrupts_a_waiting_reader():
     code = "import procmon, sys\nprint('waiting', flush=True)\nfor e in procmon.subscribe(name='no-such-name'): pass\n"
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert p.stdout.readline() == "waiting\n"
-        time.sleep(0.3)
-        p.send_signal(2)  # SIGINT
-        _, err = p.communicate(timeout=10)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    err = stderr_after_ctrl_c(code)
     assert "KeyboardInterrupt" in err, err
 
 

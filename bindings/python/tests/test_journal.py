@@ -1,16 +1,18 @@
 """The journal from Python: a Monitor's events recorded and read back, the
 Events of a subscription appended, a second writer refused, a damaged record
-skipped and shown as lost, and a reader following a writer."""
+skipped and shown as lost, a reader following a writer, and a waiting
+reader ended by close() from another thread or by Ctrl-C."""
 
 import os
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 import procmon
-from conftest import wait_until
+from conftest import stderr_after_ctrl_c, wait_until
 
 
 def test_records_a_monitors_events_and_reads_them_back(tmp_path):
@@ -111,3 +113,36 @@ def test_a_reader_follows_a_writer(tmp_path):
         j.sync()
     with pytest.raises(procmon.InvalidArgument):
         procmon.Journal(d, fsync="sometimes")
+
+
+def test_close_from_another_thread_ends_a_waiting_reader(tmp_path):
+    procmon.Journal(tmp_path / "j").close()
+    reader = procmon.JournalReader(tmp_path / "j")
+    raised = []
+
+    def wait():
+        try:
+            reader.get(None)
+        except procmon.Closed as e:
+            raised.append(e)
+
+    t = threading.Thread(target=wait)
+    t.start()
+    time.sleep(0.3)
+    assert t.is_alive()  # waiting, without holding the GIL (we are running)
+    start = time.monotonic()
+    reader.close()
+    t.join(5)
+    assert not t.is_alive() and len(raised) == 1
+    assert time.monotonic() - start < 1  # woken, not found at a next slice
+    with pytest.raises(procmon.Closed):
+        reader.get()
+    reader.close()  # twice is fine
+
+
+def test_ctrl_c_interrupts_a_following_reader(tmp_path):
+    procmon.Journal(tmp_path / "j").close()
+    code = (f"import procmon\nr = procmon.JournalReader({str(tmp_path / 'j')!r})\n"
+            "print('waiting', flush=True)\nfor e in r.follow(): pass\n")
+    err = stderr_after_ctrl_c(code)
+    assert "KeyboardInterrupt" in err, err

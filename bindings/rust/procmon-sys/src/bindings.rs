@@ -2843,6 +2843,9 @@ extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 extern "C" {
+    pub fn procmon_subscription_wake(s: *mut procmon_subscription) -> ::std::os::raw::c_int;
+}
+extern "C" {
     pub fn procmon_subscription_fd(s: *const procmon_subscription) -> ::std::os::raw::c_int;
 }
 pub type procmon_event_cb = ::std::option::Option<
@@ -4065,6 +4068,9 @@ extern "C" {
         r: *mut procmon_journal_reader,
         timeout_ms: ::std::os::raw::c_int,
     ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn procmon_journal_reader_wake(r: *mut procmon_journal_reader) -> ::std::os::raw::c_int;
 }
 extern "C" {
     pub fn procmon_journal_reader_close(r: *mut procmon_journal_reader);
