@@ -58,15 +58,15 @@ extern "C" {
 
 /* ----------------------------------------------------------------- version */
 #define PROCMON_VERSION_MAJOR 0
-#define PROCMON_VERSION_MINOR 2
+#define PROCMON_VERSION_MINOR 3
 #define PROCMON_VERSION_PATCH 0
-#define PROCMON_VERSION_NUMBER 200 /* MAJOR * 10000 + MINOR * 100 + PATCH */
-#define PROCMON_VERSION_STRING "0.2.0"
+#define PROCMON_VERSION_NUMBER 300 /* MAJOR * 10000 + MINOR * 100 + PATCH */
+#define PROCMON_VERSION_STRING "0.3.0"
 
 /* The library's PROCMON_VERSION_NUMBER, to compare with the header's.
  * Any thread. */
 PROCMON_API unsigned int procmon_version(void);
-/* The library's version as static text, e.g. "0.2.0". Any thread. */
+/* The library's version as static text, e.g. "0.3.0". Any thread. */
 PROCMON_API const char *procmon_version_string(void);
 
 /* ---------------------------------------------------------- status codes */
@@ -864,7 +864,10 @@ PROCMON_API int procmon_journal_reader_stats_get(procmon_journal_reader_stats *o
 /* Since 0.3: a file descriptor that becomes readable when the journal
  * directory changes (new records may wait), for epoll, asyncio, tokio; it
  * stays readable until the next procmon_journal_reader_next or
- * procmon_journal_reader_wait, which then look. Owned by the reader: do not
+ * procmon_journal_reader_wait, which then look. After it turned readable,
+ * call next until it returns fewer than max: records left unread when next
+ * stopped at max do not make it readable again (as an edge-triggered epoll:
+ * read until there is no more). Owned by the reader: do not
  * read or close it. -1 for NULL, or when the reader cannot watch the
  * directory (then poll: call next with a timeout now and then). Any thread. */
 PROCMON_API int procmon_journal_reader_fd(const procmon_journal_reader *r);

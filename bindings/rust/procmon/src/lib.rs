@@ -89,7 +89,7 @@ pub use events::{Event, EventTypes, ExitStatus, Latency, ProcessEvent, Subscribe
 pub use journal::{Fsync, Journal, JournalOptions, JournalReader, JournalStats, ReadFrom, ReaderStats};
 pub use snapshot::{Args, Fields, Ids, IoCounters, Iter, Process, Query, Snapshot};
 
-/// The library's version, e.g. "0.2.0".
+/// The library's version, e.g. "0.3.0".
 pub fn version() -> &'static str {
     // SAFETY: static text.
     unsafe { std::ffi::CStr::from_ptr(procmon_sys::procmon_version_string()) }.to_str().unwrap_or("")
