@@ -58,10 +58,10 @@ extern "C" {
 
 /* ----------------------------------------------------------------- version */
 #define PROCMON_VERSION_MAJOR 0
-#define PROCMON_VERSION_MINOR 3
+#define PROCMON_VERSION_MINOR 4
 #define PROCMON_VERSION_PATCH 0
-#define PROCMON_VERSION_NUMBER 300 /* MAJOR * 10000 + MINOR * 100 + PATCH */
-#define PROCMON_VERSION_STRING "0.3.0"
+#define PROCMON_VERSION_NUMBER 400 /* MAJOR * 10000 + MINOR * 100 + PATCH */
+#define PROCMON_VERSION_STRING "0.4.0"
 
 /* The library's PROCMON_VERSION_NUMBER, to compare with the header's.
  * Any thread. */
@@ -89,12 +89,13 @@ PROCMON_API const char *procmon_version_string(void);
     X(ENOSPC,      -14, "no space left on the device")                          \
     X(ELOCKED,     -15, "locked: another writer holds it")                      \
     X(EFORMAT,     -16, "not a procmon journal, or written by a newer format") \
-    X(EINTR,       -17, "interrupted by a signal (since 0.3)")
+    X(EINTR,       -17, "interrupted by a signal (since 0.3)")                \
+    X(EPROTO,      -18, "the daemon broke the protocol, speaks another version of it, or went away (since 0.4)")
 
 #define PROCMON_STATUS_ENUM_ENTRY_(name, value, text) PROCMON_##name = value,
 typedef enum procmon_status {
     PROCMON_STATUS_MAP(PROCMON_STATUS_ENUM_ENTRY_)
-    PROCMON_STATUS_LAST_ = -17
+    PROCMON_STATUS_LAST_ = -18
 } procmon_status;
 #undef PROCMON_STATUS_ENUM_ENTRY_
 
@@ -120,7 +121,7 @@ typedef struct procmon_snapshot procmon_snapshot;
 typedef struct procmon_subscription procmon_subscription;
 
 /* ---------------------------------------------------------------- context */
-#define PROCMON_OPTIONS_VERSION 1
+#define PROCMON_OPTIONS_VERSION 2
 #define PROCMON_DEFAULT_ARENA_CAP 67108864 /* 64 MiB */
 #define PROCMON_MIN_ARENA_CAP     1048576  /* 1 MiB */
 #define PROCMON_MAX_ARENA_CAP     1099511627776 /* 1 TiB (since 0.2; larger was never usable) */
@@ -167,10 +168,19 @@ typedef struct procmon_options {
                                      it up to 16 times this */
     uint32_t     high_watermark_percent; /* queue fill that slows polling; 0 = 75, at most 100 */
     uint32_t     low_watermark_percent;  /* queue fill that restores it; 0 = 25, below high */
+    /* version 2 (since 0.4) */
+    const char  *endpoint;        /* where the processes are read: NULL = the environment's
+                                     PROCMON_ENDPOINT when set and not empty, else this
+                                     machine's proc_root; "" = this machine, whatever the
+                                     environment says; else the Unix socket path of a
+                                     procmond ("unix:" prefix allowed). A remote context
+                                     ignores proc_root, argv_cap_bytes, cache_policy,
+                                     threads, event_source and the polling fields: the
+                                     daemon's configuration decides them */
 } procmon_options;
 
 #define PROCMON_OPTIONS_INIT { PROCMON_OPTIONS_VERSION, 0, NULL, 0, PROCMON_CACHE_STATIC, 0, \
-                               PROCMON_SOURCE_AUTO, 0, 0, 0 }
+                               PROCMON_SOURCE_AUTO, 0, 0, 0, NULL }
 
 /* Fill *o with defaults for the given struct version.
  * Errors: EINVAL (o NULL), EVERSION (version unknown). Any thread. */
@@ -508,9 +518,14 @@ typedef struct procmon_event {
     /* append only */
 } procmon_event;
 
-#define PROCMON_SUBSCRIBE_VERSION 2
-#define PROCMON_SUBSCRIBE_THREADS     0x1 /* also thread starts and exits (netlink only) */
+#define PROCMON_SUBSCRIBE_VERSION 3
+#define PROCMON_SUBSCRIBE_THREADS     0x1 /* also thread starts and exits (netlink only; not
+                                             on a remote context: EUNSUPPORTED) */
 #define PROCMON_SUBSCRIBE_UNDECIDABLE 0x2 /* also pass events the filters cannot decide */
+#define PROCMON_SUBSCRIBE_HISTORY     0x4 /* remote context only (since 0.4): deliver the
+                                             journal from from_seq up to its end as it was
+                                             when the daemon got the request, then close
+                                             (next returns ECLOSED once all was taken) */
 
 /* Filters run before events are queued. When a filter needs a field that is
  * unknown (the process was gone before it could be read:
@@ -538,9 +553,18 @@ typedef struct procmon_subscribe_options {
     uint32_t     flags;          /* PROCMON_SUBSCRIBE_* */
     /* version 2 */
     const char  *cmdline_glob;   /* as procmon_query.cmdline_glob; NULL = all */
+    /* version 3 (since 0.4) */
+    uint64_t     from_seq;       /* remote context only: resume from the daemon's journal,
+                                    delivering every event whose seq >= from_seq (a LOST
+                                    first for those retention dropped), then live events,
+                                    with no gap and no duplicate. 0 = live events only.
+                                    Every event of a remote context has the daemon's
+                                    journal sequence number as seq: a client that
+                                    reconnects passes its last seq + 1. A local context
+                                    has no journal to resume from: non-zero is EUNSUPPORTED */
 } procmon_subscribe_options;
 
-#define PROCMON_SUBSCRIBE_OPTIONS_INIT { PROCMON_SUBSCRIBE_VERSION, 0, NULL, -1, 0, 0, 0, NULL }
+#define PROCMON_SUBSCRIBE_OPTIONS_INIT { PROCMON_SUBSCRIBE_VERSION, 0, NULL, -1, 0, 0, 0, NULL, 0 }
 
 /* Fill *o with defaults. Errors: EINVAL, EVERSION. Any thread. */
 PROCMON_API int procmon_subscribe_options_init(procmon_subscribe_options *o, unsigned int version);
@@ -672,6 +696,80 @@ PROCMON_API int procmon_subscription_stats_get(procmon_subscription_stats *out, 
  * collector thread. Calls that start after it returned are invalid. */
 PROCMON_API void procmon_unsubscribe(procmon_subscription *s);
 
+
+
+/* ----------------------------------------------------- daemon (since 0.4) */
+/* A context opened with an endpoint (procmon_options.endpoint or
+ * PROCMON_ENDPOINT) is served by procmond: procmon_enumerate,
+ * procmon_subscribe, procmon_system_get, procmon_stats_get and
+ * procmon_signal go to the daemon, which answers as a local context would,
+ * within what its configuration lets this user see (a field the user may
+ * not see comes back not valid, as a field that could not be read). These
+ * two calls say how the daemon itself is doing. */
+
+typedef struct procmon_daemon_status {
+    uint32_t    size;               /* set by the caller to sizeof(procmon_daemon_status) */
+    uint32_t    protocol_version;   /* the wire protocol spoken (docs/protocol.md) */
+    const char *daemon_version;     /* procmond's library version, e.g. "0.4.0" */
+    int32_t     daemon_pid;
+    uint32_t    peer_uid;           /* who the daemon sees calling (SO_PEERCRED) */
+    uint64_t    started_ns;         /* when it started, ns since the epoch */
+    uint64_t    clients;            /* connections open now, this one included */
+    uint64_t    subscriptions;      /* of them, streaming events */
+    uint64_t    connections_total;  /* accepted since start */
+    uint64_t    connections_refused;/* refused by authorization or limits since start */
+    uint64_t    requests_total;     /* requests answered since start */
+    uint64_t    events_delivered;   /* events sent to subscribers since start */
+    uint64_t    events_dropped;     /* events slow subscribers lost (each got a LOST) */
+    uint64_t    journal_next_seq;   /* the sequence number of the next event journaled */
+    uint64_t    journal_durable_seq;
+    uint64_t    journal_bytes;      /* on disk now */
+    uint64_t    journal_segments;
+    uint64_t    journal_lost;       /* events the journal writer itself lost */
+    uint64_t    config_generation;  /* 1 at start, +1 per successful reload */
+    uint64_t    config_loaded_ns;   /* when the config in force was loaded */
+    uint64_t    config_reload_failures;
+    const char *config_path;        /* "" when running on defaults */
+    const char *source_name;        /* the daemon's event source ("netlink", "polling") */
+    uint64_t    rss_bytes;          /* the daemon's resident memory */
+    uint64_t    arena_used_bytes;   /* its context's arena */
+    uint64_t    arena_cap_bytes;
+    /* append only */
+} procmon_daemon_status;
+
+/* Strings stay valid until the next procmon_daemon_status_get on ctx or
+ * its close. Errors: EINVAL, EUNSUPPORTED (a local context), EIO and
+ * EPROTO (the daemon went away or misbehaved). One thread at a time per
+ * context. */
+PROCMON_API int procmon_daemon_status_get(procmon_daemon_status *out, procmon_ctx *ctx);
+
+#define PROCMON_CLIENT_REQUESTS   1 /* asks for snapshots, stats, signals */
+#define PROCMON_CLIENT_SUBSCRIBER 2 /* streams events */
+
+typedef struct procmon_daemon_client {
+    uint32_t size;            /* set by the library to what it wrote */
+    uint32_t kind;            /* PROCMON_CLIENT_* */
+    int32_t  pid;             /* the peer's, SO_PEERCRED */
+    uint32_t uid;
+    uint32_t gid;
+    uint32_t reserved_;
+    uint64_t connected_ns;    /* ns since the epoch */
+    uint64_t requests;        /* requests answered on this connection */
+    uint64_t events_delivered;
+    uint64_t events_dropped;  /* lost because it read too slowly */
+    uint64_t queue_depth;     /* journaled events not yet sent to it */
+    uint64_t queue_capacity;  /* the lag it may fall behind before it loses events */
+    uint64_t next_seq;        /* the next sequence number it will be sent */
+    /* append only */
+} procmon_daemon_client;
+
+/* The daemon's connections (root, or a user its configuration lets read
+ * the status of others, sees all; anyone else sees their own), up to max,
+ * one every client_size bytes (sizeof(procmon_daemon_client)); *n_out
+ * gets how many were written. Errors: EINVAL, EUNSUPPORTED (a local
+ * context), EIO, EPROTO. One thread at a time per context. */
+PROCMON_API int procmon_daemon_clients(procmon_ctx *ctx, procmon_daemon_client *out, size_t client_size,
+                                       size_t max, size_t *n_out);
 
 /* ------------------------------------------------------------------ names */
 /* The library's words for its constants, read from the tables above
