@@ -60,7 +60,8 @@ template <>
 struct Versions<procmon_options> {
     static constexpr const char *what = "options";
     static constexpr unsigned latest = PROCMON_OPTIONS_VERSION;
-    static constexpr size_t size[] = {0, offsetof(procmon_options, low_watermark_percent) + sizeof(uint32_t)};
+    static constexpr size_t size[] = {0, offsetof(procmon_options, low_watermark_percent) + sizeof(uint32_t),
+                                      offsetof(procmon_options, endpoint) + sizeof(void *)};
 };
 template <>
 struct Versions<procmon_query> {
@@ -74,7 +75,8 @@ struct Versions<procmon_subscribe_options> {
     static constexpr const char *what = "options";
     static constexpr unsigned latest = PROCMON_SUBSCRIBE_VERSION;
     static constexpr size_t size[] = {0, offsetof(procmon_subscribe_options, flags) + sizeof(uint32_t),
-                                      offsetof(procmon_subscribe_options, cmdline_glob) + sizeof(void *)};
+                                      offsetof(procmon_subscribe_options, cmdline_glob) + sizeof(void *),
+                                      offsetof(procmon_subscribe_options, from_seq) + sizeof(uint64_t)};
 };
 template <>
 struct Versions<procmon_journal_options> {
