@@ -181,6 +181,14 @@ Test(frame, a_length_of_zero_is_refused) {
     cr_assert_eq(r.next(f), FrameReader::Status::empty);
 }
 
+Test(frame, feeding_nothing_changes_nothing) {
+    FrameReader r(kMaxRequestBytes);
+    r.feed(nullptr, 0);  // a read of 0 bytes, before any buffer exists (frame_client_fuzz found it)
+    Frame f;
+    cr_assert_eq(r.next(f), FrameReader::Status::need_more);
+    cr_assert_eq(r.partial(), 0u);
+}
+
 Test(frame, an_empty_payload_is_a_frame) {
     Bytes wire;
     encode_empty(wire, Type::status);
