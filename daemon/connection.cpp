@@ -91,9 +91,10 @@ bool Session::hello() {
         drop(PROCMON_EPROTO, std::string("a hello that does not decode: ") + e);
         return false;
     }
-    if (h.version_min > protocol::kVersion || h.version_max < protocol::kVersion) {
-        drop(PROCMON_EPROTO, "the client speaks protocol versions " + std::to_string(h.version_min) + " to " +
-                                 std::to_string(h.version_max) + ", procmond speaks " +
+    const uint32_t version = protocol::choose_version(h);
+    if (version == 0) {
+        drop(PROCMON_EPROTO, "no protocol version in common: the client speaks " + std::to_string(h.version_min) +
+                                 " to " + std::to_string(h.version_max) + ", procmond " +
                                  std::to_string(protocol::kVersion));
         return false;
     }
@@ -104,6 +105,7 @@ bool Session::hello() {
         return false;
     }
     protocol::Welcome w;
+    w.version = version;
     w.capabilities = protocol::kCapAll & h.capabilities;
     w.permissions = perm.wire_bits();
     w.server = std::string("procmond ") + procmon_version_string();

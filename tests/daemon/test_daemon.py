@@ -501,7 +501,7 @@ def test_hostile_frames_close_only_their_connection(start):
         "oversized": (HELLO_FRAME + struct.pack("<I", 1 << 30) + b"\x03", "a frame longer than max_request_bytes"),
         "unknown type": (HELLO_FRAME + frame(0x55), "a frame of type unknown (0x55) is not a request"),
         "no hello": (frame(PING, varint(1)), "the first frame must be a hello, not ping"),
-        "old version": (frame(HELLO, varint(7) + varint(9) + varint(0) + text("x")), "speaks protocol versions 7 to 9"),
+        "old version": (frame(HELLO, varint(7) + varint(9) + varint(0) + text("x")), "no protocol version in common: the client speaks 7 to 9"),
     }
     for name, (payload, reason) in cases.items():
         status, message = hostile(d, payload)
