@@ -95,6 +95,11 @@ Test(frame, layout_is_length_then_type_then_payload) {
     // length 3 (type + a 2-byte varint), little-endian; type 0x02; 0x82 0x02
     const Bytes expected = {0x03, 0x00, 0x00, 0x00, 0x02, 0x82, 0x02};
     cr_assert(out == expected);
+    // docs/protocol.md's hello example, byte for byte
+    Bytes hello;
+    encode(hello, Hello{1, 1, kCapAll, "cli"});
+    const Bytes documented = {0x09, 0, 0, 0, 0x01, 0x01, 0x01, 0x07, 0x03, 'c', 'l', 'i', 0x00};
+    cr_assert(hello == documented);
 }
 
 Test(frame, a_stream_fed_one_byte_at_a_time_gives_every_frame_once) {
@@ -179,6 +184,14 @@ Test(frame, a_length_of_zero_is_refused) {
     r.feed(zero, 4);
     Frame f;
     cr_assert_eq(r.next(f), FrameReader::Status::empty);
+}
+
+Test(frame, feeding_nothing_changes_nothing) {
+    FrameReader r(kMaxRequestBytes);
+    r.feed(nullptr, 0);  // a read of 0 bytes, before any buffer exists (frame_client_fuzz found it)
+    Frame f;
+    cr_assert_eq(r.next(f), FrameReader::Status::need_more);
+    cr_assert_eq(r.partial(), 0u);
 }
 
 Test(frame, an_empty_payload_is_a_frame) {
