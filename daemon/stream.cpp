@@ -44,9 +44,13 @@ private:
     void end(int status, const std::string &why) { ch_.drop(peer(), status, why); }
     bool build_filter(std::string &why);
     bool open_reader(uint64_t from_seq);
-    // Skips what a stuck client would lag beyond its capacity: one LOST says how much.
+    // Marks what a stuck client lags beyond its capacity to be skipped: read
+    // and judged, not sent; one LOST then says how many of those events its
+    // filters would have passed, its own count as a local subscription's.
     void skip_if_lagging();
-    // One call of the reader into frames; false when the reader failed.
+    bool skipping() const { return next_seq_ < skip_to_; }
+    // One call of the reader into frames (or, while skipping, into the
+    // count of what is skipped); false when the reader failed.
     bool read_batch(const Permissions &perm);
     bool descends(int32_t ppid, int32_t ancestor);
     // Sends what it can of the pending frames without waiting: false when
@@ -68,7 +72,8 @@ private:
     uint64_t live_from_ = 0;  // the journal's next seq at subscribe: below it, the client catches up
     uint64_t next_seq_ = 0;   // the next sequence number this client is owed
     uint64_t last_sent_ = 0;  // the last one framed (history_end says it)
-    uint64_t skipped_ = 0;    // records skipped for lag, not yet told in a LOST
+    uint64_t skip_to_ = 0;    // skipping: the records before it are counted, not sent
+    uint64_t skipped_ = 0;    // events skipped for lag, not yet told in a LOST
     ReaderPtr reader_;
     bool reader_has_more_ = false;  // the last next filled max: call it again before waiting
     std::vector<procmon_event> events_;
@@ -129,12 +134,7 @@ void Stream::skip_if_lagging() {
     if (history_ || next_seq_ < live_from_) return;  // catching up from the journal costs no memory: never skipped
     const uint64_t head = state_.journal_next_seq();
     if (head <= next_seq_ || head - next_seq_ <= capacity_) return;
-    if (!open_reader(head)) return;  // keep reading where it was: it only lags more
-    const uint64_t skipped = head - next_seq_;
-    skipped_ += skipped;
-    client_.events_dropped += skipped;
-    state_.events_dropped += skipped;
-    next_seq_ = head;
+    skip_to_ = std::max(skip_to_, head);
 }
 
 bool Stream::descends(int32_t ppid, int32_t ancestor) {
@@ -168,9 +168,10 @@ bool Stream::read_batch(const Permissions &perm) {
         PROCMON_OK)
         return false;
     reader_has_more_ = n == kBatchEvents;
+    const bool skip = skipping();
     std::vector<procmon_event> passing;
     passing.reserve(n + 1);
-    if (skipped_ > 0) {  // the client lagged: say how much it missed first
+    if (skipped_ > 0 && !skip) {  // the client lagged: say how much it missed first
         procmon_event lost{};
         lost.size = sizeof lost;
         lost.type = PROCMON_EVENT_LOST;
@@ -189,6 +190,10 @@ bool Stream::read_batch(const Permissions &perm) {
             reader_has_more_ = false;
             break;
         }
+        if (skip && e.seq >= skip_to_) {  // the skip ends here: read the rest again, to send it
+            if (!open_reader(e.seq)) return false;
+            break;
+        }
         next_seq_ = e.seq + 1;
         mask_event(e, peer().uid, perm);  // before the filter: a pattern must not see what the peer may not
         events::StringsRef strings;
@@ -198,9 +203,17 @@ bool Stream::read_batch(const Permissions &perm) {
             filter_.judge(e, strings.get(), [this](int32_t ppid, int32_t ancestor) { return descends(ppid, ancestor); });
         if (e.type == PROCMON_EVENT_START) parents_[e.pid] = e.ppid;
         if (e.type == PROCMON_EVENT_EXIT) parents_.erase(e.pid);
-        if (verdict == events::Filter::Verdict::pass ||
-            (verdict == events::Filter::Verdict::undecidable && filter_.pass_undecidable))
+        const bool passes = verdict == events::Filter::Verdict::pass ||
+                            (verdict == events::Filter::Verdict::undecidable && filter_.pass_undecidable);
+        if (passes && skip) {
+            // A LOST the journal itself reports stands for its own count.
+            const uint64_t missed = e.type == PROCMON_EVENT_LOST ? std::max<uint64_t>(e.lost, 1) : 1;
+            skipped_ += missed;
+            client_.events_dropped += missed;
+            state_.events_dropped += missed;
+        } else if (passes) {
             passing.push_back(e);
+        }
     }
     // Frames of at most kBatchEvents events and about kFrameBytes each.
     std::size_t begin = 0, bytes = 0;
@@ -267,6 +280,12 @@ void Stream::run() {
     for (;;) {
         if (!flush()) return;  // the client went away
         publish_counters();
+        if (skipping()) {  // through what it lagged, counting, while its last frame waits
+            if (!read_batch(state_.config()->for_peer(peer().uid, peer().gid)))
+                return end(procmon_error_last()->code,
+                           std::string("reading the journal: ") + procmon_error_last()->message);
+            if (reader_has_more_ || !skipping()) continue;
+        }
         if (pending_.empty()) {
             if (history_ && next_seq_ >= live_from_) {
                 protocol::encode(pending_, protocol::HistoryEnd{last_sent_});
@@ -280,7 +299,7 @@ void Stream::run() {
                 return end(PROCMON_EPERM, "uid " + std::to_string(peer().uid) + " may no longer subscribe (config " +
                                               now->path + ")");
             skip_if_lagging();
-            if (reader_has_more_ || skipped_ > 0) {
+            if (reader_has_more_ || (skipped_ > 0 && !skipping())) {
                 if (!read_batch(perm))
                     return end(procmon_error_last()->code,
                                std::string("reading the journal: ") + procmon_error_last()->message);

@@ -14,7 +14,7 @@ namespace {
 // returns the function's error number and sets found to the entry or null.
 // Grows the buffer for an entry with many or long fields.
 template <class Call>
-UserLookup look_up(long size_hint_name, Call &&call) {
+UserLookup look_up(int size_hint_name, Call &&call) {
     const long hint = sysconf(size_hint_name);
     std::vector<char> buf(hint > 0 ? static_cast<std::size_t>(hint) : 1024);
     for (;;) {
