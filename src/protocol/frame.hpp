@@ -83,9 +83,12 @@ public:
     std::size_t max_frame_bytes() const { return max_; }
 
 private:
+    void compact();  // moves the bytes not yet returned to the front
+
     std::size_t max_;
-    std::vector<unsigned char> buf_;
-    std::size_t begin_ = 0;  // first byte not yet returned as a frame
+    std::vector<unsigned char> buf_;  // [0, filled_) read; the rest is room from space()
+    std::size_t begin_ = 0;   // first byte not yet returned as a frame
+    std::size_t filled_ = 0;  // end of the bytes read
 };
 
 }  // namespace procmon::protocol

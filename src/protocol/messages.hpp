@@ -34,6 +34,11 @@ constexpr uint64_t kPermStatusAll = 0x20;    // see every client in the status
 // when it did not.
 using DecodeError = const char *;
 
+// The longest strings a decoder accepts: a glob (a filter), and any other
+// text (names, messages, paths).
+constexpr std::size_t kMaxGlobBytes = 4096;
+constexpr std::size_t kMaxTextBytes = 64u << 10;
+
 // Every decode: the payload of a frame of the matching type. On failure it
 // returns the reason and `out` holds part of the message.
 
@@ -44,6 +49,9 @@ struct Hello {
 };
 void encode(std::vector<unsigned char> &out, const Hello &m);
 DecodeError decode(const Frame &f, Hello &out);
+// The version a server speaking [server_min, server_max] answers a hello
+// with: the highest both speak; 0 when they share none (answer EPROTO).
+uint32_t choose_version(const Hello &hello, uint32_t server_min = kVersion, uint32_t server_max = kVersion);
 
 struct Welcome {
     uint32_t version = kVersion;  // the one chosen
@@ -141,6 +149,10 @@ DecodeError decode_events(const Frame &f, Sink &&sink);
 struct EventsCursor {
     const unsigned char *p, *end;
     uint64_t remaining = 0;
+    // full_name is derived (codec/event.hpp does not carry it) and nearly
+    // always points into the frame; when it cannot (an exe ending
+    // " (deleted)"), it is copied here, valid until the next next_event.
+    std::string full_name;
 };
 DecodeError begin_events(const Frame &f, EventsCursor &c);
 DecodeError next_event(EventsCursor &c, procmon_event &out);  // out.size set, strings into the frame
