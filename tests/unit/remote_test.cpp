@@ -104,14 +104,16 @@ Bytes welcome() {
     return out;
 }
 
-// A server at a socket of its own that accepts one connection after
-// another and runs `script` on each (with the client's fd), then closes it.
+// A server at a socket of its own that runs `script` on each connection
+// (with the client's fd, on a thread of its own: a context's request
+// connection and its subscription's are open at once), then closes it.
 struct HostileServer {
     TempDir dir;
     std::string path = dir.file("procmond.sock");
     int listener = -1;
     std::atomic<bool> stop{false};
     std::thread thread;
+    std::vector<std::thread> connections;  // the accepting thread's
 
     explicit HostileServer(std::function<void(int)> script) {
         listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -125,9 +127,12 @@ struct HostileServer {
                 if (poll(&pfd, 1, 50) <= 0) continue;
                 int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
                 if (fd < 0) continue;
-                script(fd);
-                close(fd);
+                connections.emplace_back([fd, &script] {
+                    script(fd);
+                    close(fd);
+                });
             }
+            for (std::thread &t : connections) t.join();
         });
     }
     ~HostileServer() {
@@ -296,7 +301,7 @@ Test(remote, an_error_frame_with_a_status_that_is_no_status_is_eproto, .timeout 
         send_bytes(fd, b);
     });
     cr_expect_eq(open_at(server.path), PROCMON_EPROTO);
-    cr_expect(message_has("12345"), "%s", procmon_error_last()->message);
+    cr_expect(message_has("not a PROCMON_E* code"), "%s", procmon_error_last()->message);
 }
 
 // ------------------------------------------------------------ a hostile server: requests
