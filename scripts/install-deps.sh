@@ -21,6 +21,8 @@
 #     pkgconf      pkg-config: Criterion, cmocka and libproc2 at configure
 #                  time, the consumer test, procmon-sys's build.rs
 #     libmimalloc-dev  mimalloc's header (its library is loaded at run time)
+#     libtomlplusplus-dev  toml++ for procmond's config, linked as a shared
+#                  library (pkg-config tomlplusplus)
 #     libcriterion-dev, libcmocka-dev  the unit and concurrency suites
 #     jq           the CLI test checks JSON with it
 #     valgrind     the performance gate counts instructions with it
@@ -52,7 +54,7 @@
 #     it), time, gnuplot-nox (bench/plot.py)
 set -euo pipefail
 
-packages=(g++ gcc libc6-dev binutils cmake ninja-build pkgconf libmimalloc-dev
+packages=(g++ gcc libc6-dev binutils cmake ninja-build pkgconf libmimalloc-dev libtomlplusplus-dev
           libcriterion-dev libcmocka-dev jq valgrind python3 clang-14 libclang-rt-14-dev abigail-tools
           pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-psutil python3-numpy
           cargo rust-clippy bindgen libclang1-14 libclang-common-14-dev

@@ -32,7 +32,17 @@ uint32_t stats_number(int64_t source) {
 }  // namespace
 
 Engine::Engine(std::shared_ptr<Arena> arena, EngineOptions opts) : arena_(std::move(arena)), opts_(std::move(opts)) {
-    interval_ms_ = opts_.poll_interval_ms;
+    interval_ms_ = base_interval_ms_ = opts_.poll_interval_ms;
+    high_watermark_ = opts_.high_watermark;
+    low_watermark_ = opts_.low_watermark;
+}
+
+void Engine::set_polling(uint32_t poll_interval_ms, unsigned high_watermark, unsigned low_watermark) {
+    high_watermark_ = high_watermark;
+    low_watermark_ = low_watermark;
+    base_interval_ms_ = poll_interval_ms;
+    if (!backpressure_) interval_ms_ = poll_interval_ms;  // else easing restores the new one
+    waker_.wake();  // the wait in progress was timed for the old interval
 }
 
 Engine::~Engine() {
@@ -224,15 +234,21 @@ void Engine::loop_push() {
 }
 
 void Engine::loop_polling() {
-    interval_ms_ = opts_.poll_interval_ms;
+    interval_ms_ = base_interval_ms_.load();
     Batch batch{ArenaAllocator<Pending>(arena_.get())};
-    auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms_.load());
+    auto last_pass = std::chrono::steady_clock::now();
+    uint32_t planned_ms = interval_ms_;
+    auto next = last_pass + std::chrono::milliseconds(planned_ms);
     while (!stop_) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
         if (left.count() > 0) platform::wait_any({waker_.handle()}, static_cast<int>(left.count()));
         waker_.drain();
         if (stop_) break;
         ease_backpressure();
+        if (interval_ms_ != planned_ms) {  // set_polling or easing changed it: time from the last pass
+            planned_ms = interval_ms_;
+            next = last_pass + std::chrono::milliseconds(planned_ms);
+        }
         if (std::chrono::steady_clock::now() < next) continue;  // woken early: only to ease
         const uint64_t pass_began = mono_now();
         tracker_->rescan(0, batch);
@@ -241,7 +257,7 @@ void Engine::loop_polling() {
         // Backpressure: a queue past the high watermark slows polling at once.
         if (crossed_) {
             crossed_ = false;
-            uint32_t slower = std::min<uint32_t>(interval_ms_ * 2, opts_.poll_interval_ms * 16);
+            uint32_t slower = std::min<uint32_t>(interval_ms_ * 2, base_interval_ms_ * 16);
             if (slower != interval_ms_) {
                 interval_ms_ = slower;
                 ++activations_;
@@ -250,7 +266,9 @@ void Engine::loop_polling() {
             }
             backpressure_ = true;
         }
-        next = std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms_.load());
+        last_pass = std::chrono::steady_clock::now();
+        planned_ms = interval_ms_;
+        next = last_pass + std::chrono::milliseconds(planned_ms);
         cpu_ns_ = static_cast<uint64_t>(platform::now_ns(platform::Clock::thread_cpu));
     }
 }
@@ -262,8 +280,8 @@ void Engine::ease_backpressure() {
         std::lock_guard<std::mutex> lock(subs_mutex_);
         for (auto &s : subs_) fullest = std::max(fullest, s->fill_percent());
     }
-    if (fullest < opts_.low_watermark) {
-        interval_ms_ = opts_.poll_interval_ms;
+    if (fullest < low_watermark_) {
+        interval_ms_ = base_interval_ms_.load();
         backpressure_ = false;
     }
 }
@@ -303,7 +321,7 @@ void Engine::deliver(Pending &p) {
             continue;
         }
         ++(pushed.queued ? delivered_ : dropped_);
-        if (pushed.fill >= opts_.high_watermark && !crossed_) {
+        if (pushed.fill >= high_watermark_ && !crossed_) {
             crossed_ = true;
             crossed_at_ = std::chrono::steady_clock::now();
         }

@@ -47,6 +47,9 @@ public:
     void shutdown();
 
     void stats(procmon_stats &out) const;
+    // Replaces the polling interval and the watermarks (a daemon's config
+    // reload): the collector takes them at its next poll. Any thread.
+    void set_polling(uint32_t poll_interval_ms, unsigned high_watermark, unsigned low_watermark);
 
 private:
     // How the thread's start went, with its error: the subscriber's thread
@@ -96,6 +99,9 @@ private:
     std::atomic<int64_t> source_{kNoSource};  // the PROCMON_SOURCE_* in force
     std::atomic<const char *> reason_{""};
     std::atomic<uint32_t> interval_ms_{0};
+    // opts_'s polling fields, which set_polling changes while the thread runs
+    std::atomic<uint32_t> base_interval_ms_{0};
+    std::atomic<unsigned> high_watermark_{0}, low_watermark_{0};
     std::atomic<bool> backpressure_{false};
     std::atomic<uint64_t> received_{0}, filtered_{0}, delivered_{0}, dropped_{0}, lost_{0}, resyncs_{0},
         activations_{0}, delay_ns_{0}, cpu_ns_{0};

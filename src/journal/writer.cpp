@@ -25,6 +25,8 @@ uint64_t mono_ns() { return static_cast<uint64_t>(platform::now_ns(platform::Clo
 Writer::Writer(std::string dir, WriterOptions opts, std::shared_ptr<events::Subscription> source)
     : dir_(std::move(dir)), opts_(std::move(opts)), source_(std::move(source)) {
     if (!opts_.clock) opts_.clock = wall_ns;
+    max_bytes_ = opts_.max_bytes;
+    max_age_ns_ = opts_.max_age_ns;
 }
 
 int Writer::open(const std::string &dir, WriterOptions opts, std::shared_ptr<events::Subscription> source,
@@ -221,12 +223,13 @@ bool Writer::datasync() {
 }
 
 void Writer::retain() {
-    if (opts_.max_bytes == 0 && opts_.max_age_ns == 0) return;
+    const uint64_t max_bytes = max_bytes_, max_age_ns = max_age_ns_;
+    if (max_bytes == 0 && max_age_ns == 0) return;
     const uint64_t now = opts_.clock();
     while (segments_.size() > 1) {  // never the newest
         const Segment &old = segments_.front();
-        const bool too_big = opts_.max_bytes && disk_bytes_ > opts_.max_bytes;
-        const bool too_old = opts_.max_age_ns && old.closed_ns && old.closed_ns + opts_.max_age_ns < now;
+        const bool too_big = max_bytes && disk_bytes_ > max_bytes;
+        const bool too_old = max_age_ns && old.closed_ns && old.closed_ns + max_age_ns < now;
         if (!too_big && !too_old) break;
         if (!platform::unlink(dirfile_, old.name.c_str()) && errno != ENOENT) {
             failed(status_from_errno(errno), errno, ("remove old segment " + old.name).c_str());
@@ -481,6 +484,12 @@ int Writer::close() {
     if (thread_.joinable()) thread_.join();
     std::lock_guard<std::mutex> lock(mutex_);
     return close_status_;
+}
+
+void Writer::set_retention(uint64_t max_bytes, uint64_t max_age_ns) {
+    max_bytes_ = max_bytes;
+    max_age_ns_ = max_age_ns;
+    waker_.wake();  // a pass now, not at the next event
 }
 
 void Writer::stats(procmon_journal_stats &out) const {

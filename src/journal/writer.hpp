@@ -47,6 +47,9 @@ public:
     int append(const procmon_event *events, std::size_t stride, std::size_t n);  // any thread
     int sync(int timeout_ms, uint64_t *durable_seq);                             // any thread
     void stats(procmon_journal_stats &out) const;                                 // any thread
+    // Replaces the retention limits (a daemon's config reload); the writer
+    // applies them at once, in its next retention pass. Any thread.
+    void set_retention(uint64_t max_bytes, uint64_t max_age_ns);
     // Writes what is queued, syncs, stops the thread and unlocks. Returns
     // the status of a final write or sync that failed.
     int close();
@@ -116,6 +119,8 @@ private:
         fsyncs_{0}, write_errors_{0}, segment_count_{0}, disk_bytes_{0}, segments_removed_{0}, truncated_{0},
         corrupt_{0}, skipped_{0};
     std::atomic<int> last_error_{PROCMON_OK};
+    // opts_'s retention, changed by set_retention while the thread runs
+    std::atomic<uint64_t> max_bytes_{0}, max_age_ns_{0};
 };
 
 }  // namespace procmon::journal

@@ -75,6 +75,7 @@ unsigned char *FrameReader::space(std::size_t want) {
 void FrameReader::commit(std::size_t n) { filled_ += n; }
 
 void FrameReader::feed(const unsigned char *p, std::size_t n) {
+    if (n == 0) return;  // p may be null then, and memcpy may not take it
     std::memcpy(space(n), p, n);
     commit(n);
 }

@@ -13,17 +13,9 @@
 #include "codec/process.hpp"
 #include "collect/snapshot.hpp"
 #include "core/arena.hpp"
+#include "fuzz_arena.hpp"
 
 namespace {
-
-std::shared_ptr<procmon::Arena> &arena() {
-    static std::shared_ptr<procmon::Arena> a = [] {
-        std::shared_ptr<procmon::Arena> made;
-        if (procmon::Arena::create(256u << 20, made) != PROCMON_OK) std::abort();
-        return made;
-    }();
-    return a;
-}
 
 std::vector<unsigned char> reencode(const procmon_snapshot &s) {
     std::vector<unsigned char> out;
@@ -34,7 +26,7 @@ std::vector<unsigned char> reencode(const procmon_snapshot &s) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    procmon_snapshot first(arena());
+    procmon_snapshot first(fuzz_arena());
     if (procmon::codec::decode_processes(data, size, first) != procmon::codec::Decode::ok) return 0;
     std::size_t check = 0;
     for (const procmon_process &p : first.records) {  // every string the decoder made is readable (ASan)
@@ -42,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (std::size_t k = 0; k < p.argv_len; ++k) check += static_cast<unsigned char>(p.argv[k]);
     }
     const auto once = reencode(first);
-    procmon_snapshot second(arena());
+    procmon_snapshot second(fuzz_arena());
     if (procmon::codec::decode_processes(once.data(), once.size(), second) != procmon::codec::Decode::ok) std::abort();
     if (reencode(second) != once || check == SIZE_MAX) std::abort();
     return 0;

@@ -1,10 +1,9 @@
 #!/bin/sh
-# ctest journal_fuzz, record_fuzz: builds the fuzz target TARGET (tests/fuzz,
+# ctest journal_fuzz, record_fuzz, frame_server_fuzz, frame_client_fuzz: builds the fuzz target TARGET (tests/fuzz,
 # clang with libFuzzer, ASan and UBSan) in BUILD_DIR and runs it briefly over
 # its committed seeds (tests/fuzz/corpus/TARGET). Exit 77 (skipped) without clang's libFuzzer: on Debian,
 # apt install clang-14 libclang-rt-14-dev. PROCMON_FUZZ_CXX / PROCMON_FUZZ_CC
-# choose the compilers; PROCMON_FUZZ_SECONDS the time (default 15: both
-# targets' runs within 40 s of ctest).
+# choose the compilers; PROCMON_FUZZ_SECONDS the time (default 15 a target).
 # Usage: run.sh SOURCE_DIR BUILD_DIR TARGET
 set -eu
 src=$1

@@ -26,7 +26,16 @@ void close_parent_only(File &f) { f.close(); }
 // at nothing, which no stub context reaches: it cannot open a process table.
 std::size_t malloc_usable_bytes(void *) { return 0; }
 
+// No user database without an OS: every lookup says it could not ask.
 UserLookup user_name(uint32_t, std::string &) {
+    errno = ENOSYS;
+    return UserLookup::failed;
+}
+UserLookup user_id(const std::string &, uint32_t &) {
+    errno = ENOSYS;
+    return UserLookup::failed;
+}
+UserLookup group_id(const std::string &, uint32_t &) {
     errno = ENOSYS;
     return UserLookup::failed;
 }

@@ -1,0 +1,31 @@
+// A config reload (SIGHUP, or the file changed): the new file parsed and
+// validated whole, then applied live without dropping a client or an
+// event, or rejected with its errors logged while the old config stays.
+#pragma once
+
+#include <string>
+
+#include "state.hpp"
+
+namespace procmon::daemon {
+
+class Reloader {
+public:
+    // `text` is the file as the running config was read from it;
+    // `socket_override` the --socket path that stands for the file's ("" = none).
+    Reloader(State &state, std::string text, std::string socket_override)
+        : state_(state), last_text_(std::move(text)), socket_override_(std::move(socket_override)) {}
+
+    // Reads the file again. `only_if_changed`: a directory event, which may
+    // be another file's, or the same bytes written again.
+    void reload(const char *reason, bool only_if_changed);
+
+private:
+    void apply_live(const Config &running, const Config &loaded);
+
+    State &state_;
+    std::string last_text_;  // the bytes last tried, valid or not
+    const std::string socket_override_;
+};
+
+}  // namespace procmon::daemon
