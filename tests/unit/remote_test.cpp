@@ -367,7 +367,7 @@ procmon_event exit_event(uint64_t seq, int32_t pid, int32_t code) {
     e.ppid = 1;
     e.uid = 0;
     e.exit_code = code;
-    e.name = e.exe = e.argv = e.full_name = "";
+    e.exe = e.argv = e.full_name = "";
     e.name = "child";
     return e;
 }
@@ -388,14 +388,20 @@ std::function<void(int)> stream(std::vector<procmon_event> events, Bytes last) {
     };
 }
 
+// An event taken, with its name copied: its strings live only until the next call.
+struct Taken {
+    procmon_event e;
+    std::string name;
+};
+
 // Takes every event until ECLOSED (at most 5 s).
-std::vector<procmon_event> drain(procmon_subscription *s, int &rc) {
-    std::vector<procmon_event> got;
+std::vector<Taken> drain(procmon_subscription *s, int &rc) {
+    std::vector<Taken> got;
     for (int i = 0; i < 100; ++i) {
         procmon_event ev[8];
         size_t n = 0;
         rc = procmon_subscription_next(s, ev, sizeof ev[0], 8, &n, 50);
-        got.insert(got.end(), ev, ev + n);
+        for (size_t k = 0; k < n; ++k) got.push_back({ev[k], ev[k].name});
         if (rc != PROCMON_OK) break;
     }
     return got;
@@ -407,13 +413,13 @@ Test(remote, events_keep_the_daemons_seq_and_a_lost_daemon_says_where_to_resume,
     procmon_subscription *s = nullptr;
     cr_assert_eq(procmon_subscribe(&s, r.ctx, nullptr), PROCMON_OK, "%s", procmon_error_last()->message);
     int rc = 0;
-    std::vector<procmon_event> got = drain(s, rc);
+    std::vector<Taken> got = drain(s, rc);
     cr_assert_eq(got.size(), 2u, "what came before the daemon went is handed out first");
-    cr_expect_eq(got[0].seq, 41u);
-    cr_expect_eq(got[0].pid, 100);
-    cr_expect_eq(got[0].exit_code, 3);
-    cr_expect_str_eq(got[0].name, "child");
-    cr_expect_eq(got[1].seq, 42u);
+    cr_expect_eq(got[0].e.seq, 41u);
+    cr_expect_eq(got[0].e.pid, 100);
+    cr_expect_eq(got[0].e.exit_code, 3);
+    cr_expect_eq(got[0].name, "child");
+    cr_expect_eq(got[1].e.seq, 42u);
     cr_expect_eq(rc, PROCMON_ECLOSED);
     cr_expect(message_has("procmond closed the connection") && message_has("seq 42") && message_has("from_seq 43"), "%s",
               procmon_error_last()->message);
@@ -433,10 +439,10 @@ Test(remote, history_end_closes_after_the_queued_events_are_taken, .timeout = 10
     cr_assert_eq(procmon_subscribe(&s, r.ctx, &so), PROCMON_OK, "%s", procmon_error_last()->message);
     usleep(200000);  // the history_end has come: the events must still be there
     int rc = 0;
-    std::vector<procmon_event> got = drain(s, rc);
+    std::vector<Taken> got = drain(s, rc);
     cr_assert_eq(got.size(), 2u);
-    cr_expect_eq(got[0].seq, 7u);
-    cr_expect_eq(got[1].seq, 8u);
+    cr_expect_eq(got[0].e.seq, 7u);
+    cr_expect_eq(got[1].e.seq, 8u);
     cr_expect_eq(rc, PROCMON_ECLOSED);
     cr_expect(message_has("ended at seq 8"), "%s", procmon_error_last()->message);
     procmon_unsubscribe(s);
