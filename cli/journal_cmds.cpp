@@ -18,6 +18,7 @@
 #include "messages.hpp"
 #include "output.hpp"
 #include "procmon.h"
+#include "remote.hpp"
 #include "terminal.hpp"
 
 namespace procmon::cli {
@@ -65,6 +66,8 @@ const char kReplayUsage[] =
     "  --format F          table (default), json-stream, json-array, json-pretty\n"
     "  -w, --wide          do not cut table lines to the terminal's width\n"
     "  -h, --help          this text\n"
+    "\n"
+    "procmon replay --connect PATH reads procmond's journal instead (its --help).\n"
     "\n"
     "Records that fail their checksum are skipped and counted on stderr; the\n"
     "sequence numbers they took come out as a 'lost' event, so a gap is never silent.\n"
@@ -268,6 +271,10 @@ int run_record(int argc, char **argv) {
 }
 
 int run_replay(int argc, char **argv) {
+    // With --connect the journal is procmond's, read through a subscription.
+    for (int i = 0; i < argc; ++i)
+        if (std::strcmp(argv[i], "--connect") == 0 || std::strncmp(argv[i], "--connect=", 10) == 0)
+            return run_remote_replay(argc, argv);
     ArgCursor args(argc, argv);
     std::string dir, err;
     Bound since, until;

@@ -9,6 +9,7 @@
 #include "args.hpp"
 #include "journal_cmds.hpp"
 #include "procmon.h"
+#include "remote.hpp"
 #include "snapshot.hpp"
 #include "watch.hpp"
 
@@ -23,17 +24,22 @@ const char kUsage[] =
     "  snapshot    list the processes of this machine\n"
     "  watch       report process starts, execs and exits as they happen\n"
     "  record      record them to a journal directory\n"
-    "  replay      print what a journal directory holds\n"
+    "  replay      print what a journal directory (or procmond's journal) holds\n"
+    "  status      say whether procmond is up, its clients, queues and journal\n"
     "  help        this text, or a command's (procmon help snapshot)\n"
     "\n"
-    "  procmon --version | --help | <command> --help\n";
+    "  procmon --version | --help | <command> --help\n"
+    "\n"
+    "snapshot, watch and replay ask procmond instead of reading this machine\n"
+    "with --connect PATH, or when PROCMON_ENDPOINT names its socket.\n";
 
 struct Command {
     const char *name;
     int (*run)(int argc, char **argv);
 };
 const Command kCommands[] = {
-    {"snapshot", pc::run_snapshot}, {"watch", pc::run_watch}, {"record", pc::run_record}, {"replay", pc::run_replay}};
+    {"snapshot", pc::run_snapshot}, {"watch", pc::run_watch}, {"record", pc::run_record}, {"replay", pc::run_replay},
+    {"status", pc::run_status}};
 
 const Command *find_command(const std::string &name) {
     for (const Command &c : kCommands)

@@ -18,6 +18,7 @@
 #include "messages.hpp"
 #include "output.hpp"
 #include "procmon.h"
+#include "remote.hpp"
 #include "terminal.hpp"
 
 namespace procmon::cli {
@@ -48,6 +49,8 @@ const char kSnapshotUsage[] =
     "                    second, so %CPU is the use between them, as top shows it\n"
     "  -w, --wide        do not cut table lines to the terminal's width\n"
     "  --proc-root DIR   read processes from DIR instead of /proc\n"
+    "  --connect PATH    ask procmond at this Unix socket instead of reading this\n"
+    "                    machine (PROCMON_ENDPOINT=PATH does the same)\n"
     "  -h, --help        this text\n"
     "\n"
     "%CPU of a single sample (no --interval) is each process's average since it\n"
@@ -94,6 +97,7 @@ struct SnapshotArgs {
     std::vector<SortKey> sort;
     double interval = 0;
     std::string proc_root;
+    std::string connect;  // procmond's socket; empty: the library's rule
 
     bool filtered() const { return has_name || has_cmdline || uid >= 0 || !pids.empty(); }
 };
@@ -181,6 +185,8 @@ std::string parse_snapshot_args(int argc, char **argv, SnapshotArgs &a, bool &he
                 return "'" + v + "' is not an interval in seconds (e.g. 1 or 0.5, at most 86400)";
         } else if (arg == "--proc-root") {
             if (!(err = args.value(a.proc_root)).empty()) return err;
+        } else if (parse_connect_option(args, arg, a.connect, err)) {
+            if (!err.empty()) return err;
         } else {
             return "unknown option '" + std::string(args.raw()) + "'";
         }
@@ -267,6 +273,7 @@ int run_snapshot(int argc, char **argv) {
 
     procmon_options o = PROCMON_OPTIONS_INIT;
     o.proc_root = a.proc_root.empty() ? nullptr : a.proc_root.c_str();
+    o.endpoint = endpoint_option(a.connect);
     procmon_ctx *ctx = nullptr;
     if (procmon_open(&ctx, &o) != PROCMON_OK) {
         std::fprintf(stderr, "procmon: %s\n", library_error().c_str());

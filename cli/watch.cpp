@@ -17,6 +17,7 @@
 #include "messages.hpp"
 #include "output.hpp"
 #include "procmon.h"
+#include "remote.hpp"
 #include "terminal.hpp"
 
 namespace procmon::cli {
@@ -36,6 +37,7 @@ const char kWatchUsage[] =
     "  -w, --wide          do not cut table lines to the terminal's width\n"
     "  --poll              poll instead of the proc connector\n"
     "  --interval MS       polling interval (default 1000)\n"
+    "%s"
     "  --stats             print the collector's statistics, the events left out as\n"
     "                      undecidable, and per-stage latency at the end\n"
     "  -v                  say which source runs and why\n"
@@ -54,6 +56,7 @@ struct WatchArgs {
     long long interval = 0;
     Format format = Format::table;
     bool poll = false, stats = false, verbose = false, wide = false;
+    std::string connect;  // procmond's socket; empty: the library's rule
 };
 
 std::string parse_args(int argc, char **argv, WatchArgs &a, bool &help) {
@@ -70,7 +73,7 @@ std::string parse_args(int argc, char **argv, WatchArgs &a, bool &help) {
             continue;
         }
         std::string err;
-        if (parse_filter_option(args, arg, a.filter, err)) {
+        if (parse_filter_option(args, arg, a.filter, err) || parse_connect_option(args, arg, a.connect, err)) {
             if (!err.empty()) return err;
             continue;
         }
@@ -102,13 +105,14 @@ int run_watch(int argc, char **argv) {
     std::string err = parse_args(argc, argv, a, help);
     if (!err.empty()) return usage_error("watch", err);
     if (help) {
-        std::printf(kWatchUsage, kFilterOptionsHelp, kExitHelp);
+        std::printf(kWatchUsage, kFilterOptionsHelp, kConnectHelp, kExitHelp);
         return kExitOk;
     }
 
     procmon_options o = PROCMON_OPTIONS_INIT;
     if (a.poll) o.event_source = PROCMON_SOURCE_POLLING;
     o.poll_interval_ms = static_cast<uint32_t>(a.interval);
+    o.endpoint = endpoint_option(a.connect);
     procmon_ctx *ctx = nullptr;
     if (procmon_open(&ctx, &o) != PROCMON_OK) {
         std::fprintf(stderr, "procmon: %s\n", library_error().c_str());

@@ -20,6 +20,7 @@
 #include "journal/reader.hpp"
 #include "journal/writer.hpp"
 #include "procmon.h"
+#include "remote/remote_record_source.hpp"
 
 using namespace procmon;
 
@@ -203,6 +204,14 @@ PROCMON_API int procmon_open(procmon_ctx **out, const procmon_options *opts) {
         auto ctx = std::make_unique<procmon_ctx>();
         int rc = Arena::create(o.arena_cap_bytes, ctx->arena);
         if (rc != PROCMON_OK) return rc;
+        // A remote context: the daemon's configuration decides what the
+        // other options would (docs/api.md, "What 0.4 adds").
+        if (const std::string endpoint = remote::chosen_endpoint(o.endpoint); !endpoint.empty()) {
+            if (int rc2 = remote::Session::open(endpoint, "procmon_open", ctx->remote); rc2 != PROCMON_OK) return rc2;
+            ctx->records = std::make_unique<remote::RemoteRecordSource>(ctx->arena, ctx->remote->connection());
+            *out = ctx.release();
+            return PROCMON_OK;
+        }
         CollectorOptions co;
         co.argv_cap = o.argv_cap_bytes;
         co.cache_static = o.cache_policy == PROCMON_CACHE_STATIC;
@@ -304,6 +313,9 @@ PROCMON_API int procmon_stats_get(procmon_stats *out, procmon_ctx *ctx) {
     s.source_name = "";
     s.allocator = Arena::allocator();
     if (ctx->engine) ctx->engine->stats(s);
+    if (ctx->remote) {
+        if (int rc = guarded("procmon_stats_get", [&] { return ctx->remote->stats(s); }); rc != PROCMON_OK) return rc;
+    }
     std::memcpy(out, &s, s.size);
     return PROCMON_OK;
 }
@@ -352,14 +364,23 @@ PROCMON_API int procmon_subscribe_options_init(procmon_subscribe_options *o, uns
 }  // extern "C"
 
 int procmon::capi::subscribe(procmon_ctx *ctx, const procmon_subscribe_options *opts, const char *fn,
-                             std::shared_ptr<events::Subscription> &out) {
+                             std::shared_ptr<events::Subscription> &out, std::shared_ptr<remote::Feed> &feed) {
     procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
     if (int rc = versioned_input(opts, o, fn); rc != PROCMON_OK)
         return rc;
     if (o.events & ~uint32_t{PROCMON_EVENTS_ALL})
         return fail(PROCMON_EINVAL, 0, "%s: events has unknown bits 0x%x", fn, o.events & ~uint32_t{PROCMON_EVENTS_ALL});
-    constexpr uint32_t kFlags = PROCMON_SUBSCRIBE_THREADS | PROCMON_SUBSCRIBE_UNDECIDABLE;
+    constexpr uint32_t kFlags = PROCMON_SUBSCRIBE_THREADS | PROCMON_SUBSCRIBE_UNDECIDABLE | PROCMON_SUBSCRIBE_HISTORY;
     if (o.flags & ~kFlags) return fail(PROCMON_EINVAL, 0, "%s: flags has unknown bits 0x%x", fn, o.flags & ~kFlags);
+    const bool history = (o.flags & PROCMON_SUBSCRIBE_HISTORY) != 0;
+    if (!ctx->remote && (o.from_seq != 0 || history))
+        return fail(PROCMON_EUNSUPPORTED, 0,
+                    "%s: %s needs a context served by procmond (options.endpoint or PROCMON_ENDPOINT): "
+                    "a local context has no journal to read back from",
+                    fn, o.from_seq != 0 ? "from_seq" : "PROCMON_SUBSCRIBE_HISTORY");
+    if (ctx->remote && (o.flags & PROCMON_SUBSCRIBE_THREADS))
+        return fail(PROCMON_EUNSUPPORTED, 0, "%s: PROCMON_SUBSCRIBE_THREADS is not served by procmond: "
+                    "subscribe on a local context for thread events", fn);
     if (int rc = check_uid_filter(o.uid, fn); rc != PROCMON_OK) return rc;
     if (int rc = check_glob(o.name_glob, "name_glob", fn); rc != PROCMON_OK) return rc;
     if (int rc = check_glob(o.cmdline_glob, "cmdline_glob", fn); rc != PROCMON_OK) return rc;
@@ -382,8 +403,30 @@ int procmon::capi::subscribe(procmon_ctx *ctx, const procmon_subscribe_options *
         // A program built against 0.1 (options version 1) was promised that
         // an unknown field never excludes an event: it keeps that rule.
         f.pass_undecidable = (o.flags & PROCMON_SUBSCRIBE_UNDECIDABLE) != 0 || o.version == 1;
-        auto sub = std::make_shared<events::Subscription>(ctx->arena, std::move(f),
-                                                          o.queue_capacity == 0 ? PROCMON_QUEUE_DEFAULT : o.queue_capacity);
+        const uint32_t capacity = o.queue_capacity == 0 ? PROCMON_QUEUE_DEFAULT : o.queue_capacity;
+        if (ctx->remote) {
+            // The daemon filters; this side's queue takes every event it sends.
+            events::Filter all;
+            all.types = PROCMON_EVENTS_ALL;
+            all.pass_undecidable = true;
+            auto sub = std::make_shared<events::Subscription>(ctx->arena, std::move(all), capacity);
+            if (!sub->ok()) return fail(PROCMON_EIO, errno, "%s: eventfd: %s", fn, std::strerror(errno));
+            protocol::Subscribe request;
+            request.events = f.types;
+            request.flags = o.flags;
+            request.uid = o.uid;
+            request.descendants_of = o.descendants_of;
+            request.queue_capacity = capacity;
+            if (f.has_name) request.name_glob = f.name_glob;
+            if (f.has_cmdline) request.cmdline_glob = f.cmdline_glob;
+            request.from_seq = o.from_seq;
+            // 0.1's rule (options version 1) is the daemon's to keep: it gets the flag.
+            if (f.pass_undecidable) request.flags |= PROCMON_SUBSCRIBE_UNDECIDABLE;
+            if (int rc = ctx->remote->subscribe(request, ctx->arena, sub, fn, feed); rc != PROCMON_OK) return rc;
+            out = std::move(sub);
+            return PROCMON_OK;
+        }
+        auto sub = std::make_shared<events::Subscription>(ctx->arena, std::move(f), capacity);
         if (!sub->ok()) return fail(PROCMON_EIO, errno, "%s: eventfd: %s", fn, std::strerror(errno));
         if (!ctx->engine) ctx->engine = std::make_shared<events::Engine>(ctx->arena, ctx->event_options);
         int rc = ctx->engine->add(sub);
@@ -391,6 +434,14 @@ int procmon::capi::subscribe(procmon_ctx *ctx, const procmon_subscribe_options *
         out = std::move(sub);
         return PROCMON_OK;
     });
+}
+
+// ECLOSED from a subscription, saying why when it was told (a remote one:
+// the history ended, or the daemon went away and where to resume).
+static int closed(events::Subscription &sub, const char *fn) {
+    const std::string why = sub.close_reason();
+    if (why.empty()) return fail(PROCMON_ECLOSED, 0, "%s: the subscription is closed", fn);
+    return fail(PROCMON_ECLOSED, 0, "%s: the subscription is closed: %s", fn, why.c_str());
 }
 
 // procmon_*_wake: no lock, no allocation on success, so a signal handler
@@ -410,9 +461,10 @@ PROCMON_API int procmon_subscribe(procmon_subscription **out, procmon_ctx *ctx, 
     *out = nullptr;
     if (ctx == nullptr) return fail(PROCMON_EINVAL, 0, "procmon_subscribe: ctx is NULL");
     std::shared_ptr<events::Subscription> sub;
-    if (int rc = capi::subscribe(ctx, opts, "procmon_subscribe", sub); rc != PROCMON_OK) return rc;
+    std::shared_ptr<remote::Feed> feed;
+    if (int rc = capi::subscribe(ctx, opts, "procmon_subscribe", sub, feed); rc != PROCMON_OK) return rc;
     return guarded("procmon_subscribe", [&]() -> int {
-        *out = new procmon_subscription{std::move(sub), ctx->engine};
+        *out = new procmon_subscription{std::move(sub), ctx->engine, std::move(feed)};
         return PROCMON_OK;
     });
 }
@@ -434,7 +486,7 @@ PROCMON_API int procmon_subscription_next(procmon_subscription *s, procmon_event
         return fail(PROCMON_EBUSY, 0, "%s: called from inside a procmon_dispatch callback on the same subscription", fn);
     return guarded(fn, [&]() -> int {
         int rc = sub->pop(events, event_size, max, *n_out, timeout_ms, true);
-        if (rc == PROCMON_ECLOSED) return fail(PROCMON_ECLOSED, 0, "%s: the subscription is closed", fn);
+        if (rc == PROCMON_ECLOSED) return closed(*sub, fn);
         if (rc == PROCMON_EINTR) return fail(rc, EINTR, "%s: woken by procmon_subscription_wake", fn);
         return rc;
     });
@@ -451,7 +503,7 @@ PROCMON_API int procmon_subscription_wait(procmon_subscription *s, int timeout_m
         case PROCMON_OK: return rc;
         case PROCMON_ETIMEDOUT: return fail(rc, 0, "%s: no event within %d ms", fn, timeout_ms);
         case PROCMON_EINTR: return fail(rc, EINTR, "%s: interrupted by a signal or procmon_subscription_wake", fn);
-        case PROCMON_ECLOSED: return fail(rc, 0, "%s: the subscription is closed", fn);
+        case PROCMON_ECLOSED: return closed(*sub, fn);
         default: return fail(rc, errno, "%s: poll: %s", fn, std::strerror(errno));
         }
     });
@@ -480,7 +532,7 @@ PROCMON_API int procmon_dispatch(procmon_subscription *s, procmon_event_cb cb, v
         std::vector<procmon_event> batch(std::min<size_t>(max, 4096));
         size_t n = 0;
         int rc = sub->pop(batch.data(), sizeof(procmon_event), batch.size(), n, 0);
-        if (rc == PROCMON_ECLOSED) return fail(PROCMON_ECLOSED, 0, "%s: the subscription is closed", fn);
+        if (rc == PROCMON_ECLOSED) return closed(*sub, fn);
         for (size_t i = 0; i < n; ++i) {
             if (n_out != nullptr) *n_out = i + 1;
             const int stop = cb(&batch[i], payload);
@@ -507,7 +559,64 @@ PROCMON_API int procmon_subscription_stats_get(procmon_subscription_stats *out, 
 PROCMON_API void procmon_unsubscribe(procmon_subscription *s) {
     if (s == nullptr) return;
     std::unique_ptr<procmon_subscription> owned(s);
-    owned->engine->remove(owned->sub.get());
+    if (owned->engine) owned->engine->remove(owned->sub.get());
+    if (owned->feed) owned->feed->stop();  // wakes its thread and waits for it; the subscription is closed
+}
+
+// ------------------------------------------------------------ daemon
+
+}  // extern "C"
+
+// EUNSUPPORTED for a context this machine serves itself.
+static int needs_daemon(const procmon_ctx *ctx, const char *fn) {
+    if (ctx->remote) return PROCMON_OK;
+    return fail(PROCMON_EUNSUPPORTED, 0,
+                "%s: the context reads this machine itself; open it with an endpoint (options.endpoint or "
+                "PROCMON_ENDPOINT) to ask procmond",
+                fn);
+}
+
+extern "C" {
+
+PROCMON_API int procmon_daemon_status_get(procmon_daemon_status *out, procmon_ctx *ctx) {
+    constexpr const char *fn = "procmon_daemon_status_get";
+    if (out == nullptr || ctx == nullptr) return fail(PROCMON_EINVAL, 0, "%s: %s is NULL", fn, out ? "ctx" : "out");
+    if (out->size < offsetof(procmon_daemon_status, protocol_version))
+        return fail(PROCMON_EINVAL, 0, "%s: out->size %u is too small; set it to sizeof(procmon_daemon_status)", fn,
+                    out->size);
+    if (int rc = needs_daemon(ctx, fn); rc != PROCMON_OK) return rc;
+    return guarded(fn, [&]() -> int {
+        procmon_daemon_status s{};
+        if (int rc = ctx->remote->status(s); rc != PROCMON_OK) return rc;
+        s.size = static_cast<uint32_t>(std::min<size_t>(out->size, sizeof s));
+        std::memcpy(out, &s, s.size);
+        return PROCMON_OK;
+    });
+}
+
+PROCMON_API int procmon_daemon_clients(procmon_ctx *ctx, procmon_daemon_client *out, size_t client_size, size_t max,
+                                       size_t *n_out) {
+    constexpr const char *fn = "procmon_daemon_clients";
+    if (n_out != nullptr) *n_out = 0;
+    if (ctx == nullptr || n_out == nullptr || (out == nullptr && max > 0))
+        return fail(PROCMON_EINVAL, 0, "%s: %s is NULL", fn, ctx == nullptr ? "ctx" : n_out == nullptr ? "n_out" : "out");
+    constexpr size_t kClientSizeMin = offsetof(procmon_daemon_client, pid);  // size and kind
+    if (client_size < kClientSizeMin && max > 0)
+        return fail(PROCMON_EINVAL, 0, "%s: client_size %zu is below the minimum of %zu; pass sizeof(procmon_daemon_client)",
+                    fn, client_size, kClientSizeMin);
+    if (int rc = needs_daemon(ctx, fn); rc != PROCMON_OK) return rc;
+    return guarded(fn, [&]() -> int {
+        std::vector<procmon_daemon_client> clients;
+        if (int rc = ctx->remote->clients(clients); rc != PROCMON_OK) return rc;
+        const size_t written = std::min(client_size, sizeof(procmon_daemon_client));
+        const size_t n = std::min(max, clients.size());
+        for (size_t i = 0; i < n; ++i) {
+            clients[i].size = static_cast<uint32_t>(written);
+            std::memcpy(reinterpret_cast<char *>(out) + i * client_size, &clients[i], written);
+        }
+        *n_out = n;
+        return PROCMON_OK;
+    });
 }
 
 // ------------------------------------------------------------ journal
@@ -537,6 +646,11 @@ PROCMON_API int procmon_journal_open(procmon_journal **out, procmon_ctx *ctx, co
         return fail(PROCMON_EINVAL, 0, "%s: max_bytes %llu is less than two segments of %llu bytes", fn,
                     static_cast<unsigned long long>(o.max_bytes), static_cast<unsigned long long>(segment));
     if (o.max_age_ms > UINT64_MAX / 1000000u) return fail(PROCMON_EINVAL, 0, "%s: max_age_ms is too large", fn);
+    if (ctx != nullptr && ctx->remote)
+        return fail(PROCMON_EUNSUPPORTED, 0,
+                    "%s: the context is served by procmond at %s: journal a remote context's events with procmond's "
+                    "own journal; read it with a subscription from_seq",
+                    fn, ctx->remote->endpoint().c_str());
     return guarded(fn, [&]() -> int {
         journal::WriterOptions wo;
         wo.fsync = o.fsync;
@@ -552,7 +666,8 @@ PROCMON_API int procmon_journal_open(procmon_journal **out, procmon_ctx *ctx, co
                 if (int rc = versioned_input(o.filter, so, fn); rc != PROCMON_OK) return rc;
             }
             if (so.queue_capacity == 0) so.queue_capacity = wo.queue_capacity;
-            if (int rc = capi::subscribe(ctx, &so, fn, j->sub); rc != PROCMON_OK) return rc;
+            std::shared_ptr<remote::Feed> no_feed;  // a local context: its engine feeds the writer
+            if (int rc = capi::subscribe(ctx, &so, fn, j->sub, no_feed); rc != PROCMON_OK) return rc;
             j->engine = ctx->engine;
         }
         if (int rc = journal::Writer::open(dir, std::move(wo), j->sub, j->writer); rc != PROCMON_OK) {

@@ -12,6 +12,8 @@
 #include "events/subscription.hpp"
 #include "journal/reader.hpp"
 #include "journal/writer.hpp"
+#include "remote/feed.hpp"
+#include "remote/session.hpp"
 
 struct procmon_ctx {
     std::shared_ptr<procmon::Arena> arena;
@@ -19,6 +21,7 @@ struct procmon_ctx {
     uint64_t enumerations = 0;
     procmon::events::EngineOptions event_options;
     std::shared_ptr<procmon::events::Engine> engine;  // made by the first procmon_subscribe
+    std::unique_ptr<procmon::remote::Session> remote;  // served by procmond: records is its source, no engine
     ~procmon_ctx() {
         if (engine) engine->shutdown();  // subscriptions outlive us, closed
     }
@@ -27,7 +30,8 @@ struct procmon_ctx {
 // Holds its own references: procmon_unsubscribe may come after procmon_close.
 struct procmon_subscription {
     std::shared_ptr<procmon::events::Subscription> sub;
-    std::shared_ptr<procmon::events::Engine> engine;
+    std::shared_ptr<procmon::events::Engine> engine;  // a local context's
+    std::shared_ptr<procmon::remote::Feed> feed;      // or a remote one's
 };
 
 // A journal writer and, when it records a context, its subscription there.
@@ -47,9 +51,10 @@ struct procmon_journal_reader {
 namespace procmon::capi {
 
 // procmon_subscribe's checks and work, for the journal's own subscription
-// too: a started subscription in `out`, or a status code with the thread's
+// too: a started subscription in `out` (and for a remote context, the feed
+// that fills it in `feed`), or a status code with the thread's
 // error naming `fn`.
 int subscribe(procmon_ctx *ctx, const procmon_subscribe_options *opts, const char *fn,
-              std::shared_ptr<events::Subscription> &out);
+              std::shared_ptr<events::Subscription> &out, std::shared_ptr<remote::Feed> &feed);
 
 }  // namespace procmon::capi

@@ -8,9 +8,14 @@ namespace procmon {
 int DecodedRecordSource::enumerate(const Query &q, SnapshotPtr &out) {
     bytes_.clear();
     if (int rc = fetch_(q, bytes_); rc != PROCMON_OK) return rc;
-    SnapshotPtr snap = new_snapshot(arena_);
-    if (codec::Decode d = codec::decode_processes(bytes_.data(), bytes_.size(), *snap); d != codec::Decode::ok)
-        return fail(PROCMON_EFORMAT, 0, "procmon_enumerate: %zu bytes of records: %s", bytes_.size(), codec::decode_text(d));
+    return decode_snapshot(arena_, bytes_.data(), bytes_.size(), out, PROCMON_EFORMAT, "records");
+}
+
+int decode_snapshot(const std::shared_ptr<Arena> &arena, const unsigned char *p, std::size_t n, SnapshotPtr &out,
+                    int bad_status, const char *whose) {
+    SnapshotPtr snap = new_snapshot(arena);
+    if (codec::Decode d = codec::decode_processes(p, n, *snap); d != codec::Decode::ok)
+        return fail(bad_status, 0, "procmon_enumerate: %zu bytes of %s: %s", n, whose, codec::decode_text(d));
     out = std::move(snap);
     return PROCMON_OK;
 }

@@ -16,6 +16,14 @@ namespace procmon {
 // q. Status code; sets the thread's error on failure.
 using RecordFetch = std::function<int(const Query &q, std::vector<unsigned char> &out)>;
 
+// Records encoded by codec::encode_processes, p[0, n), decoded into a new
+// snapshot in arena: the one decode path of every context whose records
+// come as bytes. A fault is `bad_status` (EFORMAT for bytes handed in,
+// EPROTO for a daemon's answer), its message naming `whose` bytes they were.
+// May throw ArenaFull.
+int decode_snapshot(const std::shared_ptr<Arena> &arena, const unsigned char *p, std::size_t n, SnapshotPtr &out,
+                    int bad_status, const char *whose);
+
 class DecodedRecordSource final : public RecordSource {
 public:
     DecodedRecordSource(std::shared_ptr<Arena> arena, RecordFetch fetch)

@@ -88,12 +88,14 @@ Subscription::Waited Subscription::await(std::unique_lock<std::mutex> &lock, int
     const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
     bool signalled = false;
     for (;;) {
-        if (closed()) return Waited::closed;
+        // Closed or not, what came is handed out before ECLOSED.
+        const bool queued = count_ > 0 || pending_lost_ > 0;
+        if (!queued && closed()) return Waited::closed;
         if (wakeable && woken_.exchange(false, std::memory_order_acq_rel)) {
             drain_if_idle();
             return Waited::interrupted;
         }
-        if (count_ > 0 || pending_lost_ > 0) return Waited::ready;
+        if (queued) return Waited::ready;
         if (signalled) return Waited::interrupted;  // nothing came meanwhile
         if (timeout_ms == 0) return Waited::timed_out;
         int wait_ms = -1;
@@ -188,10 +190,16 @@ void Subscription::unpop(std::size_t from) {
     waker_.wake();
 }
 
-void Subscription::close() {
+void Subscription::close(const char *why) {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (why != nullptr && !closed() && close_reason_.empty()) close_reason_ = why;
     closed_.store(true, std::memory_order_release);
     waker_.wake();
+}
+
+std::string Subscription::close_reason() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return close_reason_;
 }
 
 void Subscription::stats(procmon_subscription_stats &out) {

@@ -148,8 +148,15 @@ public:
     // shared, never changed after.
     void set_on_drained(std::function<void()> hook) { on_drained_ = std::move(hook); }
 
-    void close();  // wakes a waiting pop, which then returns ECLOSED
+    // No more events will come: wakes a waiting pop. Events still queued
+    // are handed out first (a remote feed closes when the history ends or
+    // the daemon goes away, and what it received must reach the caller);
+    // pop and wait return ECLOSED once the queue is empty. `why`, when
+    // given, explains it in the ECLOSED message; the first one given stays.
+    void close(const char *why = nullptr);
     bool closed() const { return closed_.load(std::memory_order_acquire); }
+    // Why it closed ("" when nobody said).
+    std::string close_reason();
     unsigned fill_percent();
 
     void stats(procmon_subscription_stats &out);
@@ -175,6 +182,7 @@ private:
     uint64_t last_seq_ = 0;
     EventLatency latency_;         // of the events popped
     std::atomic<bool> closed_{false};
+    std::string close_reason_;  // under mutex_
     std::atomic<bool> woken_{false};  // a wake() not yet taken by a wait
     std::atomic<bool> dispatching_{false};
 

@@ -373,5 +373,31 @@ check "record --segment-size below the minimum (rc $rc: $err)" \
 check "a size may be written 64KiB" test "$(rc_of "$procmon" record "$day/j3" --segment-size 64KiB --max-size 1MiB --duration 0.2)" -eq 0
 rm -rf "$day"
 
+# --- procmond's side (what needs no daemon): --connect parses, an absent
+# daemon is said clearly, and status tells "not reachable" by its exit status
+nowhere=$(mktemp -d)/procmond.sock
+err=$("$procmon" status --connect "$nowhere" 2>&1 >/dev/null); rc=$?
+check "status of an absent daemon exits 1 (rc $rc)" test "$rc" -eq 1
+check "status says it is not reachable and to start procmond ($err)" \
+    bash -c "printf '%s' \"\$1\" | grep -q 'not reachable' && printf '%s' \"\$1\" | grep -q 'is procmond running?'" _ "$err"
+err=$(env -u PROCMON_ENDPOINT "$procmon" status 2>&1 >/dev/null); rc=$?
+check "status with no daemon named exits 1 and asks which ($err)" \
+    bash -c "[ $rc -eq 1 ] && printf '%s' \"\$1\" | grep -q -- '--connect PATH or set PROCMON_ENDPOINT'" _ "$err"
+check "status --bogus is a usage error" test "$(rc_of "$procmon" status --bogus)" -eq 2
+check "status --help" bash -c "'$procmon' status --help | grep -q 'usage: procmon status'"
+for cmd in "snapshot" "watch --duration 1" "replay"; do
+    err=$("$procmon" $cmd --connect "$nowhere" 2>&1 >/dev/null); rc=$?
+    check "$cmd --connect to an absent daemon fails with 3 and says so (rc $rc: $err)" \
+        bash -c "[ $rc -eq 3 ] && printf '%s' \"\$1\" | grep -q 'is procmond running?'" _ "$err"
+done
+err=$(PROCMON_ENDPOINT="$nowhere" "$procmon" snapshot 2>&1 >/dev/null); rc=$?
+check "PROCMON_ENDPOINT reaches the library (rc $rc: $err)" \
+    bash -c "[ $rc -eq 3 ] && printf '%s' \"\$1\" | grep -q 'is procmond running?'" _ "$err"
+check "snapshot --connect needs a value" test "$(rc_of "$procmon" snapshot --connect)" -eq 2
+check "replay --connect takes no directory" test "$(rc_of "$procmon" replay --connect "$nowhere" somedir)" -eq 2
+check "replay --connect --help" bash -c "'$procmon' replay --connect x --help | grep -q -- '--from-seq N'"
+check "help lists status" bash -c "'$procmon' --help | grep -q '^  status'"
+rm -rf "$(dirname "$nowhere")"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -95,7 +95,7 @@ Test(api, unknown_struct_versions_are_eversion) {
     cr_expect_eq(procmon_options_init(&o, PROCMON_OPTIONS_VERSION), PROCMON_OK);
     cr_expect_eq(o.arena_cap_bytes, 0u);
     cr_expect_null(o.proc_root);
-    o.version = 2;
+    o.version = PROCMON_OPTIONS_VERSION + 1;
     procmon_ctx *ctx = nullptr;
     cr_expect_eq(procmon_open(&ctx, &o), PROCMON_EVERSION);
 

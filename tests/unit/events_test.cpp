@@ -778,7 +778,7 @@ Test(events, undecidable_is_a_flag_of_subscribe_and_a_stat) {
     o.flags = PROCMON_SUBSCRIBE_UNDECIDABLE;
     Sub ok(c.ctx, o);
     cr_expect_eq(ok.rc, PROCMON_OK);
-    o.flags = 0x4;
+    o.flags = 0x8;  // the bit after PROCMON_SUBSCRIBE_HISTORY: unknown
     Sub bad(c.ctx, o);
     cr_expect_eq(bad.rc, PROCMON_EINVAL);
     procmon_subscription_stats st{};

@@ -148,6 +148,20 @@ std::vector<Row> table(World &w) {
         {"procmon_stats_get",
          {{"out", Want::einval, [&w] { return procmon_stats_get(nullptr, w.ctx); }},
           {"ctx", Want::einval, [] { return get_with_null_handle(procmon_stats_get); }}}},
+        {"procmon_daemon_status_get",
+         {{"out", Want::einval, [&w] { return procmon_daemon_status_get(nullptr, w.ctx); }},
+          {"ctx", Want::einval, [] { return get_with_null_handle(procmon_daemon_status_get); }}}},
+        {"procmon_daemon_clients",
+         {{"ctx", Want::einval, [] {
+               procmon_daemon_client c[1];
+               size_t n = 0;
+               return procmon_daemon_clients(nullptr, c, sizeof c[0], 1, &n);
+           }},
+          {"out", Want::einval, [&w] { return procmon_daemon_clients(w.ctx, nullptr, sizeof(procmon_daemon_client), 1, &w.n); }},
+          {"n_out", Want::einval, [&w] {
+               procmon_daemon_client c[1];
+               return procmon_daemon_clients(w.ctx, c, sizeof c[0], 1, nullptr);
+           }}}},
         {"procmon_subscribe_options_init",
          {{"o", Want::einval, [] { return procmon_subscribe_options_init(nullptr, PROCMON_SUBSCRIBE_VERSION); }}}},
         {"procmon_subscribe",

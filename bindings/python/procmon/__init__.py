@@ -32,6 +32,7 @@ from ._errors import (  # noqa: F401
     NoSpace,
     NoSuchProcess,
     OutOfMemory,
+    ProtocolError,
     TimeoutExpired,
     ZombieProcess,
 )
@@ -59,7 +60,7 @@ STATUS_PARKED = "parked"
 __all__ = [
     "ATTRS", "EVENTS", "FIELDS", "QUEUE_DEFAULT", "QUEUE_MAX", "QUEUE_MIN", "DEFAULT_ARENA_CAP", "MIN_ARENA_CAP",
     "VERSION", "Error", "AccessDenied", "NoSuchProcess", "ZombieProcess", "TimeoutExpired", "OutOfMemory", "Closed",
-    "InvalidArgument", "Busy", "NoSpace", "Locked", "JournalFormatError",
+    "InvalidArgument", "Busy", "NoSpace", "Locked", "JournalFormatError", "ProtocolError",
     "Monitor", "Snapshot", "Record", "Process", "PsProcess", "Event", "Subscription", "Journal", "JournalReader",
     "snapshot", "process_iter", "subscribe", "default_monitor", "pids", "pid_exists", "wait_procs",
     "system", "virtual_memory", "swap_memory", "boot_time", "getloadavg", "cpu_count",

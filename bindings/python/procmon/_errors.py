@@ -141,11 +141,18 @@ class JournalFormatError(Error):
     code = -16
 
 
+class ProtocolError(Error, ConnectionError):
+    """procmond broke the protocol, speaks another version of it, or went
+    away (PROCMON_EPROTO, since 0.4); also a ConnectionError."""
+
+    code = -18
+
+
 # The library's status codes, by their names in procmon.h, to the class raised
 _BY_STATUS = {
     "EPERM": AccessDenied, "ENOENT": NoSuchProcess, "ENOMEM": OutOfMemory, "ECLOSED": Closed,
     "EINVAL": InvalidArgument, "EVERSION": InvalidArgument, "EBUSY": Busy, "ENOSPC": NoSpace, "ELOCKED": Locked,
-    "EFORMAT": JournalFormatError,
+    "EFORMAT": JournalFormatError, "EPROTO": ProtocolError,
 }
 
 

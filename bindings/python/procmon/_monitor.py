@@ -42,6 +42,15 @@ class Monitor:
     proc_root: where /proc is (tests use fixture trees): str, bytes or
         os.PathLike.
 
+    endpoint: where the processes are read: None (the default) asks the
+        procmond whose socket PROCMON_ENDPOINT names when that is set and
+        not empty, else reads this machine; "" reads this machine whatever
+        the environment says; a path (or "unix:PATH") asks the procmond
+        listening there, whose configuration then decides what the other
+        options would (they are ignored). A daemon that cannot be reached
+        raises at once (NoSuchProcess's ENOENT: "is procmond running?",
+        AccessDenied, Error, ProtocolError).
+
     A Monitor may be shared by any number of threads; any number of
     Monitors may be opened and closed, one after the other (at most
     procmon's PROCMON_MAX_CONTEXTS, 64, open at once; a Monitor that
@@ -49,7 +58,7 @@ class Monitor:
     """
 
     def __init__(self, *, memory_cap=0, threads=0, argv_cap=0, cache=True, event_source="auto",
-                 poll_interval=1.0, proc_root=None):
+                 poll_interval=1.0, proc_root=None, endpoint=None):
         if not isinstance(event_source, str):
             raise TypeError(f"event_source must be a str, not {type(event_source).__name__}")
         if event_source not in ("auto", "polling"):
@@ -59,7 +68,8 @@ class Monitor:
                          _args.integer(argv_cap, "argv_cap", 0, _args.UINT32_MAX),
                          _args.flag(cache, "cache"), event_source == "polling",
                          _args.milliseconds(poll_interval, "poll_interval"),
-                         None if proc_root is None else _args.path(proc_root, "proc_root"))
+                         None if proc_root is None else _args.path(proc_root, "proc_root"),
+                         None if endpoint is None else _args.path(endpoint, "endpoint"))
         self._ctx = _procmon.Context(*self._options)
         self._reader = None
         self._reader_lock = threading.Lock()
@@ -136,7 +146,7 @@ class Monitor:
                 p._release()
 
     def subscribe(self, events=None, *, name=None, cmdline=None, user=None, descendants_of=0, queue=0, threads=False,
-                  undecidable=False):
+                  undecidable=False, from_seq=0, history=False):
         """Start receiving lifecycle events: returns a Subscription.
 
         events: names from procmon.EVENTS ("start", "exec", "exit", "uid",
@@ -153,12 +163,35 @@ class Monitor:
             gone before what the filter needs could be read: ``partial``).
             By default they are dropped and counted in
             ``Subscription.stats()["undecidable"]``.
+        from_seq: a Monitor with an endpoint only: first every event of
+            procmond's journal from this sequence number (Event.seq), then
+            live ones, with no gap and no duplicate: a client that
+            reconnects passes its last seq + 1. 0: live events only.
+        history: a Monitor with an endpoint only: deliver the journal from
+            from_seq up to its end, then close (next raises Closed once all
+            was taken).
         """
         handle = self._ctx.subscribe(event_mask(events), *_args.filters(name, cmdline, user),
                                      _args.integer(descendants_of, "descendants_of", 0, _args.INT32_MAX),
                                      _args.integer(queue, "queue", 0, _args.UINT32_MAX),
-                                     _args.flag(threads, "threads"), _args.flag(undecidable, "undecidable"))
+                                     _args.flag(threads, "threads"), _args.flag(undecidable, "undecidable"),
+                                     _args.integer(from_seq, "from_seq", 0, _args.UINT64_MAX),
+                                     _args.flag(history, "history"))
         return Subscription(handle)
+
+    def daemon_status(self):
+        """How procmond itself is doing, as a dict under the C names of
+        procmon_daemon_status (daemon_version, daemon_pid, started_ns,
+        clients, journal_next_seq, config_generation, source_name, ...).
+        Raises Error (EUNSUPPORTED) on a Monitor that reads this machine."""
+        return self._ctx.daemon_status()
+
+    def daemon_clients(self):
+        """procmond's connections this user may see, each a dict: kind
+        ("requests" or "subscriber"), pid, uid, gid, connected_ns, requests,
+        events_delivered, events_dropped, queue_depth, queue_capacity,
+        next_seq."""
+        return self._ctx.daemon_clients()
 
     def stats(self):
         """Counters: memory, cache, event source and its reason, events."""

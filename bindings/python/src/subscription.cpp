@@ -136,7 +136,7 @@ struct Subscription {
 std::shared_ptr<Subscription> subscribe(const std::shared_ptr<Context> &c, uint32_t events,
                                         std::optional<std::string> name, std::optional<std::string> cmdline,
                                         int64_t uid, int32_t descendants_of, uint32_t queue, bool threads,
-                                        bool undecidable) {
+                                        bool undecidable, uint64_t from_seq, bool history) {
     auto s = std::make_shared<Subscription>();
     s->ctx = c;
     procmon_subscribe_options o = PROCMON_SUBSCRIBE_OPTIONS_INIT;
@@ -146,7 +146,9 @@ std::shared_ptr<Subscription> subscribe(const std::shared_ptr<Context> &c, uint3
     o.descendants_of = descendants_of;
     o.queue_capacity = queue;
     o.cmdline_glob = cmdline ? cmdline->c_str() : nullptr;
-    o.flags = (threads ? PROCMON_SUBSCRIBE_THREADS : 0u) | (undecidable ? PROCMON_SUBSCRIBE_UNDECIDABLE : 0u);
+    o.flags = (threads ? PROCMON_SUBSCRIBE_THREADS : 0u) | (undecidable ? PROCMON_SUBSCRIBE_UNDECIDABLE : 0u) |
+              (history ? PROCMON_SUBSCRIBE_HISTORY : 0u);
+    o.from_seq = from_seq;
     checked(*c, [&](procmon_ctx *ctx) { return procmon_subscribe(&s->sub, ctx, &o); });
     return s;
 }
@@ -156,7 +158,7 @@ std::shared_ptr<Subscription> subscribe(const std::shared_ptr<Context> &c, uint3
 void bind_subscription(py::module_ &m, ContextClass &context) {
     context.def("subscribe", &subscribe, py::arg("events"), py::arg("name"), py::arg("cmdline"), py::arg("uid"),
                 py::arg("descendants_of"), py::arg("queue"), py::arg("threads"), py::arg("undecidable"),
-                "procmon_subscribe.");
+                py::arg("from_seq"), py::arg("history"), "procmon_subscribe.");
     py::class_<Subscription, std::shared_ptr<Subscription>>(m, "Subscription", "A procmon_subscription.")
         .def("next", &Subscription::next, py::arg("max"), py::arg("timeout"))
         .def("dispatch", &Subscription::dispatch, py::arg("callback"), py::arg("max"))

@@ -160,15 +160,15 @@ import itertools, os, sys
 from procmon import _procmon as x
 child = int(sys.argv[1])  # what a signal would go to (with start_ticks 0: never sent)
 hostile = [None, 2 ** 64, -1, 1.5, "x", b"x", float("nan"), object(), [None], "a\0b", b"a\0b", -2 ** 63]
-ctx = x.Context(0, 0, 0, True, False, 1000, None)
-def sub(): return ctx.subscribe(0, b"no-such-name", None, -1, 0, 0, False, False)
+ctx = x.Context(0, 0, 0, True, False, 1000, None, b"")
+def sub(): return ctx.subscribe(0, b"no-such-name", None, -1, 0, 0, False, False, 0, False)
 j = x.Journal(b"j", None, 0, 1000, 0, 0, 0, 0, 0, None, None, -1, 0, False)
 r = x.JournalReader(b"j", 0, 0)
 snap = ctx.enumerate(0, None, None, -1, [os.getpid()], False)
 calls = {  # callable: valid arguments (a timeout of 0: hostile values are tried one place at a time)
-    x.Context: (0, 0, 0, True, True, 1000, b"/proc"),
+    x.Context: (0, 0, 0, True, True, 1000, b"/proc", b""),
     ctx.enumerate: (0, None, None, -1, None, False),
-    ctx.subscribe: (0, None, None, -1, 0, 0, False, False),
+    ctx.subscribe: (0, None, None, -1, 0, 0, False, False, 0, False),
     ctx.signal: (child, 0, 0),
     x.Journal: (b"k", None, 0, 1000, 0, 0, 0, 0, 0, None, None, -1, 0, False),
     j.append: ([],), j.sync: (0,),

@@ -107,13 +107,14 @@ pub struct System {
 pub struct Options {
     raw: sys::procmon_options,
     proc_root: Option<CString>,
+    endpoint: Option<CString>,
 }
 
 impl Default for Options {
     fn default() -> Options {
         // every library knows this version: it has been 1 since the first
         let raw = sys::options_init().unwrap_or_else(|code| panic!("procmon_options_init: {}", Error::last(code)));
-        Options { raw, proc_root: None }
+        Options { raw, proc_root: None, endpoint: None }
     }
 }
 
@@ -160,6 +161,52 @@ impl Options {
         self.proc_root = CString::new(dir.as_ref().as_bytes()).ok();
         self
     }
+    /// Ask procmond at this Unix socket path (`"unix:PATH"` too) instead of
+    /// reading this machine; `""` reads this machine whatever
+    /// `PROCMON_ENDPOINT` says. Not called: the library's rule, the socket
+    /// `PROCMON_ENDPOINT` names when it is set and not empty, else this
+    /// machine. The daemon's configuration then decides what the other
+    /// options would. A daemon not reachable fails [`Context::with_options`]
+    /// (`NotFound`: "is procmond running?", `PermissionDenied`, `Io`,
+    /// [`Protocol`](crate::ErrorKind::Protocol)).
+    pub fn endpoint(mut self, path: impl AsRef<OsStr>) -> Options {
+        self.endpoint = CString::new(path.as_ref().as_bytes()).ok();
+        self
+    }
+}
+
+/// How procmond itself is doing ([`Context::daemon_status`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DaemonStatus {
+    /// The wire protocol spoken.
+    pub protocol_version: u32,
+    /// procmond's library version, e.g. "0.4.0".
+    pub daemon_version: String,
+    /// Its process id.
+    pub daemon_pid: i32,
+    /// Who the daemon sees calling.
+    pub peer_uid: u32,
+    /// When it started.
+    pub started: SystemTime,
+    /// Connections open now, this one included.
+    pub clients: u64,
+    /// Of them, streaming events.
+    pub subscriptions: u64,
+    /// Events sent to subscribers since start.
+    pub events_delivered: u64,
+    /// Events slow subscribers lost.
+    pub events_dropped: u64,
+    /// The sequence number of the next event journaled.
+    pub journal_next_seq: u64,
+    /// The last one made durable.
+    pub journal_durable_seq: u64,
+    /// 1 at start, +1 per successful reload.
+    pub config_generation: u64,
+    /// The configuration file, "" on defaults.
+    pub config_path: String,
+    /// The daemon's event source ("netlink", "polling").
+    pub source_name: String,
 }
 
 /// One procmon context: its identity cache, memory cap and event collector.
@@ -200,8 +247,9 @@ impl Context {
     pub fn with_options(options: &Options) -> Result<Context> {
         let mut raw = options.raw;
         raw.proc_root = options.proc_root.as_ref().map_or(std::ptr::null(), |p| p.as_ptr());
+        raw.endpoint = options.endpoint.as_ref().map_or(std::ptr::null(), |p| p.as_ptr());
         let mut ctx = std::ptr::null_mut();
-        // SAFETY: raw is a valid version-1 options struct; proc_root outlives the call.
+        // SAFETY: raw is a valid options struct of this header's version; proc_root and endpoint outlive the call.
         check(unsafe { sys::procmon_open(&mut ctx, &raw) })?;
         NonNull::new(ctx).map(|raw| Context { raw }).ok_or_else(|| Error::new(sys::PROCMON_EINTERNAL, "procmon_open returned NULL"))
     }
@@ -306,6 +354,33 @@ impl Context {
         // SAFETY: ctx is open; the call takes only values.
         check(unsafe { sys::procmon_signal(self.raw.as_ptr(), pid, start_ticks, sig) })
             .map_err(|e| if e.kind() == ErrorKind::NotFound { e.with_kind(ErrorKind::Gone) } else { e })
+    }
+
+    /// How procmond is doing, on a context it serves
+    /// ([`Unsupported`](ErrorKind::Unsupported) on a local one).
+    pub fn daemon_status(&self) -> Result<DaemonStatus> {
+        // SAFETY: a sized struct, zero valid for every field (pointers NULL); ctx is open.
+        let s = unsafe { get_sized(|s| sys::procmon_daemon_status_get(s, self.raw.as_ptr())) }?;
+        let text = |p: *const std::os::raw::c_char| -> String {
+            // SAFETY: the library's text, valid until the next status call on this context
+            if p.is_null() { String::new() } else { unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned() }
+        };
+        Ok(DaemonStatus {
+            protocol_version: s.protocol_version,
+            daemon_version: text(s.daemon_version),
+            daemon_pid: s.daemon_pid,
+            peer_uid: s.peer_uid,
+            started: UNIX_EPOCH + Duration::from_nanos(s.started_ns),
+            clients: s.clients,
+            subscriptions: s.subscriptions,
+            events_delivered: s.events_delivered,
+            events_dropped: s.events_dropped,
+            journal_next_seq: s.journal_next_seq,
+            journal_durable_seq: s.journal_durable_seq,
+            config_generation: s.config_generation,
+            config_path: text(s.config_path),
+            source_name: text(s.source_name),
+        })
     }
 
     /// The raw handle, for calls this crate does not wrap. Valid while `self` is.

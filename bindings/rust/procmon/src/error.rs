@@ -41,6 +41,9 @@ pub enum ErrorKind {
     Locked,
     /// Not a procmon journal, or a newer format (`PROCMON_EFORMAT`).
     Format,
+    /// procmond broke the protocol, speaks another version of it, or went
+    /// away (`PROCMON_EPROTO`, since 0.4).
+    Protocol,
     /// The process to signal is gone: it exited, or its pid now belongs to
     /// another process (`PROCMON_ENOENT` from a signal by identity, such as
     /// [`Context::signal`](crate::Context::signal)).
@@ -68,6 +71,7 @@ impl ErrorKind {
             sys::PROCMON_ENOSPC => ErrorKind::NoSpace,
             sys::PROCMON_ELOCKED => ErrorKind::Locked,
             sys::PROCMON_EFORMAT => ErrorKind::Format,
+            sys::PROCMON_EPROTO => ErrorKind::Protocol,
             _ => ErrorKind::Other,
         }
     }

@@ -52,6 +52,8 @@ pub struct SubscribeOptions {
     queue: u32,
     threads: bool,
     undecidable: bool,
+    from_seq: u64,
+    history: bool,
 }
 
 pub(crate) struct RawSubscribeOptions {
@@ -110,6 +112,23 @@ impl SubscribeOptions {
         self.undecidable = pass;
         self
     }
+    /// A context served by procmond only ([`Options::endpoint`](crate::Options::endpoint)):
+    /// first every event of the daemon's journal whose sequence number is at
+    /// least `seq`, then live ones, with no gap and no duplicate. A client
+    /// that reconnects passes its last [`ProcessEvent::seq`] + 1. 0 (the
+    /// default): live events only. On a local context: [`Unsupported`](crate::ErrorKind::Unsupported).
+    pub fn from_seq(mut self, seq: u64) -> SubscribeOptions {
+        self.from_seq = seq;
+        self
+    }
+    /// A context served by procmond only: deliver the journal from
+    /// [`from_seq`](SubscribeOptions::from_seq) up to its end as it was when
+    /// the daemon got the request, then close (`next` reports
+    /// [`Closed`](crate::ErrorKind::Closed) once all was taken).
+    pub fn history(mut self, on: bool) -> SubscribeOptions {
+        self.history = on;
+        self
+    }
 
     pub(crate) fn raw(&self) -> Result<RawSubscribeOptions> {
         // A NUL inside a pattern cuts it there; the library then checks what is left.
@@ -123,7 +142,9 @@ impl SubscribeOptions {
         options.descendants_of = self.descendants_of;
         options.queue_capacity = self.queue;
         options.flags = (if self.threads { sys::PROCMON_SUBSCRIBE_THREADS } else { 0 })
-            | (if self.undecidable { sys::PROCMON_SUBSCRIBE_UNDECIDABLE } else { 0 });
+            | (if self.undecidable { sys::PROCMON_SUBSCRIBE_UNDECIDABLE } else { 0 })
+            | (if self.history { sys::PROCMON_SUBSCRIBE_HISTORY } else { 0 });
+        options.from_seq = self.from_seq;
         Ok(RawSubscribeOptions { options, _patterns: [name, cmdline] })
     }
 }
@@ -138,7 +159,9 @@ pub struct ProcessEvent {
     pub ppid: i32,
     /// Effective uid, None when unknown.
     pub uid: Option<u32>,
-    /// Increases by one per event of the context.
+    /// Increases by one per event of the context; on a context served by
+    /// procmond, the daemon's journal sequence number (resume from it with
+    /// [`SubscribeOptions::from_seq`]).
     pub seq: u64,
     /// When it happened.
     pub time: SystemTime,

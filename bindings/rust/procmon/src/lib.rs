@@ -83,13 +83,13 @@ mod events;
 mod journal;
 mod snapshot;
 
-pub use context::{Context, EventSource, Options, Stats, System};
+pub use context::{Context, DaemonStatus, EventSource, Options, Stats, System};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventTypes, ExitStatus, Latency, ProcessEvent, SubscribeOptions, Subscription, SubscriptionStats};
 pub use journal::{Fsync, Journal, JournalOptions, JournalReader, JournalStats, ReadFrom, ReaderStats};
 pub use snapshot::{Args, Fields, Ids, IoCounters, Iter, Process, Query, Snapshot};
 
-/// The library's version, e.g. "0.3.0".
+/// The library's version, e.g. "0.4.0".
 pub fn version() -> &'static str {
     // SAFETY: static text.
     unsafe { std::ffi::CStr::from_ptr(procmon_sys::procmon_version_string()) }.to_str().unwrap_or("")
