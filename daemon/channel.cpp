@@ -98,7 +98,7 @@ void Channel::send_error(int status, const std::string &message) {
 
 void Channel::drop(const platform::PeerCredentials &peer, int status, const std::string &why) {
     log(Level::warning, "client pid %d uid %u: %s: closing", peer.pid, peer.uid, why.c_str());
-    send_error(status, "procmond: " + why);
+    send_error(status, why);  // the client names the daemon itself
 }
 
 }  // namespace procmon::daemon

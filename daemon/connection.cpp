@@ -206,7 +206,7 @@ bool Session::request(const protocol::Frame &f) {
         }
     } catch (const Refusal &r) {
         out.clear();
-        protocol::encode(out, protocol::Error{r.status, "procmond: " + r.message});
+        protocol::encode(out, protocol::Error{r.status, r.message});
     }
     if (bad) {
         drop(PROCMON_EPROTO, std::string("an ill-formed ") + protocol::type_name(f.type) + " frame: " + bad);

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -148,13 +149,14 @@ void Server::accept_all(const platform::Socket &listener) {
             log(Level::warning, "client pid %d uid %u refused: too many clients (limits.max_clients = %u)", peer.pid,
                 peer.uid, cfg->limits.max_clients);
             std::vector<unsigned char> frame;
-            protocol::encode(frame, protocol::Error{PROCMON_EAGAIN, "procmond: too many clients (" +
+            protocol::encode(frame, protocol::Error{PROCMON_EAGAIN, "too many clients (" +
                                                                         std::to_string(cfg->limits.max_clients) + ")"});
             conn.send_all(frame.data(), frame.size(), kRefuseSendMs);
             continue;
         }
         Worker &w = workers_.emplace_back();
         w.thread = std::thread([this, &w, c = std::move(conn), peer]() mutable {
+            pthread_setname_np(pthread_self(), "procmond-client");  // ps -L, and the tests count them
             serve_connection(state_, std::move(c), peer);
             w.finished = true;
             worker_done_.wake();

@@ -438,7 +438,7 @@ def test_denied_uid_and_socket_mode_refuse_nobody(start):
     d = start('[[allow]]\nusers = ["nobody"]\nconnect = false\n')
     refused = as_nobody(lambda: Client(d.socket).welcome)
     assert refused["status"] == EPERM, refused
-    assert refused["text"].endswith(f"procmond: uid {NOBODY} may not connect (config {d.config})")
+    assert refused["text"].endswith(f": uid {NOBODY} may not connect (config {d.config})")
     d.wait_log(f"uid {NOBODY}: uid {NOBODY} may not connect")
     assert d.status()["connections_refused"] == 1
 
@@ -530,14 +530,24 @@ def test_hostile_frames_close_only_their_connection(start):
 def test_thousand_connections_leak_nothing(start):
     d = start()
 
+    def connection_threads():
+        tasks = f"/proc/{d.pid}/task"
+        names = []
+        for t in os.listdir(tasks):
+            try:
+                with open(f"{tasks}/{t}/comm") as f:
+                    names.append(f.read().strip())
+            except FileNotFoundError:  # it ended as we looked
+                pass
+        return names.count("procmond-client")
+
     def idle():
         """The daemon's fds and RSS with no connection open: measured once
-        the one connection asking (the only client) has ended its thread."""
+        every connection thread (named procmond-client) has ended."""
         c = Client(d.socket)
-        wait_for(lambda: c.status()["clients"] == 1, "the other connections to end")
-        threads = len(os.listdir(f"/proc/{d.pid}/task"))
+        assert c.status()["clients"] >= 1
         c.close()
-        wait_for(lambda: len(os.listdir(f"/proc/{d.pid}/task")) == threads - 1, "the last connection thread to end")
+        wait_for(lambda: connection_threads() == 0, "every connection thread to end")
         return d.fd_count(), d.rss_kib()
 
     idle()  # the first connections' one-time allocations
@@ -601,9 +611,10 @@ def test_retention_reload_trims_the_journal_live(start):
     before = wait_for(lambda: (s := d.status())["journal_segments"] >= 4 and s, "segments to pile up")
     d.journal = "segment_bytes = 65536\nmax_bytes = 131072\n"
     d.write_config('[context]\nevent_source = "netlink"\n')
-    trimmed = lambda s: s["config_generation"] == 2 and s["journal_segments"] < before["journal_segments"]
+    # (a status taken during the retention pass may show it half done: wait for its end)
+    trimmed = lambda s: s["config_generation"] == 2 and (s["journal_bytes"] <= 131072 or s["journal_segments"] == 1)
     after = wait_for(lambda: trimmed(s := d.status()) and s, "retention to trim the journal")
-    assert after["journal_bytes"] <= 131072 or after["journal_segments"] == 1, after
+    assert after["journal_segments"] < before["journal_segments"], (before, after)
     assert after["journal_next_seq"] >= before["journal_next_seq"]
 
 
