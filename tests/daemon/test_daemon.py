@@ -560,7 +560,11 @@ def test_thousand_connections_leak_nothing(start):
     # Slack: glibc keeps per-thread malloc arenas and freed stacks for reuse;
     # a leak of a thread's stack or a buffer per connection would be 8 MiB
     # or more, a leaked fd shows above.
-    assert rss_after - rss < 3 * 1024, (rss, rss_after)
+    # Under a sanitizer RSS says nothing (ASan keeps freed memory in
+    # quarantine): its leak check at the daemon's exit, which stop() asserts
+    # is clean (exit status 0), stands in for this one.
+    if not os.environ.get("PROCMON_SANITIZE"):
+        assert rss_after - rss < 3 * 1024, (rss, rss_after)
     assert d.status()["connections_total"] >= 1000
 
 
