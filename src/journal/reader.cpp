@@ -164,7 +164,7 @@ platform::Wait Reader::pause(int timeout_ms) {
     return w;
 }
 
-int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms) {
+int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms, std::size_t max_bytes) {
     n = 0;
     out_.clear();
     strings_.clear();
@@ -179,7 +179,7 @@ int Reader::next(void *dst, std::size_t stride, std::size_t max, std::size_t &n,
         if (ahead_.empty()) ahead_strings_.clear();
     }
     if (ahead_.empty() && out_.size() < max)
-        if (int rc = gather(out_, strings_, max, timeout_ms, false); rc != PROCMON_OK) return rc;
+        if (int rc = gather(out_, strings_, max, max_bytes, timeout_ms, false); rc != PROCMON_OK) return rc;
     const std::size_t written = std::min(stride, sizeof(procmon_event));
     for (const Out &o : out_) {
         procmon_event e = o.e;
@@ -198,17 +198,17 @@ int Reader::wait(int timeout_ms) {
     if (take_wake()) return fail(PROCMON_EINTR, EINTR, "procmon_journal_reader_wait: woken by procmon_journal_reader_wake");
     if (watch_) watch_->drain();
     if (ahead_.empty())
-        if (int rc = gather(ahead_, ahead_strings_, 1, timeout_ms, true); rc != PROCMON_OK) return rc;
+        if (int rc = gather(ahead_, ahead_strings_, 1, SIZE_MAX, timeout_ms, true); rc != PROCMON_OK) return rc;
     if (ahead_.empty())
         return fail(PROCMON_ETIMEDOUT, 0, "procmon_journal_reader_wait: no event within %d ms", timeout_ms);
     return PROCMON_OK;
 }
 
-int Reader::gather(std::vector<Out> &out, std::vector<char> &strings, std::size_t max, int timeout_ms,
-                   bool interruptible) {
+int Reader::gather(std::vector<Out> &out, std::vector<char> &strings, std::size_t max, std::size_t max_bytes,
+                   int timeout_ms, bool interruptible) {
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
-    while (out.size() < max) {
+    while (out.size() < max && strings.size() < max_bytes) {
         if (!scan_) {
             const Moved m = move_to_next_segment();
             if (m == Moved::error) return last_error()->code;

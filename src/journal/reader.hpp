@@ -24,7 +24,10 @@ public:
     Reader &operator=(const Reader &) = delete;
 
     // As procmon_journal_reader_next. Status code, thread's error set.
-    int next(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms);
+    // max_bytes bounds what one call holds (procmond's subscriber: a frame):
+    // it stops taking records once their strings reach it, after one at least.
+    int next(void *out, std::size_t stride, std::size_t max, std::size_t &n, int timeout_ms,
+             std::size_t max_bytes = SIZE_MAX);
     // As procmon_journal_reader_wait: PROCMON_OK once next(…, 0) would
     // return an event, ETIMEDOUT, EINTR. Thread's error set.
     int wait(int timeout_ms);
@@ -51,7 +54,8 @@ private:
     void corrupt(uint64_t segment, uint64_t offset, uint64_t bytes);
     // What next() returns, waiting as it does.
     struct Out;
-    int gather(std::vector<Out> &out, std::vector<char> &strings, std::size_t max, int timeout_ms, bool interruptible);
+    int gather(std::vector<Out> &out, std::vector<char> &strings, std::size_t max, std::size_t max_bytes, int timeout_ms,
+               bool interruptible);
     platform::Wait pause(int timeout_ms);  // until the directory changes, a wake, or timeout_ms
     bool take_wake();  // whether a wake() was pending (now taken)
 

@@ -218,7 +218,7 @@ bool Writer::datasync() {
     }
     dirty_ = false;
     last_sync_ns_ = mono_ns();
-    durable_seq_ = written_seq_;
+    durable_seq_ = written_seq_.load();
     return true;
 }
 
@@ -307,7 +307,7 @@ bool Writer::commit() {
     batch_weight_ = batch_records_ = batch_lost_ = 0;
     bool ok = true;
     if (opts_.fsync == PROCMON_FSYNC_ALWAYS) ok = datasync();
-    else if (opts_.fsync == PROCMON_FSYNC_NEVER) durable_seq_ = written_seq_;
+    else if (opts_.fsync == PROCMON_FSYNC_NEVER) durable_seq_ = written_seq_.load();
     if (seg.bytes >= opts_.segment_bytes) {  // full: the next commit starts a new one
         if (opts_.fsync != PROCMON_FSYNC_NEVER) ok = datasync() && ok;
         file_.close();

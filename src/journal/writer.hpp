@@ -47,6 +47,9 @@ public:
     int append(const procmon_event *events, std::size_t stride, std::size_t n);  // any thread
     int sync(int timeout_ms, uint64_t *durable_seq);                             // any thread
     void stats(procmon_journal_stats &out) const;                                 // any thread
+    // The last record in a file, where a reader finds it (next_seq also
+    // counts what is still buffered here, and a failed commit takes back). Any thread.
+    uint64_t written_seq() const { return written_seq_; }
     // Replaces the retention limits (a daemon's config reload); the writer
     // applies them at once, in its next retention pass. Any thread.
     void set_retention(uint64_t max_bytes, uint64_t max_age_ns);
@@ -97,7 +100,7 @@ private:
     uint64_t batch_weight_ = 0;     //   events it stands for (a LOST record: its count)
     uint64_t batch_records_ = 0, batch_lost_ = 0;
     uint64_t pending_lost_ = 0;     // events a failed write could not store: the next commit says so
-    uint64_t written_seq_ = 0;      // last seq in the active segment's file
+    std::atomic<uint64_t> written_seq_{0};  // last seq in the active segment's file
     uint64_t last_sync_ns_ = 0;
     uint64_t retry_at_ns_ = 0;      // while writes fail: the next try (monotonic)
     bool dirty_ = false;            // written since the last fdatasync
