@@ -9,15 +9,20 @@
 #include "access.hpp"
 #include "capi/context.hpp"
 #include "codec/event.hpp"
+#include "core/arena.hpp"
+#include "core/error.hpp"
 #include "core/glob.hpp"
 #include "events/subscription.hpp"
+#include "journal/reader.hpp"
+#include "journal/writer.hpp"
 #include "log.hpp"
 
 namespace procmon::daemon {
 namespace {
 
 constexpr std::size_t kBatchEvents = 256;              // events per frame at most
-constexpr std::size_t kFrameBytes = 1u << 20;          // and about this many bytes
+constexpr std::size_t kFrameBytes = 1u << 20;          // and about this many bytes: what one
+                                                       // subscriber holds is a frame and one event
 constexpr int kLagCheckMs = 100;                       // while a frame waits for a stuck client
 constexpr int kNoWatchPollMs = 100;                    // when the journal cannot be watched
 
@@ -47,11 +52,19 @@ private:
     // Marks what a stuck client lags beyond its capacity to be skipped: read
     // and judged, not sent; one LOST then says how many of those events its
     // filters would have passed, its own count as a local subscription's.
+    // Called only while a frame waits that the socket does not take: a
+    // client that keeps up is never skipped, however small its queue.
     void skip_if_lagging();
     bool skipping() const { return next_seq_ < skip_to_; }
+    // The last record the journal has in its files, where the reader finds
+    // it; its next_seq also counts records still buffered in the writer.
+    uint64_t journal_written_seq() const { return state_.journal->writer->written_seq(); }
+    bool history_done() const;
     // One call of the reader into frames (or, while skipping, into the
     // count of what is skipped); false when the reader failed.
     bool read_batch(const Permissions &perm);
+    // Whether e passes the client's filter (already masked for the peer).
+    bool passes(const procmon_event &e);
     bool descends(int32_t ppid, int32_t ancestor);
     // Sends what it can of the pending frames without waiting: false when
     // the client went away.
@@ -70,6 +83,7 @@ private:
     uint32_t capacity_ = 0;
     bool history_ = false;
     uint64_t live_from_ = 0;  // the journal's next seq at subscribe: below it, the client catches up
+    uint64_t written_before_read_ = 0;  // journal_written_seq() sampled before the last read
     uint64_t next_seq_ = 0;   // the next sequence number this client is owed
     uint64_t last_sent_ = 0;  // the last one framed (history_end says it)
     uint64_t skip_to_ = 0;    // skipping: the records before it are counted, not sent
@@ -132,9 +146,16 @@ bool Stream::open_reader(uint64_t from_seq) {
 
 void Stream::skip_if_lagging() {
     if (history_ || next_seq_ < live_from_) return;  // catching up from the journal costs no memory: never skipped
-    const uint64_t head = state_.journal_next_seq();
-    if (head <= next_seq_ || head - next_seq_ <= capacity_) return;
-    skip_to_ = std::max(skip_to_, head);
+    const uint64_t written_end = journal_written_seq() + 1;
+    if (written_end <= next_seq_ || written_end - next_seq_ <= capacity_) return;
+    skip_to_ = std::max(skip_to_, written_end);
+}
+
+// The history asked for is all read: next_seq_ reached live_from_, or the
+// reader found nothing more though the journal has written everything
+// before live_from_ (a record missing there, damaged, must not hold it open).
+bool Stream::history_done() const {
+    return next_seq_ >= live_from_ || (!reader_has_more_ && written_before_read_ + 1 >= live_from_);
 }
 
 bool Stream::descends(int32_t ppid, int32_t ancestor) {
@@ -161,13 +182,37 @@ bool Stream::descends(int32_t ppid, int32_t ancestor) {
     return false;
 }
 
+bool Stream::passes(const procmon_event &e) {
+    events::StringsRef strings;
+    if ((filter_.has_name || filter_.has_cmdline) && !(e.flags & PROCMON_EVENT_FLAG_PARTIAL)) {
+        try {
+            strings = events::StringsRef(
+                events::EventStrings::make(state_.context->arena.get(), e.name, e.exe, e.argv, e.argv_len, e.argc));
+        } catch (const ArenaFull &) {
+            // No room for its strings now: judged as an event whose strings
+            // are unknown (undecidable), as a local subscription would.
+        }
+    }
+    const auto verdict =
+        filter_.judge(e, strings.get(), [this](int32_t ppid, int32_t ancestor) { return descends(ppid, ancestor); });
+    return verdict == events::Filter::Verdict::pass ||
+           (verdict == events::Filter::Verdict::undecidable && filter_.pass_undecidable);
+}
+
 bool Stream::read_batch(const Permissions &perm) {
     events_.resize(kBatchEvents);
     std::size_t n = 0;
-    if (procmon_journal_reader_next(reader_.get(), events_.data(), sizeof(procmon_event), kBatchEvents, &n, 0) !=
-        PROCMON_OK)
+    written_before_read_ = journal_written_seq();
+    // At most a frame's bytes of records (and one more): a stuck client's
+    // stream holds that much, however large the argv it is sent.
+    try {
+        if (reader_->reader->next(events_.data(), sizeof(procmon_event), kBatchEvents, n, 0, kFrameBytes) != PROCMON_OK)
+            return false;
+    } catch (const std::bad_alloc &) {
+        fail(PROCMON_ENOMEM, ENOMEM, "procmon_journal_reader_next: out of memory");
         return false;
-    reader_has_more_ = n == kBatchEvents;
+    }
+    reader_has_more_ = n > 0;  // a short read may be the byte bound's: only an empty one says the end
     const bool skip = skipping();
     std::vector<procmon_event> passing;
     passing.reserve(n + 1);
@@ -183,28 +228,27 @@ bool Stream::read_batch(const Permissions &perm) {
         passing.push_back(lost);
         skipped_ = 0;
     }
-    Arena *arena = state_.context->arena.get();
     for (std::size_t i = 0; i < n; ++i) {
         procmon_event &e = events_[i];
         if (history_ && e.seq >= live_from_) {  // the history asked for ends here
+            next_seq_ = live_from_;
             reader_has_more_ = false;
             break;
         }
-        if (skip && e.seq >= skip_to_) {  // the skip ends here: read the rest again, to send it
-            if (!open_reader(e.seq)) return false;
+        if (skip && e.seq >= skip_to_) {
+            // The skip ends here. Read again from the first record not yet
+            // judged, next_seq_, not from e: e may be the reader's LOST for
+            // a gap that began below skip_to_, and read from next_seq_ the
+            // reader says that gap whole, with its full count.
+            skip_to_ = next_seq_;
+            if (!open_reader(next_seq_)) return false;
             break;
         }
         next_seq_ = e.seq + 1;
         mask_event(e, peer().uid, perm);  // before the filter: a pattern must not see what the peer may not
-        events::StringsRef strings;
-        if ((filter_.has_name || filter_.has_cmdline) && !(e.flags & PROCMON_EVENT_FLAG_PARTIAL))
-            strings = events::StringsRef(events::EventStrings::make(arena, e.name, e.exe, e.argv, e.argv_len, e.argc));
-        const auto verdict =
-            filter_.judge(e, strings.get(), [this](int32_t ppid, int32_t ancestor) { return descends(ppid, ancestor); });
+        const bool passes = this->passes(e);
         if (e.type == PROCMON_EVENT_START) parents_[e.pid] = e.ppid;
         if (e.type == PROCMON_EVENT_EXIT) parents_.erase(e.pid);
-        const bool passes = verdict == events::Filter::Verdict::pass ||
-                            (verdict == events::Filter::Verdict::undecidable && filter_.pass_undecidable);
         if (passes && skip) {
             // A LOST the journal itself reports stands for its own count.
             const uint64_t missed = e.type == PROCMON_EVENT_LOST ? std::max<uint64_t>(e.lost, 1) : 1;
@@ -280,14 +324,17 @@ void Stream::run() {
     for (;;) {
         if (!flush()) return;  // the client went away
         publish_counters();
+        // Work left that needs no wait: the wait below then only looks
+        // (timeout 0), so a client's close and the daemon's stop are seen
+        // between any two batches, and no pass repeats without progress.
+        bool busy = false;
         if (skipping()) {  // through what it lagged, counting, while its last frame waits
             if (!read_batch(state_.config()->for_peer(peer().uid, peer().gid)))
                 return end(procmon_error_last()->code,
                            std::string("reading the journal: ") + procmon_error_last()->message);
-            if (reader_has_more_ || !skipping()) continue;
-        }
-        if (pending_.empty()) {
-            if (history_ && next_seq_ >= live_from_) {
+            busy = reader_has_more_ || !skipping();
+        } else if (pending_.empty()) {
+            if (history_ && history_done()) {
                 protocol::encode(pending_, protocol::HistoryEnd{last_sent_});
                 ch_.send(pending_, static_cast<int>(state_.config()->limits.frame_timeout_ms));
                 return;
@@ -298,12 +345,11 @@ void Stream::run() {
             if (!perm.connect || !perm.subscribe || (!perm.journal && (history_ || request_.from_seq != 0)))
                 return end(PROCMON_EPERM, "uid " + std::to_string(peer().uid) + " may no longer subscribe (config " +
                                               now->path + ")");
-            skip_if_lagging();
-            if (reader_has_more_ || (skipped_ > 0 && !skipping())) {
+            if (reader_has_more_ || skipped_ > 0) {
                 if (!read_batch(perm))
                     return end(procmon_error_last()->code,
                                std::string("reading the journal: ") + procmon_error_last()->message);
-                continue;
+                busy = true;
             }
         }
         const bool sending = !pending_.empty();
@@ -313,7 +359,7 @@ void Stream::run() {
             {ch_.shutdown_handle()},
             {platform::WaitHandle::from_native(sending ? -1 : reader_fd)},
         };
-        const int timeout = sending ? kLagCheckMs : reader_fd < 0 ? kNoWatchPollMs : -1;
+        const int timeout = busy ? 0 : sending ? kLagCheckMs : reader_fd < 0 ? kNoWatchPollMs : -1;
         platform::wait_ready(watches, 3, timeout);
         if (watches[1].readable) return;  // the daemon stops
         if (watches[0].readable) {
@@ -325,7 +371,9 @@ void Stream::run() {
             if (io != platform::Socket::Io::would_block) return;  // it closed
         }
         if (sending) {
-            skip_if_lagging();  // counts what it misses while stuck
+            // A frame waited a whole check and the socket took none of it:
+            // the client is stuck; count what it misses beyond its capacity.
+            if (!busy && !watches[0].writable) skip_if_lagging();
         } else {
             reader_has_more_ = true;  // readable, or the poll's time: look
         }
