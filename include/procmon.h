@@ -170,8 +170,9 @@ typedef struct procmon_options {
     uint32_t     low_watermark_percent;  /* queue fill that restores it; 0 = 25, below high */
     /* version 2 (since 0.4) */
     const char  *endpoint;        /* where the processes are read: NULL = the environment's
-                                     PROCMON_ENDPOINT when set and not empty, else this
-                                     machine's proc_root; "" = this machine, whatever the
+                                     PROCMON_ENDPOINT when set and not empty (read with
+                                     secure_getenv: ignored by a setuid or setgid program),
+                                     else this machine's proc_root; "" = this machine, whatever the
                                      environment says; else the Unix socket path of a
                                      procmond ("unix:" prefix allowed). A remote context
                                      ignores proc_root, argv_cap_bytes, cache_policy,

@@ -235,6 +235,11 @@ int64_t now_ns(Clock c);
 // This process's resident memory in bytes, 0 when unknown.
 uint64_t self_rss_bytes();
 
+// The environment variable `name`, or null when it is unset, and also when
+// this process runs setuid or setgid (where the OS can tell): then the
+// environment is the caller's, who must not choose what the program trusts.
+const char *secure_environment(const char *name);
+
 // A wake-up one thread gives another: handle() is ready from the first wake()
 // until drain() (Linux: an eventfd). Any thread may wake; wake() is
 // async-signal-safe.

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "platform/platform.hpp"
 
 namespace procmon::remote {
 namespace {
@@ -27,7 +28,8 @@ bool is_status_code(int32_t s) { return s < 0 && s >= PROCMON_STATUS_LAST_; }
 
 std::string chosen_endpoint(const char *option) {
     if (option != nullptr) return option;
-    const char *env = std::getenv("PROCMON_ENDPOINT");
+    // Not when setuid or setgid: such a program must not be pointed at a socket its caller chose.
+    const char *env = platform::secure_environment("PROCMON_ENDPOINT");
     return env != nullptr ? env : "";
 }
 
@@ -123,11 +125,25 @@ int Connection::receive(protocol::Frame &out, int timeout_ms, platform::WaitHand
 int Connection::call(const std::vector<unsigned char> &request, protocol::Type expected, const char *fn,
                      const Answer &use) {
     std::lock_guard<std::mutex> lock(call_mutex_);
-    if (int rc = send(request, fn); rc != PROCMON_OK) return rc;
+    if (!broken_by_.empty())
+        return fail(PROCMON_EPROTO, 0, "%s: the connection to procmond was broken by an earlier error (%s): open a new context",
+                    fn, broken_by_.c_str());
+    // A send or receive that failed leaves the stream in an unknown place
+    // (part of a request sent, an answer still to come or half read).
+    if (int rc = send(request, fn); rc != PROCMON_OK) return broken_by_last_error();
     protocol::Frame f;
-    if (int rc = receive(f, kReplyTimeoutMs, {}, fn); rc != PROCMON_OK) return rc;
-    if (f.type != expected) return unexpected(f, expected, fn);
-    return use(f);
+    if (int rc = receive(f, reply_timeout_ms_, {}, fn); rc != PROCMON_OK) return broken_by_last_error();
+    // An answer that is not the one expected, or does not decode: the two
+    // ends disagree about the protocol, and nothing after it can be trusted.
+    const int rc = f.type != expected ? unexpected(f, expected, fn) : use(f);
+    if (rc == PROCMON_EPROTO) return broken_by_last_error();
+    return rc;
+}
+
+int Connection::broken_by_last_error() {
+    const procmon_error *e = last_error();
+    broken_by_ = e->message;
+    return e->code;
 }
 
 int Connection::unexpected(const protocol::Frame &f, protocol::Type expected, const char *fn) {

@@ -47,8 +47,14 @@ public:
     // the daemon's text; any other frame, a closed connection or no answer
     // in time, EPROTO/ETIMEDOUT. One call at a time (a mutex: procmon_signal
     // may come from any thread while another enumerates).
+    // After a timeout or an EPROTO the connection is out of step (a late
+    // answer, a frame half read would be taken for the next call's): it is
+    // marked broken, and every later call fails at once with EPROTO.
     using Answer = std::function<int(const protocol::Frame &)>;
     int call(const std::vector<unsigned char> &request, protocol::Type expected, const char *fn, const Answer &use);
+
+    // How long call() waits for an answer (kReplyTimeoutMs unless changed).
+    void set_reply_timeout(int ms) { reply_timeout_ms_ = ms; }
 
     // The streaming side (a subscription's own connection, one thread).
     int send(const std::vector<unsigned char> &frame, const char *fn);
@@ -66,12 +72,16 @@ public:
 private:
     Connection() = default;
     int handshake(const char *fn);
+    // Marks the connection broken by the thread's error (its message kept for later calls); returns its code.
+    int broken_by_last_error();
 
     std::string endpoint_;
     platform::Socket socket_;
     protocol::FrameReader reader_{protocol::kMaxResponseBytes};
     protocol::Welcome welcome_;
     std::mutex call_mutex_;
+    int reply_timeout_ms_ = kReplyTimeoutMs;
+    std::string broken_by_;  // call_mutex_: the error that broke it, "" while it is sound
 };
 
 }  // namespace procmon::remote

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "platform/platform.hpp"
@@ -29,6 +30,10 @@ int64_t now_ns(Clock c) {
     case Clock::thread_cpu: return clock_of(CLOCK_THREAD_CPUTIME_ID);
     }
     return 0;
+}
+
+const char *secure_environment(const char *name) {
+    return secure_getenv(name);  // null in a process with AT_SECURE (setuid, setgid, capabilities)
 }
 
 uint64_t self_rss_bytes() {

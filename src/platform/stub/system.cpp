@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,6 +57,10 @@ int64_t now_ns(Clock c) {
 
 uint64_t self_rss_bytes() {
     return 0;  // unknown, as the interface allows
+}
+
+const char *secure_environment(const char *name) {
+    return std::getenv(name);  // the standard library cannot tell a setuid process
 }
 
 Waker::Waker() {
