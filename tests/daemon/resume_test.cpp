@@ -1,6 +1,9 @@
 // A client resumes a subscription across a daemon killed with SIGKILL and
-// started again: it receives every event the daemon journaled exactly once
-// (no gap, no duplicate), with the daemon's sequence numbers, and the same
+// started again: its subscription stays open through the kill, with events
+// still unread in it; it drains them until procmon_subscription_next says
+// ECLOSED and where to resume, and resumes from its last seq + 1 on the new
+// daemon. It receives every event the daemon journaled exactly once (no
+// gap, no duplicate), with the daemon's sequence numbers, and the same
 // events a local recording of this machine saw while the daemon ran.
 //
 // The real procmond runs as a plain process (no systemd here), started and
@@ -13,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -144,7 +148,10 @@ std::vector<procmon_event> take(procmon_subscription *s, const std::set<int32_t>
     procmon_event batch[256];
     while (got < want && Clock::now() < deadline) {
         size_t n = 0;
-        const int rc = procmon_subscription_next(s, batch, sizeof batch[0], 256, &n, 200);
+        // No more than are still wanted: what next hands out is gone from s,
+        // and the rest must stay in it for what the caller does next.
+        const size_t room = std::min<size_t>(256, want - got);
+        const int rc = procmon_subscription_next(s, batch, sizeof batch[0], room, &n, 200);
         if (rc != PROCMON_OK) die("next: " + last_error());
         for (size_t i = 0; i < n; ++i) {
             procmon_event e = batch[i];
@@ -154,10 +161,34 @@ std::vector<procmon_event> take(procmon_subscription *s, const std::set<int32_t>
                 ours.push_back(seen_of(e));
                 ++got;
             }
-            if (got == want) break;  // stop exactly there: the rest is what a resume must bring
         }
     }
     return all;
+}
+
+// Takes what is left in s, whose daemon is gone, until next returns
+// ECLOSED (at most 30 s): its message is `closed_why`.
+std::vector<procmon_event> drain_closed(procmon_subscription *s, const std::set<int32_t> &pids, std::vector<Seen> &ours,
+                                        std::string &closed_why) {
+    std::vector<procmon_event> all;
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    procmon_event batch[256];
+    while (Clock::now() < deadline) {
+        size_t n = 0;
+        const int rc = procmon_subscription_next(s, batch, sizeof batch[0], 256, &n, 200);
+        for (size_t i = 0; i < n; ++i) {
+            procmon_event e = batch[i];
+            e.name = e.exe = e.argv = e.full_name = nullptr;
+            all.push_back(e);
+            if (pids.count(e.pid) != 0 && e.type != PROCMON_EVENT_LOST) ours.push_back(seen_of(e));
+        }
+        if (rc == PROCMON_ECLOSED) {
+            closed_why = procmon_error_last()->message;
+            return all;
+        }
+        if (rc != PROCMON_OK) die("next after the kill: " + last_error());
+    }
+    die("the subscription did not close within 30 s of its daemon's SIGKILL");
 }
 
 // Waits until the daemon's pipeline is live: a child's three events reach s.
@@ -202,19 +233,12 @@ int main(int argc, char **argv) {
     procmon_subscription *first = subscribe(remote, 0);
     prime(first);
 
-    // Phase A, daemon up: 100 children; the client reads half of their events.
+    // Phase A, daemon up: 100 children; the client reads half of their
+    // events and leaves the rest unread in its subscription, which stays open.
     const std::set<int32_t> a = spawn(100);
     std::vector<Seen> remote_seen;
     std::vector<procmon_event> got1 = take(first, a, 150, remote_seen);
     CHECK(remote_seen.size() == 150, "the first subscription gave %zu of phase A's events, want 150", remote_seen.size());
-    uint64_t last_seq = 0;
-    for (const procmon_event &e : got1) {
-        CHECK(e.seq > last_seq, "seq %llu after %llu", static_cast<unsigned long long>(e.seq),
-              static_cast<unsigned long long>(last_seq));
-        last_seq = e.seq;
-    }
-    procmon_unsubscribe(first);  // a client that stops here, as if it crashed
-    procmon_close(remote);
 
     // The daemon has journaled all of phase A before it dies: read its
     // journal directly (root may) until the 300 events are there.
@@ -236,6 +260,26 @@ int main(int argc, char **argv) {
     }
     d.kill_hard();
 
+    // The open subscription hands out what it still holds, then ECLOSED
+    // naming where to resume; the client takes that from its last event.
+    std::string closed_why;
+    const std::vector<procmon_event> rest = drain_closed(first, a, remote_seen, closed_why);
+    got1.insert(got1.end(), rest.begin(), rest.end());
+    uint64_t last_seq = 0;
+    for (const procmon_event &e : got1) {
+        CHECK(e.seq > last_seq, "seq %llu after %llu", static_cast<unsigned long long>(e.seq),
+              static_cast<unsigned long long>(last_seq));
+        last_seq = e.seq;
+    }
+    const std::string resume_from = "from_seq " + std::to_string(last_seq + 1);
+    CHECK(closed_why.find(resume_from) != std::string::npos, "the close says \"%s\": %s", resume_from.c_str(),
+          closed_why.c_str());
+    std::printf("daemon_resume: %zu of phase A's events before the kill, %zu drained after it; %s\n", size_t{150},
+                remote_seen.size() - 150, closed_why.c_str());
+    const size_t phase_a_left = 300 - remote_seen.size();
+    procmon_unsubscribe(first);
+    procmon_close(remote);
+
     // Phase B, daemon down: nobody can journal these.
     const std::set<int32_t> b = spawn(20);
 
@@ -253,7 +297,7 @@ int main(int argc, char **argv) {
     const std::set<int32_t> c = spawn(100);
     std::set<int32_t> ac = a;
     ac.insert(c.begin(), c.end());
-    std::vector<procmon_event> got2 = take(resumed, ac, 150 + 300, remote_seen);
+    std::vector<procmon_event> got2 = take(resumed, ac, phase_a_left + 300, remote_seen);
 
     // No duplicate, no gap: sequence numbers increase across the two
     // subscriptions, and no LOST came (retention dropped nothing).
