@@ -64,7 +64,7 @@ private:
     // count of what is skipped); false when the reader failed.
     bool read_batch(const Permissions &perm);
     // Whether e passes the client's filter (already masked for the peer).
-    bool passes(const procmon_event &e);
+    bool filter_passes(const procmon_event &e);
     bool descends(int32_t ppid, int32_t ancestor);
     // Sends what it can of the pending frames without waiting: false when
     // the client went away.
@@ -182,7 +182,7 @@ bool Stream::descends(int32_t ppid, int32_t ancestor) {
     return false;
 }
 
-bool Stream::passes(const procmon_event &e) {
+bool Stream::filter_passes(const procmon_event &e) {
     events::StringsRef strings;
     if ((filter_.has_name || filter_.has_cmdline) && !(e.flags & PROCMON_EVENT_FLAG_PARTIAL)) {
         try {
@@ -246,7 +246,7 @@ bool Stream::read_batch(const Permissions &perm) {
         }
         next_seq_ = e.seq + 1;
         mask_event(e, peer().uid, perm);  // before the filter: a pattern must not see what the peer may not
-        const bool passes = this->passes(e);
+        const bool passes = filter_passes(e);
         if (e.type == PROCMON_EVENT_START) parents_[e.pid] = e.ppid;
         if (e.type == PROCMON_EVENT_EXIT) parents_.erase(e.pid);
         if (passes && skip) {
