@@ -40,9 +40,15 @@ double us_since(Clock::time_point t0) {
     return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
 }
 
+pid_t daemon_pid = -1;  // stopped on every way out, also die()
+
 [[noreturn]] void die(const std::string &what) {
     const procmon_error *e = procmon_error_last();
     std::fprintf(stderr, "daemon_bench: %s (%s: %s)\n", what.c_str(), procmon_strerror(e->code), e->message);
+    if (daemon_pid > 0) {
+        kill(daemon_pid, SIGTERM);
+        waitpid(daemon_pid, nullptr, 0);
+    }
     std::exit(1);
 }
 
@@ -104,11 +110,13 @@ struct Daemon {
             execl(binary.c_str(), binary.c_str(), "--config", config.c_str(), static_cast<char *>(nullptr));
             _exit(127);
         }
+        daemon_pid = pid;
     }
     procmon_ctx *connect() const {
         procmon_options o;
         procmon_options_init(&o, PROCMON_OPTIONS_VERSION);
         o.endpoint = socket.c_str();
+        o.arena_cap_bytes = 1ull << 30;  // the client's own queues: 16 subscriptions of 65,536 events
         const auto deadline = Clock::now() + std::chrono::seconds(15);
         for (;;) {
             procmon_ctx *ctx = nullptr;
@@ -345,6 +353,7 @@ void hot_reload(Daemon &d, int reloads) {
 }  // namespace
 
 int main(int argc, char **argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as it comes, also into a file
     if (argc < 2) {
         std::fprintf(stderr, "usage: daemon_bench PROCMOND [--processes N] [--clients N] [--storm N] "
                              "[--subscribers N] [--reloads N] [--seconds S] [--rounds N]\n");
