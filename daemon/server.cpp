@@ -172,6 +172,7 @@ int Server::run() {
         log(Level::error, "listening at %s: %s", cfg->socket.path.c_str(), last_error_text().c_str());
         return 1;
     }
+    reloader_.set_listener(&listener);
     sigset_t wanted;
     sigemptyset(&wanted);
     sigaddset(&wanted, SIGTERM);
@@ -236,6 +237,7 @@ int Server::run() {
     }
     state_.shutdown.wake();
     reap(true);
+    reloader_.set_listener(nullptr);
     listener.close();
     ::unlink(cfg->socket.path.c_str());
     uint64_t durable = 0;
