@@ -772,7 +772,9 @@ def test_one_uid_cannot_take_every_slot_and_root_always_gets_in(start):
 def test_a_slow_reader_cannot_pin_a_reply(start):
     d = start("[limits]\nframe_timeout_ms = 1000\n")
     # big argvs, so the reply is far beyond what the socket buffers hold
-    sleepers = [subprocess.Popen(["sh", "-c", "sleep 60; true", "sh", "x" * 8192]) for _ in range(60)]
+    # (each in a session of its own: the kill at the end takes its sleep too)
+    sleepers = [subprocess.Popen(["sh", "-c", "sleep 60; true", "sh", "x" * 8192], start_new_session=True)
+                for _ in range(60)]
     try:
         slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
@@ -799,7 +801,7 @@ def test_a_slow_reader_cannot_pin_a_reply(start):
         slow.close()
     finally:
         for p in sleepers:
-            p.kill()
+            os.killpg(p.pid, signal.SIGKILL)
             p.wait()
 
 
