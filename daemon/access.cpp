@@ -3,7 +3,10 @@
 namespace procmon::daemon {
 
 bool owns(const procmon_process &p, uint32_t peer_uid) {
-    return (p.valid & PROCMON_FIELD_IDS) && (p.uid == peer_uid || p.euid == peer_uid);
+    // The kernel's ptrace read check (exe, cwd, fds, io, smaps): real,
+    // effective and saved uid all the caller's. A setuid program run by
+    // the peer, or root's process that set only its euid, is not the peer's.
+    return (p.valid & PROCMON_FIELD_IDS) && p.uid == peer_uid && p.euid == peer_uid && p.suid == peer_uid;
 }
 
 void mask_process(procmon_process &p, uint32_t peer_uid, const Permissions &perm) {
@@ -21,7 +24,10 @@ void mask_process(procmon_process &p, uint32_t peer_uid, const Permissions &perm
         p.argc = 0;
         p.flags &= ~uint32_t{PROCMON_PROC_ARGV_TRUNCATED};
     }
-    if (hidden & (PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV)) p.full_name = p.name;
+    // The full name comes from argv[0] or exe even when the query did not
+    // ask for them: what the peer may not see decides, not what it asked.
+    if ((perm.see_others & (PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV)) != (PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV))
+        p.full_name = p.name;
     if (hidden & PROCMON_FIELD_CWD) p.cwd = "";
     if (hidden & PROCMON_FIELD_FDS) p.fd_count = 0;
     if (hidden & PROCMON_FIELD_IO)

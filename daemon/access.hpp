@@ -1,5 +1,5 @@
-// What a peer may see of a process or an event: its own processes (real or
-// effective uid = the peer's) in full; other users' keep only the field
+// What a peer may see of a process or an event: its own processes (real,
+// effective and saved uid all the peer's, as /proc's ptrace check) in full; other users' keep only the field
 // groups its permissions' see_others names, the others cleared exactly as
 // when the library could not read them (valid bit off, numbers 0, strings "").
 #pragma once

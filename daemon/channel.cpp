@@ -73,7 +73,8 @@ Channel::Got Channel::read(protocol::Frame &out, int frame_timeout_ms, std::stri
     }
 }
 
-bool Channel::send(const std::vector<unsigned char> &bytes, int progress_timeout_ms) {
+Channel::Sent Channel::send_until(const std::vector<unsigned char> &bytes, int progress_timeout_ms,
+                                  Clock::time_point deadline) {
     std::size_t sent = 0;
     while (sent < bytes.size()) {
         std::size_t n = 0;
@@ -82,12 +83,34 @@ bool Channel::send(const std::vector<unsigned char> &bytes, int progress_timeout
             sent += n;
             continue;
         }
-        if (io != platform::Socket::Io::would_block) return false;
+        if (io != platform::Socket::Io::would_block) return Sent::gone;
+        const int left = ms_until(deadline);
+        if (left == 0) return Sent::late;
         platform::Watch watches[2] = {{socket_.handle(), false, true}, {shutdown_}};
-        const platform::Wait w = platform::wait_ready(watches, 2, progress_timeout_ms);
-        if (watches[1].readable || w == platform::Wait::timed_out || w == platform::Wait::failed) return false;
+        const platform::Wait w = platform::wait_ready(watches, 2, std::min(progress_timeout_ms, left));
+        if (watches[1].readable || w == platform::Wait::failed) return Sent::gone;
+        if (w == platform::Wait::timed_out) return left <= progress_timeout_ms ? Sent::late : Sent::stalled;
     }
-    return true;
+    return Sent::all;
+}
+
+bool Channel::send(const std::vector<unsigned char> &bytes, int progress_timeout_ms) {
+    return send_until(bytes, progress_timeout_ms, Clock::time_point::max()) == Sent::all;
+}
+
+bool Channel::send_reply(const std::vector<unsigned char> &bytes, int frame_timeout_ms, std::string &why) {
+    const int64_t allowed_ms = int64_t{frame_timeout_ms} + static_cast<int64_t>(bytes.size() * 1000 / (1u << 20));
+    const int progress_ms = static_cast<int>(std::min<int64_t>(allowed_ms, INT32_MAX));
+    switch (send_until(bytes, progress_ms, Clock::now() + std::chrono::milliseconds(allowed_ms))) {
+    case Sent::all: return true;
+    case Sent::gone: why = "went away (or procmond stops) during a reply"; return false;
+    case Sent::stalled:
+    case Sent::late:
+        why = "a reply of " + std::to_string(bytes.size()) + " bytes not taken within " + std::to_string(allowed_ms) +
+              " ms";
+        return false;
+    }
+    return false;
 }
 
 void Channel::send_error(int status, const std::string &message) {

@@ -33,6 +33,10 @@ public:
     // Sends all of `bytes`. False when the peer went away, the daemon stops,
     // or the peer took nothing for progress_timeout_ms (it stopped reading).
     bool send(const std::vector<unsigned char> &bytes, int progress_timeout_ms);
+    // A reply, all of it within frame_timeout_ms plus 1 s per MiB of it: a
+    // peer that takes it a byte at a time cannot pin it (and its memory)
+    // for ever. False with `why` when it did not go out.
+    bool send_reply(const std::vector<unsigned char> &bytes, int frame_timeout_ms, std::string &why);
     // An error frame, as far as it goes out within a short time: the peer is
     // about to be closed anyway.
     void send_error(int status, const std::string &message);
@@ -44,6 +48,12 @@ public:
     platform::WaitHandle shutdown_handle() const { return shutdown_; }
 
 private:
+    enum class Sent { all, gone, stalled, late };
+    // Sends until all is out, the peer is gone (or the daemon stops), it
+    // took nothing for progress_timeout_ms, or the deadline passed.
+    Sent send_until(const std::vector<unsigned char> &bytes, int progress_timeout_ms,
+                    std::chrono::steady_clock::time_point deadline);
+
     platform::Socket socket_;
     platform::WaitHandle shutdown_;
     protocol::FrameReader reader_;

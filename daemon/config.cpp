@@ -154,8 +154,10 @@ public:
     }
 
     void limits(const toml::table &t, Config &c) {
-        only_keys(t, "limits", {"max_clients", "max_request_bytes", "frame_timeout_ms", "max_queue"});
+        only_keys(t, "limits",
+                  {"max_clients", "max_clients_per_uid", "max_request_bytes", "frame_timeout_ms", "max_queue"});
         unsigned_key(t, "limits", "max_clients", 1, 65536, c.limits.max_clients);
+        unsigned_key(t, "limits", "max_clients_per_uid", 0, 65536, c.limits.max_clients_per_uid);
         unsigned_key(t, "limits", "max_request_bytes", 4096, protocol::kMaxRequestBytes, c.limits.max_request_bytes);
         unsigned_key(t, "limits", "frame_timeout_ms", 10, 3600000, c.limits.frame_timeout_ms);
         unsigned_key(t, "limits", "max_queue", PROCMON_QUEUE_MIN, PROCMON_QUEUE_MAX, c.limits.max_queue);

@@ -47,7 +47,8 @@ struct Config {
         int64_t gid = -1;  // -1: leave the group alone
     } socket;
     struct {
-        uint32_t max_clients = 256;
+        uint32_t max_clients = 256;         // root is never refused (but its connections count)
+        uint32_t max_clients_per_uid = 32;  // 0: no limit per uid
         uint32_t max_request_bytes = 1u << 20;
         uint32_t frame_timeout_ms = 5000;
         uint32_t max_queue = 65536;

@@ -2,11 +2,16 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <new>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "access.hpp"
 #include "channel.hpp"
+#include "core/arena.hpp"
+#include "core/glob.hpp"
 #include "log.hpp"
 #include "protocol/messages.hpp"
 #include "stream.hpp"
@@ -29,6 +34,13 @@ std::string library_error() {
     return procmon_error_last()->message;
 }
 
+using Snapshot = std::unique_ptr<procmon_snapshot, decltype(&procmon_snapshot_free)>;
+
+// The pss, uss and swap of one of the peer's own processes.
+struct OwnSmaps {
+    uint64_t start_ticks, pss, uss, swap;
+};
+
 class Session {
 public:
     Session(State &state, Channel &channel, ClientInfo &client) : state_(state), ch_(channel), client_(client) {}
@@ -39,12 +51,16 @@ private:
     const platform::PeerCredentials &peer() const { return client_.peer; }
     void drop(int status, const std::string &why) { ch_.drop(peer(), status, why); }
     bool reply(const std::vector<unsigned char> &frame) {
-        const auto cfg = state_.config();
-        if (ch_.send(frame, static_cast<int>(cfg->limits.frame_timeout_ms))) return true;
-        log(Level::warning, "client pid %d uid %u: took no reply for %u ms or went away: closing", peer().pid,
-            peer().uid, cfg->limits.frame_timeout_ms);
+        std::string why;
+        if (ch_.send_reply(frame, static_cast<int>(state_.config()->limits.frame_timeout_ms), why)) return true;
+        log(Level::warning, "client pid %d uid %u: %s: closing", peer().pid, peer().uid, why.c_str());
         return false;
     }
+    // procmon_enumerate under the context's lock; a failure is the peer's error.
+    Snapshot take(const procmon_query &q);
+    // The smaps of the peer's own processes (all three of its uids the
+    // peer's), by pid: page-table walks for its processes only.
+    std::unordered_map<int32_t, OwnSmaps> own_smaps(const protocol::Enumerate &m);
     bool hello();
     // One request. False: the connection ends (dropped, or it subscribed).
     bool request(const protocol::Frame &f);
@@ -217,37 +233,83 @@ bool Session::request(const protocol::Frame &f) {
     return reply(out);
 }
 
-void Session::enumerate(const protocol::Enumerate &m, const Permissions &perm, std::vector<unsigned char> &out) {
-    if (!perm.snapshot)
-        throw Refusal{PROCMON_EPERM, "uid " + std::to_string(peer().uid) + " may not take snapshots (config " +
-                                         config_name(*state_.config()) + ")"};
-    const uint64_t asked = m.fields == 0 ? PROCMON_FIELDS_DEFAULT : m.fields;
-    procmon_query q = PROCMON_QUERY_INIT;
-    q.fields = asked | PROCMON_FIELD_IDS;  // whose each process is decides what the peer sees of it
-    q.flags = m.flags;
-    q.uid = m.uid;
-    q.name_glob = m.name_glob ? m.name_glob->c_str() : nullptr;
-    q.cmdline_glob = m.cmdline_glob ? m.cmdline_glob->c_str() : nullptr;
-    if (m.has_pids) {
-        q.pids = m.pids.data();
-        q.pid_count = m.pids.size();
-    }
+Snapshot Session::take(const procmon_query &q) {
     procmon_snapshot *snap = nullptr;
     {
         std::lock_guard<std::mutex> lock(state_.context_mutex);
         if (procmon_enumerate(&snap, state_.context, &q) != PROCMON_OK)
             throw Refusal{procmon_error_last()->code, library_error()};
     }
-    const std::size_t n = procmon_snapshot_count(snap);
+    return Snapshot(snap, &procmon_snapshot_free);
+}
+
+std::unordered_map<int32_t, OwnSmaps> Session::own_smaps(const protocol::Enumerate &m) {
+    procmon_query q = PROCMON_QUERY_INIT;
+    q.fields = PROCMON_FIELD_BASIC | PROCMON_FIELD_IDS | PROCMON_FIELD_SMAPS;
+    q.uid = static_cast<int64_t>(peer().uid);  // the library's filter is by euid: owns() decides below
+    if (m.has_pids) {
+        q.pids = m.pids.data();
+        q.pid_count = m.pids.size();
+    }
+    const Snapshot snap = take(q);
+    std::unordered_map<int32_t, OwnSmaps> by_pid;
+    for (std::size_t i = 0, n = procmon_snapshot_count(snap.get()); i < n; ++i) {
+        const procmon_process &p = *procmon_snapshot_at(snap.get(), i);
+        if (owns(p, peer().uid) && (p.valid & PROCMON_FIELD_SMAPS))
+            by_pid[p.pid] = {p.start_ticks, p.pss_bytes, p.uss_bytes, p.swap_bytes};
+    }
+    return by_pid;
+}
+
+void Session::enumerate(const protocol::Enumerate &m, const Permissions &perm, std::vector<unsigned char> &out) {
+    if (!perm.snapshot)
+        throw Refusal{PROCMON_EPERM, "uid " + std::to_string(peer().uid) + " may not take snapshots (config " +
+                                         config_name(*state_.config()) + ")"};
+    const bool root = peer().uid == 0;
+    const uint64_t asked = m.fields == 0 ? PROCMON_FIELDS_DEFAULT : m.fields;
+    const bool hides_argv = !root && !(perm.see_others & PROCMON_FIELD_ARGV);
+    // Others' full_name is their name when their exe or argv is hidden
+    // (mask_process): name_glob then matches here, on what the peer sees,
+    // or the library's match on the full name would reveal it.
+    const bool hides_full_name = !root && (!(perm.see_others & PROCMON_FIELD_EXE) || hides_argv);
+    // Others' smaps would cost a page-table walk of every process, under
+    // the context's lock, for values masked anyway: read the peer's own.
+    const bool hides_smaps = !root && !(perm.see_others & PROCMON_FIELD_SMAPS);
+    if (m.name_glob && hides_full_name) {
+        std::string why;
+        if (!glob_is_valid(m.name_glob->c_str(), why))
+            throw Refusal{PROCMON_EINVAL, "name_glob \"" + *m.name_glob + "\": " + why};
+    }
+    procmon_query q = PROCMON_QUERY_INIT;
+    q.fields = asked | PROCMON_FIELD_IDS;  // whose each process is decides what the peer sees of it
+    if (hides_smaps) q.fields &= ~uint64_t{PROCMON_FIELD_SMAPS};
+    // Re-reading every cached argv, exe and ids is root's call: anyone's
+    // REFRESH would make everyone's snapshots slower.
+    q.flags = root ? m.flags : m.flags & ~uint32_t{PROCMON_QUERY_REFRESH};
+    q.uid = m.uid;
+    q.name_glob = m.name_glob && !hides_full_name ? m.name_glob->c_str() : nullptr;
+    q.cmdline_glob = m.cmdline_glob ? m.cmdline_glob->c_str() : nullptr;
+    if (m.has_pids) {
+        q.pids = m.pids.data();
+        q.pid_count = m.pids.size();
+    }
+    const Snapshot snap = take(q);
+    const auto smaps = hides_smaps && (asked & PROCMON_FIELD_SMAPS) ? own_smaps(m) : decltype(own_smaps(m)){};
+    const std::size_t n = procmon_snapshot_count(snap.get());
     std::vector<procmon_process> records;
     records.reserve(n);
-    const bool hides_argv = peer().uid != 0 && !(perm.see_others & PROCMON_FIELD_ARGV);
     for (std::size_t i = 0; i < n; ++i) {
-        procmon_process p = *procmon_snapshot_at(snap, i);
+        procmon_process p = *procmon_snapshot_at(snap.get(), i);
+        const bool mine = owns(p, peer().uid);
         // A command-line filter must not reveal an argv the peer may not
         // read: such a process does not match, as one whose argv cannot be read.
-        if (q.cmdline_glob && hides_argv && !owns(p, peer().uid)) continue;
+        if (q.cmdline_glob && hides_argv && !mine) continue;
         mask_process(p, peer().uid, perm);
+        if (m.name_glob && hides_full_name && !glob_match(m.name_glob->c_str(), p.full_name)) continue;
+        if (const auto it = smaps.find(p.pid); mine && it != smaps.end() && it->second.start_ticks == p.start_ticks) {
+            p.valid |= PROCMON_FIELD_SMAPS;
+            p.pss_bytes = it->second.pss, p.uss_bytes = it->second.uss, p.swap_bytes = it->second.swap;
+        }
         if (!(asked & PROCMON_FIELD_IDS)) {
             p.valid &= ~uint64_t{PROCMON_FIELD_IDS};
             p.uid = p.euid = p.suid = p.gid = p.egid = p.sgid = 0;
@@ -255,35 +317,37 @@ void Session::enumerate(const protocol::Enumerate &m, const Permissions &perm, s
         records.push_back(p);
     }
     protocol::encode_snapshot(out, records.data(), records.size());
-    procmon_snapshot_free(snap);
 }
 
 void Session::signal(const protocol::Signal &m, const Permissions &perm, std::vector<unsigned char> &out) {
     if (peer().uid != 0 && !perm.signal_others) {
-        // kill(2)'s rule: the target's real or saved uid is the sender's.
+        // kill(2)'s rule: the target's real or saved uid is the sender's,
+        // on ids read now (REFRESH), not cached ones a setuid may have changed.
         procmon_query q = PROCMON_QUERY_INIT;
         q.fields = PROCMON_FIELD_BASIC | PROCMON_FIELD_IDS;
+        q.flags = PROCMON_QUERY_REFRESH;
         const int32_t pid = m.pid;
         q.pids = &pid;
         q.pid_count = 1;
-        procmon_snapshot *snap = nullptr;
-        {
-            std::lock_guard<std::mutex> lock(state_.context_mutex);
-            if (procmon_enumerate(&snap, state_.context, &q) != PROCMON_OK)
-                throw Refusal{procmon_error_last()->code, library_error()};
-        }
-        const procmon_process *p = procmon_snapshot_find(snap, m.pid);
+        const Snapshot snap = take(q);
+        const procmon_process *p = procmon_snapshot_find(snap.get(), m.pid);
         const bool found = p != nullptr && p->start_ticks == m.start_ticks;
         const bool mine = found && (p->valid & PROCMON_FIELD_IDS) && (p->uid == peer().uid || p->suid == peer().uid);
-        procmon_snapshot_free(snap);
         if (!found) throw Refusal{PROCMON_ENOENT, "signal: no process " + std::to_string(m.pid) + " with that start time"};
         if (!mine)
             throw Refusal{PROCMON_EPERM, "signal: process " + std::to_string(m.pid) + " is not uid " +
                                              std::to_string(peer().uid) + "'s (signal_others is off)"};
     }
+    // With the start time: a pid reused since the check is not signalled.
     if (procmon_signal(state_.context, m.pid, m.start_ticks, m.sig) != PROCMON_OK)
         throw Refusal{procmon_error_last()->code, library_error()};
     protocol::encode_empty(out, protocol::Type::done);
+}
+
+void end_after_exception(Channel &channel, const platform::PeerCredentials &peer, int status, const char *message,
+                         const std::exception &e) {
+    log(Level::error, "client pid %d uid %u: %s (%s): closing", peer.pid, peer.uid, message, e.what());
+    channel.send_error(status, message);
 }
 
 }  // namespace
@@ -292,7 +356,17 @@ void serve_connection(State &state, platform::Socket socket, const platform::Pee
     const auto client = state.add_client(peer);
     {
         Channel channel(std::move(socket), state.shutdown.handle(), state.config()->limits.max_request_bytes);
-        Session(state, channel, *client).run();
+        // A request that throws (the context's arena full, memory short)
+        // ends its connection only, with an error frame when one goes out.
+        try {
+            Session(state, channel, *client).run();
+        } catch (const ArenaFull &e) {
+            end_after_exception(channel, peer, PROCMON_ENOMEM, "the daemon's memory cap was reached", e);
+        } catch (const std::bad_alloc &e) {
+            end_after_exception(channel, peer, PROCMON_ENOMEM, "the daemon is out of memory", e);
+        } catch (const std::exception &e) {
+            end_after_exception(channel, peer, PROCMON_EIO, "the daemon failed serving this request", e);
+        }
     }  // closed before it leaves the list
     state.remove_client(client);
 }

@@ -47,7 +47,7 @@ void Reloader::reload(const char *reason, bool only_if_changed) {
         static_cast<unsigned long long>(state_.config_generation()));
 }
 
-void Reloader::apply_live(const Config &running, const Config &loaded) {
+void Reloader::apply_live(const Config &running, Config &loaded) {
     const auto &c = loaded.context;
     {
         std::lock_guard<std::mutex> lock(state_.context_mutex);
@@ -59,10 +59,14 @@ void Reloader::apply_live(const Config &running, const Config &loaded) {
     }
     if (loaded.journal.max_bytes != running.journal.max_bytes || loaded.journal.max_age_ms != running.journal.max_age_ms)
         state_.journal->writer->set_retention(loaded.journal.max_bytes, loaded.journal.max_age_ms * 1000000u);
-    if (loaded.socket.mode != running.socket.mode || loaded.socket.gid != running.socket.gid) {
-        if (platform::set_socket_file_mode(loaded.socket.path, loaded.socket.mode, loaded.socket.gid) != PROCMON_OK)
+    if (listener_ != nullptr && (loaded.socket.mode != running.socket.mode || loaded.socket.gid != running.socket.gid)) {
+        if (platform::set_socket_file_mode(*listener_, loaded.socket.path, loaded.socket.mode, loaded.socket.gid) !=
+            PROCMON_OK) {
             log(Level::error, "reload: socket %s: %s; its mode and group stay as they were", loaded.socket.path.c_str(),
                 procmon_error_last()->message);
+            loaded.socket.mode = running.socket.mode;  // what the file has: the next reload tries again
+            loaded.socket.gid = running.socket.gid;
+        }
     }
 }
 

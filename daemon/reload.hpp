@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "platform/socket.hpp"
 #include "state.hpp"
 
 namespace procmon::daemon {
@@ -19,13 +20,18 @@ public:
     // Reads the file again. `only_if_changed`: a directory event, which may
     // be another file's, or the same bytes written again.
     void reload(const char *reason, bool only_if_changed);
+    // The listening socket, whose file's mode and group a reload changes.
+    void set_listener(const platform::Socket *listener) { listener_ = listener; }
 
 private:
-    void apply_live(const Config &running, const Config &loaded);
+    // What a reload can change at once; a socket mode or group that could
+    // not be applied keeps its running value in `loaded`.
+    void apply_live(const Config &running, Config &loaded);
 
     State &state_;
     std::string last_text_;  // the bytes last tried, valid or not
     const std::string socket_override_;
+    const platform::Socket *listener_ = nullptr;
 };
 
 }  // namespace procmon::daemon

@@ -27,9 +27,15 @@ using Clock = std::chrono::steady_clock;
 constexpr int kBacklog = 128;
 constexpr auto kReloadDebounce = std::chrono::milliseconds(100);  // an editor's write, then its rename
 constexpr int kRefuseSendMs = 100;
+// After accept fails for want of fds (EMFILE, ENFILE) or memory, the
+// listener stays readable: it is not watched for this long, so the main
+// loop does not spin, and the failure is logged at most once a second.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+constexpr auto kAcceptLogEvery = std::chrono::seconds(1);
 
 struct Worker {
     std::thread thread;
+    uint32_t uid = 0;  // the peer's, for limits.max_clients_per_uid
     std::atomic<bool> finished{false};
 };
 
@@ -79,6 +85,8 @@ public:
 private:
     bool start();
     void accept_all(const platform::Socket &listener);
+    // Why a peer may not have one more connection now, or "" when it may.
+    std::string over_limit(const Config &cfg, uint32_t uid) const;
     void reap(bool all);
 
     State state_;
@@ -86,6 +94,9 @@ private:
     int signal_fd_ = -1;
     std::list<Worker> workers_;
     platform::Waker worker_done_;  // a connection thread ended: join it
+    Clock::time_point accept_resumes_{};  // accept failed: the listener is not watched until then
+    Clock::time_point accept_logged_{};
+    uint64_t accept_failures_unlogged_ = 0;
 };
 
 Server::~Server() {
@@ -126,13 +137,38 @@ void Server::reap(bool all) {
     }
 }
 
+std::string Server::over_limit(const Config &cfg, uint32_t uid) const {
+    if (uid == 0) return "";  // an admin can always get in, however busy the daemon
+    std::size_t all = 0, of_uid = 0;
+    for (const Worker &w : workers_) {
+        if (w.finished) continue;
+        ++all;
+        if (w.uid == uid) ++of_uid;
+    }
+    if (cfg.limits.max_clients_per_uid != 0 && of_uid >= cfg.limits.max_clients_per_uid)
+        return "too many clients of uid " + std::to_string(uid) +
+               " (limits.max_clients_per_uid = " + std::to_string(cfg.limits.max_clients_per_uid) + ")";
+    if (all >= cfg.limits.max_clients)
+        return "too many clients (limits.max_clients = " + std::to_string(cfg.limits.max_clients) + ")";
+    return "";
+}
+
 void Server::accept_all(const platform::Socket &listener) {
     for (;;) {
         platform::Socket conn;
         const int rc = platform::accept_local(listener, conn);
         if (rc == PROCMON_EAGAIN) return;
         if (rc != PROCMON_OK) {
-            log(Level::error, "accept: %s", last_error_text().c_str());
+            const auto now = Clock::now();
+            accept_resumes_ = now + kAcceptBackoff;
+            ++accept_failures_unlogged_;
+            if (now - accept_logged_ >= kAcceptLogEvery) {
+                log(Level::error, "accept: %s (%llu failure(s) since the last such line); not accepting for %lld ms",
+                    last_error_text().c_str(), static_cast<unsigned long long>(accept_failures_unlogged_),
+                    static_cast<long long>(kAcceptBackoff.count()));
+                accept_logged_ = now;
+                accept_failures_unlogged_ = 0;
+            }
             return;
         }
         ++state_.connections_total;
@@ -144,20 +180,30 @@ void Server::accept_all(const platform::Socket &listener) {
             continue;
         }
         const auto cfg = state_.config();
-        if (workers_.size() >= cfg->limits.max_clients) {
+        if (const std::string why = over_limit(*cfg, peer.uid); !why.empty()) {
             ++state_.connections_refused;
-            log(Level::warning, "client pid %d uid %u refused: too many clients (limits.max_clients = %u)", peer.pid,
-                peer.uid, cfg->limits.max_clients);
+            log(Level::warning, "client pid %d uid %u refused: %s", peer.pid, peer.uid, why.c_str());
             std::vector<unsigned char> frame;
-            protocol::encode(frame, protocol::Error{PROCMON_EAGAIN, "too many clients (" +
-                                                                        std::to_string(cfg->limits.max_clients) + ")"});
+            protocol::encode(frame, protocol::Error{PROCMON_EAGAIN, why});
             conn.send_all(frame.data(), frame.size(), kRefuseSendMs);
             continue;
         }
         Worker &w = workers_.emplace_back();
+        w.uid = peer.uid;
         w.thread = std::thread([this, &w, c = std::move(conn), peer]() mutable {
             pthread_setname_np(pthread_self(), "procmond-client");  // ps -L, and the tests count them
-            serve_connection(state_, std::move(c), peer);
+            // Nothing may escape a connection's thread: std::terminate would
+            // end the daemon and every other client. serve_connection catches
+            // what a request throws and tells its peer; this is the last net.
+            try {
+                serve_connection(state_, std::move(c), peer);
+            } catch (const std::exception &e) {
+                log(Level::error, "client pid %d uid %u: %s escaped its connection: closing", peer.pid, peer.uid,
+                    e.what());
+            } catch (...) {
+                log(Level::error, "client pid %d uid %u: an unknown exception escaped its connection: closing",
+                    peer.pid, peer.uid);
+            }
             w.finished = true;
             worker_done_.wake();
         });
@@ -172,6 +218,7 @@ int Server::run() {
         log(Level::error, "listening at %s: %s", cfg->socket.path.c_str(), last_error_text().c_str());
         return 1;
     }
+    reloader_.set_listener(&listener);
     sigset_t wanted;
     sigemptyset(&wanted);
     sigaddset(&wanted, SIGTERM);
@@ -193,13 +240,16 @@ int Server::run() {
 
     Clock::time_point reload_due{};
     for (;;) {
-        const int timeout = reload_due == Clock::time_point{}
+        const bool accept_paused = Clock::now() < accept_resumes_;
+        Clock::time_point wake_at = reload_due;
+        if (accept_paused && (wake_at == Clock::time_point{} || accept_resumes_ < wake_at)) wake_at = accept_resumes_;
+        const int timeout = wake_at == Clock::time_point{}
                                 ? -1
                                 : static_cast<int>(std::max<int64_t>(
-                                      0, std::chrono::duration_cast<std::chrono::milliseconds>(reload_due - Clock::now())
-                                             .count()));
+                                      0, std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - Clock::now())
+                                             .count() + 1));
         platform::Watch watches[4] = {
-            {listener.handle()},
+            {accept_paused ? platform::WaitHandle() : listener.handle()},
             {platform::WaitHandle::from_native(signal_fd_)},
             {worker_done_.handle()},
             {watch ? watch->handle() : platform::WaitHandle()},
@@ -236,6 +286,7 @@ int Server::run() {
     }
     state_.shutdown.wake();
     reap(true);
+    reloader_.set_listener(nullptr);
     listener.close();
     ::unlink(cfg->socket.path.c_str());
     uint64_t durable = 0;

@@ -50,10 +50,15 @@ public:
 
 private:
     friend int listen_local(const std::string &, uint32_t, int64_t, int, Socket &);
+    friend int set_socket_file_mode(const Socket &, const std::string &, uint32_t, int64_t);
     friend int accept_local(const Socket &, Socket &);
     friend int connect_local(const std::string &, int, Socket &);
     explicit Socket(WaitHandle h) : handle_(h) {}
     WaitHandle handle_;
+    // A listener's socket file as bind made it: a mode change later touches
+    // that file only, never what someone put at its path since (fstat of
+    // an AF_UNIX fd says nothing of the file, so it is taken at bind).
+    uint64_t file_dev_ = 0, file_ino_ = 0;
 };
 
 // Listens at path: a stale socket file left by a dead daemon is replaced;
@@ -62,8 +67,10 @@ private:
 // one, PROCMON_EPERM for a file that is not a socket). The file gets `mode`
 // (e.g. 0660) and, when gid >= 0, that group, before anyone can connect.
 int listen_local(const std::string &path, uint32_t mode, int64_t gid, int backlog, Socket &out);
-// Changes a listening socket file's mode and group (a reload).
-int set_socket_file_mode(const std::string &path, uint32_t mode, int64_t gid);
+// Changes the mode and group of `listener`'s socket file at path (a
+// reload). Anything else at path now (a symlink, another file or socket)
+// is left alone: PROCMON_EPERM naming the path.
+int set_socket_file_mode(const Socket &listener, const std::string &path, uint32_t mode, int64_t gid);
 // Accepts one connection: PROCMON_OK, or EAGAIN when none waits.
 int accept_local(const Socket &listener, Socket &out);
 // Connects to path within timeout_ms (-1 = no limit). ENOENT (no socket

@@ -29,8 +29,9 @@ WELCOME, PONG, SNAPSHOT, SYSTEM_INFO, STATS_INFO, DONE, SUBSCRIBED, EVENTS, STAT
     range(0x81, 0x8C)
 ERROR = 0xFF
 # include/procmon.h
-EPERM, EPROTO = -3, -18
-FIELD_EXE, FIELD_ARGV, FIELD_IDS, FIELDS_DEFAULT = 0x20, 0x40, 0x10, 0x7F
+ENOMEM, EPERM, EAGAIN, EPROTO = -2, -3, -6, -18
+FIELD_BASIC, FIELD_EXE, FIELD_ARGV, FIELD_IDS, FIELDS_DEFAULT = 0x1, 0x20, 0x40, 0x10, 0x7F
+FIELD_SMAPS, FIELDS_ALL = 0x1000, 0x1FFF
 EVENT_START, EVENT_EXEC, EVENT_EXIT, EVENT_LOST, EVENTS_ALL = 0x1, 0x2, 0x4, 0x20, 0x3F
 FLAG_SYNTHESIZED = 0x1
 PERM_SNAPSHOT, PERM_SUBSCRIBE, PERM_JOURNAL, PERM_SEE_OTHERS = 0x1, 0x2, 0x4, 0x8
@@ -113,6 +114,16 @@ def decode_process(r):
     r.byte()  # state
     p["uid"], p["euid"], _, _, _, _ = (r.varint() for _ in range(6))
     p["name"], p["exe"], p["argv"] = r.text(), r.text(), r.bytes()
+    r.varint(), r.varint()  # argc, threads
+    p["start_ticks"] = r.varint()
+    r.varint(), r.varint(), r.varint(), r.f64(), r.varint(), r.varint(), r.signed(), r.signed()
+    r.text()  # cwd
+    for _ in range(9):  # fd count, io, context switches
+        r.varint()
+    r.text(), r.text()  # cgroup, container id
+    p["full_name"] = r.text()
+    r.f64()  # mem percent
+    p["pss"], p["uss"], p["swap"] = r.varint(), r.varint(), r.varint()
     r.at = end  # the rest: numbers this test does not need
     return p
 
@@ -215,8 +226,9 @@ class Client:
         assert f[0] == want, f"frame type {f[0]:#x}, wanted {want:#x}"
         return f[1]
 
-    def hello(self, version_min=1, version_max=1):
-        self.send(HELLO, varint(version_min) + varint(version_max) + varint(7) + text(f"test pid {os.getpid()}"))
+    def hello(self, version_min=1, version_max=1, client=None):
+        client = f"test pid {os.getpid()}" if client is None else client
+        self.send(HELLO, varint(version_min) + varint(version_max) + varint(7) + text(client))
         r = Reader(self.expect(WELCOME))
         return {"version": r.varint(), "capabilities": r.varint(), "permissions": r.varint(), "server": r.text(),
                 "peer_pid": r.signed(), "peer_uid": r.varint()}
@@ -225,9 +237,14 @@ class Client:
         self.send(PING, varint(token))
         return Reader(self.expect(PONG)).varint() == token
 
-    def snapshot(self, fields=FIELDS_DEFAULT):
-        self.send(ENUMERATE, varint(fields) + varint(0) + varint(zigzag(-1)) + b"\0\0\0")
+    def snapshot(self, fields=FIELDS_DEFAULT, name_glob=None, flags=0):
+        glob = b"\0" if name_glob is None else b"\1" + text(name_glob)
+        self.send(ENUMERATE, varint(fields) + varint(flags) + varint(zigzag(-1)) + glob + b"\0\0")
         return decode_snapshot(self.expect(SNAPSHOT))
+
+    def signal(self, pid, start_ticks, sig):
+        self.send(SIGNAL, varint(zigzag(pid)) + varint(start_ticks) + varint(zigzag(sig)))
+        self.expect(DONE)
 
     def status(self):
         self.send(STATUS)
@@ -392,6 +409,11 @@ def test_check_config(tmp):
     assert f'{bad}:2:8: socket.mode: "0999" is not an octal mode' in r.stderr
     assert f"{bad}:4:1: unknown key limits.max_clent" in r.stderr  # a typo is refused, not ignored
     assert f'{bad}:6:16: context.event_source: "ebpf"' in r.stderr
+
+    # the example shipped beside the daemon
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "daemon", "procmond.toml")
+    r = subprocess.run([PROCMOND, "--check-config", example], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.endswith(": ok\n"), r.stderr
 
     broken = os.path.join(tmp, "broken.toml")
     with open(broken, "w") as f:
@@ -702,3 +724,213 @@ def test_stuck_subscriber_gets_exact_lost_healthy_gets_all(start):
         "what it got and what its LOSTs count make every event it asked for, exactly"
     st = d.status()
     assert st["events_dropped"] == sum(e["lost"] for e in lost)
+
+
+# ------------------------------------------------------------------ hardening
+
+def uids_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(tuple(int(v) for v in l.split()[1:4]) for l in f if l.startswith("Uid:"))
+
+
+@need_root
+def test_one_uid_cannot_take_every_slot_and_root_always_gets_in(start):
+    d = start("[limits]\nmax_clients = 3\nmax_clients_per_uid = 3\n")
+    held_r, held_w = os.pipe()  # the child says: my connections are open
+    go_r, go_w = os.pipe()  # the parent says: done, let them go
+    result = {}
+
+    def hold():
+        clients = [Client(d.socket) for _ in range(3)]
+        # refused at once, before its hello: read the error frame, send nothing
+        refused = list(decode_error(Client(d.socket, hello=False).expect(ERROR)))
+        os.write(held_w, b"x")
+        os.read(go_r, 1)
+        assert all(c.ping() for c in clients)
+        return refused
+
+    t = threading.Thread(target=lambda: result.update(as_nobody(hold)))
+    t.start()
+    try:
+        os.read(held_r, 1)
+        admin = Client(d.socket)  # all of max_clients are nobody's: root still gets in
+        assert admin.ping()
+        admin.close()
+    finally:
+        os.write(go_w, b"x")
+        t.join()
+    assert result.get("ok") == [EAGAIN, f"too many clients of uid {NOBODY} (limits.max_clients_per_uid = 3)"], result
+    d.wait_log(f"uid {NOBODY} refused: too many clients of uid {NOBODY}")
+
+    # live: 0 lifts the per-uid limit (max_clients still counts)
+    d.write_config("[limits]\nmax_clients = 8\nmax_clients_per_uid = 0\n")
+    wait_for(lambda: d.status()["config_generation"] == 2, "the reload")
+    assert as_nobody(lambda: [Client(d.socket).ping() for _ in range(5)])["ok"] == [True] * 5
+
+
+@need_root
+def test_a_slow_reader_cannot_pin_a_reply(start):
+    d = start("[limits]\nframe_timeout_ms = 1000\n")
+    # big argvs, so the reply is far beyond what the socket buffers hold
+    # (each in a session of its own: the kill at the end takes its sleep too)
+    sleepers = [subprocess.Popen(["sh", "-c", "sleep 60; true", "sh", "x" * 8192], start_new_session=True)
+                for _ in range(60)]
+    try:
+        slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        slow.connect(d.socket)
+        slow.sendall(HELLO_FRAME + frame(ENUMERATE, varint(FIELDS_ALL) + varint(0) + varint(zigzag(-1)) + b"\0\0\0"))
+        slow.settimeout(30)
+        slow.recv(1)  # the welcome's first byte: the daemon is sending
+        began = time.monotonic()
+        healthy = Client(d.socket)
+        for _ in range(20):  # one byte a second, until the daemon gives up on it
+            if "not taken within" in d.log_text():
+                break
+            assert healthy.ping()
+            time.sleep(1)
+            assert slow.recv(1)
+        line = next(l for l in d.log_text().splitlines() if "not taken within" in l)
+        took = time.monotonic() - began
+        reply_bytes = int(line.split("a reply of ")[1].split()[0])
+        allowed_ms = int(line.split("not taken within ")[1].split()[0])
+        assert reply_bytes > 400_000 and allowed_ms == 1000 + reply_bytes * 1000 // (1 << 20), line
+        assert took < allowed_ms / 1000 + 5, (took, line)  # slack for a loaded machine
+        assert "uid 0: a reply of" in line
+        assert healthy.ping()
+        slow.close()
+    finally:
+        for p in sleepers:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+@need_root
+def test_own_means_all_three_uids_and_signals_follow_kill(start):
+    d = start()
+    # root's process that set only its effective uid to nobody's: not nobody's
+    half = subprocess.Popen(["python3", "-c", "import os, time; os.setresuid(0, 65534, 0); time.sleep(60)"])
+    # root's process, seen by root (its ids cached), that then becomes nobody's whole
+    turned = subprocess.Popen(["python3", "-c", "import os, sys, time; sys.stdin.read(1); os.setresuid(65534, 65534, 65534); "
+                               "time.sleep(60)"], stdin=subprocess.PIPE)
+    root_sleep = subprocess.Popen(["sleep", "60"])
+    try:
+        wait_for(lambda: uids_of(half.pid) == (0, 65534, 0), "the half-dropped process")
+        admin = Client(d.socket)
+        snap = admin.snapshot()
+        targets = {name: [p.pid, snap[p.pid]["start_ticks"]] for name, p in
+                   (("half", half), ("turned", turned), ("root_sleep", root_sleep))}
+        turned.stdin.write(b"x")
+        turned.stdin.flush()
+        wait_for(lambda: uids_of(turned.pid) == (NOBODY, NOBODY, NOBODY), "the process turned nobody's")
+
+        def look_and_signal():
+            c = Client(d.socket)
+            half_seen = c.snapshot()[half.pid]
+            out = {"half_exe": [half_seen["valid"] & FIELD_EXE, half_seen["exe"]]}
+            child = subprocess.Popen(["sleep", "60"])
+            wait_for(lambda: child.pid in c.snapshot(), "its child in a snapshot")
+            targets["own_child"] = [child.pid, c.snapshot()[child.pid]["start_ticks"]]
+            for name, (pid, ticks) in targets.items():
+                try:
+                    c.signal(pid, ticks, signal.SIGTERM)
+                    out[name] = "done"
+                except ProtocolError as e:
+                    out[name] = e.status
+            out["own_child_exit"] = child.wait(timeout=10)
+            return out
+
+        seen = as_nobody(look_and_signal)["ok"]
+        assert seen["half_exe"] == [0, ""], seen  # /proc/PID/exe refuses nobody: so does the daemon
+        assert seen["half"] == EPERM and seen["root_sleep"] == EPERM, seen
+        assert seen["turned"] == "done", seen  # on fresh ids, not the cached root's
+        assert seen["own_child"] == "done" and seen["own_child_exit"] == -signal.SIGTERM, seen
+        assert turned.wait(timeout=10) == -signal.SIGTERM
+        assert root_sleep.poll() is None and half.poll() is None
+    finally:
+        for p in (half, turned, root_sleep):
+            p.kill()
+            p.wait()
+
+
+@need_root
+def test_name_glob_matches_the_name_the_peer_sees(start, tmp):
+    d = start()
+    link = os.path.join(tmp, "a_very_long_program_name_x")  # comm: "a_very_long_pro"
+    os.symlink("/bin/sleep", link)
+    cut = subprocess.Popen([link, "60"])
+    try:
+        admin = Client(d.socket)
+        wait_for(lambda: cut.pid in admin.snapshot(name_glob="*program_name_x"), "root to find it by its full name")
+
+        def globs():
+            c = Client(d.socket)
+            return {"tail": cut.pid in c.snapshot(name_glob="*program_name_x"),
+                    "tail_basic": cut.pid in c.snapshot(fields=FIELD_BASIC, name_glob="*program_name_x"),
+                    "comm": cut.pid in c.snapshot(name_glob="a_very_long_pro*"),
+                    "full_name": c.snapshot(name_glob="a_very_long_pro*")[cut.pid]["full_name"]}
+
+        seen = as_nobody(globs)["ok"]
+        assert seen == {"tail": False, "tail_basic": False, "comm": True, "full_name": "a_very_long_pro"}, seen
+    finally:
+        cut.kill()
+        cut.wait()
+
+
+@need_root
+def test_smaps_only_of_the_peer_s_own_processes(start):
+    d = start()
+
+    def smaps():
+        snap = Client(d.socket).snapshot(fields=FIELD_BASIC | FIELD_SMAPS)
+        me = snap[os.getpid()]
+        others = [p["pid"] for p in snap.values() if p["valid"] & FIELD_SMAPS and p["pid"] != os.getpid()]
+        return {"me": [bool(me["valid"] & FIELD_SMAPS), me["pss"] > 0, bool(me["valid"] & FIELD_IDS)],
+                "daemon": [snap[d.pid]["valid"] & FIELD_SMAPS, snap[d.pid]["pss"]], "others": others}
+
+    seen = as_nobody(smaps)["ok"]
+    assert seen["me"] == [True, True, False], seen  # its own, and no ids it did not ask for
+    assert seen["daemon"] == [0, 0] and seen["others"] == [], seen
+    root = Client(d.socket).snapshot(fields=FIELD_BASIC | FIELD_SMAPS)
+    assert root[d.pid]["valid"] & FIELD_SMAPS and root[d.pid]["pss"] > 0
+
+
+def test_a_peer_s_text_cannot_forge_or_flood_log_lines(start):
+    d = start()
+    Client(d.socket, hello=False).hello(client="evil\nprocmond: fake error\x1b[31m")
+    Client(d.socket, hello=False).hello(client="y" * 60000)
+    d.wait_log("evil\\x0aprocmond: fake error\\x1b[31m")
+    with open(d.log_path, "rb") as f:
+        lines = f.read().split(b"\n")
+    assert not any(l.startswith(b"procmond: fake error") for l in lines)
+    long_line = next(l for l in lines if b"yyyy" in l)
+    assert len(long_line) <= 1024 and long_line.endswith("\u2026".encode()), len(long_line)
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@need_root
+def test_accept_out_of_fds_backs_off_instead_of_spinning(start):
+    import resource
+    d = start('[context]\nevent_source = "netlink"\n')
+    limits = resource.prlimit(d.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (d.fd_count(), limits[1]))  # no fd left for accept
+    waiting = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        waiting.connect(d.socket)  # in the backlog: the listener stays readable
+        d.wait_log("accept: ")
+        cpu = cpu_seconds(d.pid)
+        time.sleep(2)
+        assert cpu_seconds(d.pid) - cpu < 0.5, "the main loop spins on a listener it cannot accept from"
+        lines = [l for l in d.log_text().splitlines() if " accept: " in l]
+        assert 1 <= len(lines) <= 4 and "Too many open files" in lines[0], lines  # once a second at most
+    finally:
+        resource.prlimit(d.pid, resource.RLIMIT_NOFILE, limits)
+    waiting.settimeout(10)
+    waiting.sendall(HELLO_FRAME)
+    assert struct.unpack_from("<I", waiting.recv(5))[0] > 0  # accepted once an fd is free: its welcome
+    waiting.close()

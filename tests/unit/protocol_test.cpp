@@ -694,7 +694,32 @@ Test(socket, the_socket_file_has_the_mode_asked_for) {
     cr_assert(S_ISSOCK(st.st_mode));
     cr_assert_eq(st.st_mode & 07777, 0660u);
     cr_assert_eq(st.st_gid, getgid());
-    cr_assert_eq(platform::set_socket_file_mode(path, 0600, -1), PROCMON_OK);
+    cr_assert_eq(platform::set_socket_file_mode(l, path, 0600, -1), PROCMON_OK);
+    cr_assert_eq(lstat(path.c_str(), &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0600u);
+}
+
+Test(socket, a_mode_change_never_follows_a_symlink_put_at_the_path) {
+    TempDir dir;
+    platform::Socket l;
+    const std::string path = dir / "s", target = dir / "target";
+    cr_assert_eq(platform::listen_local(path, 0600, -1, 4, l), PROCMON_OK, "%s", last_message());
+    std::ofstream(target) << "keep me";
+    cr_assert_eq(chmod(target.c_str(), 0600), 0);
+    cr_assert_eq(unlink(path.c_str()), 0);
+    cr_assert_eq(symlink(target.c_str(), path.c_str()), 0);
+    cr_assert_eq(platform::set_socket_file_mode(l, path, 0666, getgid()), PROCMON_EPERM);
+    cr_assert(std::strstr(last_message(), path.c_str()) != nullptr, "%s", last_message());
+    cr_assert(std::strstr(last_message(), "a symbolic link") != nullptr, "%s", last_message());
+    struct stat st;
+    cr_assert_eq(stat(target.c_str(), &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0600u, "the target keeps its mode");
+
+    // another socket bound at the path since: not ours either
+    cr_assert_eq(unlink(path.c_str()), 0);
+    platform::Socket other;
+    cr_assert_eq(platform::listen_local(path, 0600, -1, 4, other), PROCMON_OK, "%s", last_message());
+    cr_assert_eq(platform::set_socket_file_mode(l, path, 0666, -1), PROCMON_EPERM);
     cr_assert_eq(lstat(path.c_str(), &st), 0);
     cr_assert_eq(st.st_mode & 07777, 0600u);
 }

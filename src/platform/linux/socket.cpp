@@ -68,10 +68,24 @@ int check_nobody_listens(const std::string &path, const sockaddr_un &addr) {
                 std::strerror(errno));
 }
 
-int apply_mode(const std::string &path, uint32_t mode, int64_t gid) {
-    if (chmod(path.c_str(), static_cast<mode_t>(mode)) != 0)
-        return fail(status_from_errno(errno), errno, "chmod %s to %o: %s", path.c_str(), mode, std::strerror(errno));
-    if (gid >= 0 && chown(path.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(gid)) != 0)
+// Sets the mode and group of the socket file bound as (dev, ino) at path.
+// As root, a chmod or chown that followed a symlink put there would change
+// whatever it names: so the path must still be that socket (lstat), and
+// the calls do not follow a symlink swapped in after the check (fchmodat's
+// AT_SYMLINK_NOFOLLOW then fails with EOPNOTSUPP; lchown's never follows).
+int apply_mode(const std::string &path, uint32_t mode, int64_t gid, uint64_t dev, uint64_t ino) {
+    struct stat st;
+    if (pm_sys()->fstatat(AT_FDCWD, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return fail(status_from_errno(errno), errno, "stat %s: %s", path.c_str(), std::strerror(errno));
+    if (!S_ISSOCK(st.st_mode) || st.st_dev != dev || st.st_ino != ino)
+        return fail(PROCMON_EPERM, 0, "%s is %s, not the socket this daemon bound: its mode and owner are left alone",
+                    path.c_str(), S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISSOCK(st.st_mode) ? "another socket" : "not a socket");
+    if (fchmodat(AT_FDCWD, path.c_str(), static_cast<mode_t>(mode), AT_SYMLINK_NOFOLLOW) != 0) {
+        const int err = errno;
+        return fail(err == EOPNOTSUPP ? PROCMON_EPERM : status_from_errno(err), err, "chmod %s to %o: %s%s", path.c_str(),
+                    mode, std::strerror(err), err == EOPNOTSUPP ? " (a symbolic link now)" : "");
+    }
+    if (gid >= 0 && fchownat(AT_FDCWD, path.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(gid), AT_SYMLINK_NOFOLLOW) != 0)
         return fail(status_from_errno(errno), errno, "chown %s to group %lld: %s", path.c_str(), static_cast<long long>(gid),
                     std::strerror(errno));
     return PROCMON_OK;
@@ -94,12 +108,17 @@ int64_t deadline_after(int timeout_ms) {
 
 Socket::~Socket() { close(); }
 
-Socket::Socket(Socket &&o) noexcept : handle_(std::exchange(o.handle_, WaitHandle{})) {}
+Socket::Socket(Socket &&o) noexcept
+    : handle_(std::exchange(o.handle_, WaitHandle{})),
+      file_dev_(std::exchange(o.file_dev_, 0)),
+      file_ino_(std::exchange(o.file_ino_, 0)) {}
 
 Socket &Socket::operator=(Socket &&o) noexcept {
     if (this != &o) {
         close();
         handle_ = std::exchange(o.handle_, WaitHandle{});
+        file_dev_ = std::exchange(o.file_dev_, 0);
+        file_ino_ = std::exchange(o.file_ino_, 0);
     }
     return *this;
 }
@@ -207,7 +226,11 @@ int listen_local(const std::string &path, uint32_t mode, int64_t gid, int backlo
     if (int rc = new_socket(SOCK_NONBLOCK, path, fd.fd); rc != PROCMON_OK) return rc;
     if (pm_sys()->bind(fd.fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) != 0)
         return fail(status_from_errno(errno), errno, "bind %s: %s", path.c_str(), std::strerror(errno));
-    int rc = apply_mode(path, mode, gid);
+    struct stat bound;
+    int rc = PROCMON_OK;
+    if (pm_sys()->fstatat(AT_FDCWD, path.c_str(), &bound, AT_SYMLINK_NOFOLLOW) != 0)
+        rc = fail(status_from_errno(errno), errno, "stat %s after bind: %s", path.c_str(), std::strerror(errno));
+    if (rc == PROCMON_OK) rc = apply_mode(path, mode, gid, bound.st_dev, bound.st_ino);
     if (rc == PROCMON_OK && listen(fd.fd, backlog) != 0)
         rc = fail(status_from_errno(errno), errno, "listen on %s: %s", path.c_str(), std::strerror(errno));
     if (rc != PROCMON_OK) {
@@ -217,10 +240,14 @@ int listen_local(const std::string &path, uint32_t mode, int64_t gid, int backlo
         return rc;
     }
     out = Socket(WaitHandle::from_native(fd.release()));
+    out.file_dev_ = bound.st_dev;
+    out.file_ino_ = bound.st_ino;
     return PROCMON_OK;
 }
 
-int set_socket_file_mode(const std::string &path, uint32_t mode, int64_t gid) { return apply_mode(path, mode, gid); }
+int set_socket_file_mode(const Socket &listener, const std::string &path, uint32_t mode, int64_t gid) {
+    return apply_mode(path, mode, gid, listener.file_dev_, listener.file_ino_);
+}
 
 int accept_local(const Socket &listener, Socket &out) {
     for (;;) {

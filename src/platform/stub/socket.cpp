@@ -35,7 +35,7 @@ int Socket::send_all(const void *, std::size_t, int) { return unsupported(); }
 int Socket::peer(PeerCredentials &) const { return unsupported(); }
 
 int listen_local(const std::string &, uint32_t, int64_t, int, Socket &) { return unsupported(); }
-int set_socket_file_mode(const std::string &, uint32_t, int64_t) { return unsupported(); }
+int set_socket_file_mode(const Socket &, const std::string &, uint32_t, int64_t) { return unsupported(); }
 int accept_local(const Socket &, Socket &) { return unsupported(); }
 int connect_local(const std::string &, int, Socket &) { return unsupported(); }
 
