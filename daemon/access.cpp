@@ -52,6 +52,9 @@ void mask_event(procmon_event &e, uint32_t peer_uid, const Permissions &perm) {
         masked = true;
     }
     if (masked) e.full_name = e.name;
+    // Who runs it is in the ids group, as in a snapshot: unknown, the value
+    // a uid filter already treats as undecidable.
+    if (!(perm.see_others & PROCMON_FIELD_IDS)) e.uid = UINT32_MAX;
 }
 
 }  // namespace procmon::daemon

@@ -456,6 +456,41 @@ def test_unprivileged_client_sees_own_processes_and_only_public_fields_of_roots(
 
 
 @need_root
+def test_events_of_others_show_only_what_see_others_shows(start):
+    d = start('[context]\nevent_source = "netlink"\n[default]\nsee_others = ["basic", "cpu"]\n')
+    first = d.status()["journal_next_seq"]
+    child = subprocess.Popen(["/bin/sh", "-c", "read line; exit 4", "procmon-events-secret"], stdin=subprocess.PIPE)
+
+    def events_of_child():
+        """From the journal (from_seq), until the child's EXIT: as a peer sees them."""
+        c = Client(d.socket)
+        c.subscribe(from_seq=first)
+        seen = []
+        wait_for(lambda: any(e["pid"] == child.pid and e["type"] == EVENT_EXIT for e in seen) or
+                 seen.extend(c.events()), "the child's EXIT")
+        return [[e["type"], e["uid"], e["exe"], e["argv"].decode(errors="replace")] for e in seen
+                if e["pid"] == child.pid]
+
+    root_seen = None
+    try:
+        # root's own view: everything (also proves the events are there)
+        wait_for(lambda: d.status()["journal_next_seq"] > first, "the child's START in the journal")
+        child.communicate(b"go\n")
+        root_seen = events_of_child()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert [e[0] for e in root_seen][-1] == EVENT_EXIT and all(e[1] == 0 for e in root_seen)
+    assert any(e[2] and "procmon-events-secret" in e[3] for e in root_seen)
+    # nobody: the same events, with uid, exe and argv hidden (ids, exe and
+    # argv are not in see_others)
+    seen = as_nobody(events_of_child)["ok"]
+    assert [e[0] for e in seen] == [e[0] for e in root_seen]
+    assert all(e[1] is None and e[2] == "" and e[3] == "" for e in seen), seen
+
+
+@need_root
 def test_denied_uid_and_socket_mode_refuse_nobody(start):
     d = start('[[allow]]\nusers = ["nobody"]\nconnect = false\n')
     refused = as_nobody(lambda: Client(d.socket).welcome)

@@ -6,6 +6,7 @@ costs the daemon in memory, and that a lag skip stays a wait, not a spin.
 Usage: PROCMOND=build/dev/daemon/procmond python3 -m pytest -q tests/daemon/test_stream.py
 (ctest `daemon_stream` runs it so). Needs root, as test_daemon.py.
 """
+import os
 import socket
 import subprocess
 import time
@@ -110,7 +111,10 @@ def test_a_stuck_subscriber_holds_a_frame_not_the_burst(start):
     # buffer or pending) and the reader's batch (a frame and one 256 KiB
     # event); the rest of the 8 MiB is slack for the allocator's pools, the
     # connection thread's stack and the journal pages read.
-    assert grown < 8 * 1024, f"RSS grew {grown} KiB with a stuck subscriber"
+    # Under a sanitizer RSS says nothing (ASan's quarantine, TSan's shadow
+    # memory): the bound is checked in the plain build.
+    if not os.environ.get("PROCMON_SANITIZE"):
+        assert grown < 8 * 1024, f"RSS grew {grown} KiB with a stuck subscriber"
     stuck.close()
 
 
