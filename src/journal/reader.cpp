@@ -127,6 +127,25 @@ Reader::Moved Reader::move_to_next_segment() {
     return open_first(files, i);
 }
 
+bool Reader::directory_unchanged() {
+    // A directory's mtime changes when an entry is created, removed or
+    // renamed, not when a file in it grows. Timestamps come from a coarse
+    // clock (a few ms), so an mtime is trusted only when the listing that
+    // saw it began well after it: a change after that listing then has a
+    // later mtime. A clock that steps back only makes it list again.
+    constexpr uint64_t kCoarseMarginNs = 50'000'000;
+    platform::FileInfo dir;
+    const uint64_t now = static_cast<uint64_t>(platform::now_ns(platform::Clock::realtime));
+    if (!platform::info(dirfile_, dir)) return false;
+    if (listed_segment_ == segment_first_ && dir.modified_ns == listed_dir_mtime_ns_ &&
+        listed_at_ns_ > dir.modified_ns + kCoarseMarginNs && now >= listed_at_ns_)
+        return true;
+    listed_dir_mtime_ns_ = dir.modified_ns;
+    listed_at_ns_ = now;  // taken before the listing that follows
+    listed_segment_ = segment_first_;
+    return false;
+}
+
 bool Reader::replaced() const {
     platform::FileInfo mine, named;
     if (!platform::info(file_, mine)) return false;
@@ -275,11 +294,16 @@ int Reader::gather(std::vector<Out> &out, std::vector<char> &strings, std::size_
             // (a header-only segment removed by the next run's recovery and
             // started again under the same name): that name is read anew.
             if (!finished_) {
-                std::vector<SegmentFile> files;
-                if (list_segments(dirfile_, dir_.c_str(), kNext, files) != PROCMON_OK) return last_error()->code;
-                finished_ = !files.empty() && files.back().first_seq > segment_first_;
-                if (!finished_ && replaced()) finished_ = again_ = true;
-                if (finished_) continue;
+                if (!directory_unchanged()) {  // else nothing newer: this segment is still the one written
+                    std::vector<SegmentFile> files;
+                    if (list_segments(dirfile_, dir_.c_str(), kNext, files) != PROCMON_OK) return last_error()->code;
+                    finished_ = !files.empty() && files.back().first_seq > segment_first_;
+                    if (!finished_ && replaced()) finished_ = again_ = true;
+                    if (finished_) {
+                        listed_at_ns_ = 0;  // that listing found a newer segment: it vouches for nothing next
+                        continue;
+                    }
+                }
             } else {
                 const uint64_t at = scan_->offset();
                 platform::FileInfo fi;

@@ -49,6 +49,7 @@ private:
     enum class Opened { yes, later, skipped, error };
     Opened open_segment(const SegmentFile &f, bool newest);
     void leave_segment();
+    bool directory_unchanged();  // since the last listing at the end of the data: no need to list again
     bool replaced() const;  // the current segment's name now names another file, or none
     void skipped(const std::vector<std::string> &names);
     void corrupt(uint64_t segment, uint64_t offset, uint64_t bytes);
@@ -69,6 +70,12 @@ private:
     std::string segment_name_;    // the current segment's
     bool again_ = true;           // the segment at segment_first_ is still to be opened (not yet created)
     bool finished_ = false;       // the current one will not grow: a newer segment exists
+    // The directory as it was when last listed at the end of the data: while
+    // its mtime stays, no segment was created, removed or renamed since, so
+    // a follower woken for each new record need not list it again.
+    uint64_t listed_dir_mtime_ns_ = 0;
+    uint64_t listed_at_ns_ = 0;
+    uint64_t listed_segment_ = 0;  // the segment whose end that listing found no newer one after
     std::unique_ptr<SegmentScanner> scan_;
     struct Torn {
         uint64_t offset = 0, bytes = 0;
