@@ -351,7 +351,17 @@ class Daemon:
             c.close()
 
     def fd_count(self):
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
+        """The daemon's open fds but the journal's segment files (the
+        writer opens the next before it closes the last)."""
+        fds = f"/proc/{self.pid}/fd"
+        count = 0
+        for fd in os.listdir(fds):
+            try:
+                target = os.readlink(f"{fds}/{fd}")
+            except FileNotFoundError:  # closed as we looked
+                continue
+            count += not (target.startswith(f"{self.dir}/journal/") and target.endswith(".pmj"))
+        return count
 
     def rss_kib(self):
         with open(f"/proc/{self.pid}/status") as f:

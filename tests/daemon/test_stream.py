@@ -45,9 +45,11 @@ def test_a_prompt_reader_with_a_small_queue_and_a_narrow_filter_loses_nothing(st
     c = Client(d.socket)
     subscribe(c, events=EVENT_EXEC, queue_capacity=2, cmdline_glob="*procmon-marker*")
     # 300 unrelated processes; every 30th a marker that lives long enough to
-    # have its argv read (the filter needs it).
+    # have its argv read (the filter needs it): a shell that runs sleep and
+    # then a builtin, since dash execs a -c's last command in place (its
+    # argv, the marker, would then last microseconds).
     run_shell('i=0; while [ $i -lt 300 ]; do /bin/true; '
-              'if [ $((i % 30)) -eq 0 ]; then /bin/sh -c "sleep 0.05" procmon-marker-$i; fi; i=$((i+1)); done')
+              'if [ $((i % 30)) -eq 0 ]; then /bin/sh -c "sleep 0.2; :" procmon-marker-$i; fi; i=$((i+1)); done')
     got = []
     markers = lambda: {e["argv"] for e in got if e["type"] == EVENT_EXEC}
     wait_for(lambda: len(markers()) >= 10 or got.extend(c.events(timeout=15)), "the ten markers' EXECs", 30)
@@ -59,7 +61,7 @@ def test_a_prompt_reader_with_a_small_queue_and_a_narrow_filter_loses_nothing(st
 @need_root
 def test_history_ends_though_its_last_records_are_filtered_out(start):
     d = start(NETLINK)
-    run_shell("/bin/sh -c 'sleep 0.05' procmon-marker-history")
+    run_shell("/bin/sh -c 'sleep 0.2; :' procmon-marker-history")  # alive while its argv is read (see above)
     run_shell("i=0; while [ $i -lt 20 ]; do /bin/true; i=$((i+1)); done")  # after the marker: none passes
     wait_for(lambda: d.status()["journal_durable_seq"] + 1 >= d.status()["journal_next_seq"], "the journal to be written")
     c = Client(d.socket)
