@@ -678,7 +678,7 @@ def test_reload_invalid_keeps_old_valid_applies_live(start):
 @need_root
 def test_retention_reload_trims_the_journal_live(start):
     d = start('[context]\nevent_source = "netlink"\n', journal="segment_bytes = 65536\n")
-    burst(40, 16384)  # ~640 KiB of EXEC events: ten segments
+    burst(40, 16384, lives=True)  # ~640 KiB of EXEC events: ten segments
     before = wait_for(lambda: (s := d.status())["journal_segments"] >= 4 and s, "segments to pile up")
     d.journal = "segment_bytes = 65536\nmax_bytes = 131072\n"
     d.write_config('[context]\nevent_source = "netlink"\n')
@@ -689,11 +689,14 @@ def test_retention_reload_trims_the_journal_live(start):
     assert after["journal_next_seq"] >= before["journal_next_seq"]
 
 
-def burst(n, arg_bytes):
+def burst(n, arg_bytes, lives=False):
     """n processes, each exec'ing /bin/true with an argument of arg_bytes:
-    large EXEC events, so they outrun any socket buffer."""
+    large EXEC events, so they outrun any socket buffer. With lives, each
+    is a shell living 20 ms, so that the daemon reads its argv even on a
+    loaded machine (a /bin/true is often gone first: an EXEC without argv)."""
+    run = '/bin/sh -c "sleep 0.02; :" x "$a"' if lives else '/bin/true "$a"'
     subprocess.run(["sh", "-c", f'a=$(head -c {arg_bytes} /dev/zero | tr "\\0" x); '
-                                f'i=0; while [ $i -lt {n} ]; do /bin/true "$a"; i=$((i+1)); done'], check=True)
+                                f'i=0; while [ $i -lt {n} ]; do {run}; i=$((i+1)); done'], check=True)
 
 
 @need_root
@@ -963,7 +966,8 @@ def test_accept_out_of_fds_backs_off_instead_of_spinning(start):
     import resource
     d = start('[context]\nevent_source = "netlink"\n')
     limits = resource.prlimit(d.pid, resource.RLIMIT_NOFILE)
-    resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (d.fd_count(), limits[1]))  # no fd left for accept
+    open_now = len(os.listdir(f"/proc/{d.pid}/fd"))  # every fd, the journal's too
+    resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (open_now, limits[1]))  # no fd left for accept
     waiting = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         waiting.connect(d.socket)  # in the backlog: the listener stays readable
