@@ -349,7 +349,7 @@ void Stream::run() {
                 if (!read_batch(perm))
                     return end(procmon_error_last()->code,
                                std::string("reading the journal: ") + procmon_error_last()->message);
-                busy = true;
+                busy = reader_has_more_;  // a full batch: more may wait; else the journal's change wakes us
             }
         }
         const bool sending = !pending_.empty();
@@ -374,8 +374,8 @@ void Stream::run() {
             // A frame waited a whole check and the socket took none of it:
             // the client is stuck; count what it misses beyond its capacity.
             if (!busy && !watches[0].writable) skip_if_lagging();
-        } else {
-            reader_has_more_ = true;  // readable, or the poll's time: look
+        } else if (watches[2].readable || reader_fd < 0) {
+            reader_has_more_ = true;  // the journal changed, or (not watched) the poll's time came: look
         }
     }
 }

@@ -138,3 +138,24 @@ def test_a_lag_skip_through_a_trimmed_journal_waits_and_sees_the_close(start):
     assert busy < 0.5, f"procmond used {busy:.0%} of a CPU with nothing to do but a stuck client"
     stuck.close()
     wait_for(lambda: d.status()["subscriptions"] == 0, "the stream to see its client close", 5)
+
+
+@need_root
+def test_live_subscribers_with_nothing_to_read_wait_without_cpu(start):
+    # A stream that has read all there is waits for the journal to change:
+    # four of them on a quiet journal take no measurable CPU, and still see
+    # the next event at once.
+    d = start(NETLINK)
+    clients = [Client(d.socket) for _ in range(4)]
+    for c in clients:
+        subscribe(c, events=EVENT_EXEC, cmdline_glob="*procmon-idle-marker*")
+    time.sleep(0.3)  # past the first reads
+    t0, ticks0 = time.monotonic(), cpu_ticks(d.pid)
+    time.sleep(2)
+    busy = (cpu_ticks(d.pid) - ticks0) / 100 / (time.monotonic() - t0)  # USER_HZ 100
+    assert busy < 0.05, f"procmond used {busy:.0%} of a core with four idle subscribers"
+    run_shell("/bin/sh -c 'sleep 0.2; :' procmon-idle-marker")  # alive while its argv is read
+    for c in clients:
+        got = []
+        wait_for(lambda: got or got.extend(c.events(timeout=15)), "the marker's EXEC")
+        assert b"procmon-idle-marker" in got[0]["argv"]
