@@ -9,7 +9,6 @@
 // reads every process; the fork storm wants the netlink connector).
 // Usage: daemon_bench PROCMOND [--processes N] [--clients N] [--storm N]
 //                               [--subscribers N] [--reloads N] [--seconds S]
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,6 +30,7 @@
 
 #include "idle_children.hpp"
 #include "procmon.h"
+#include "procmond_process.hpp"
 
 namespace {
 
@@ -45,10 +45,7 @@ pid_t daemon_pid = -1;  // stopped on every way out, also die()
 [[noreturn]] void die(const std::string &what) {
     const procmon_error *e = procmon_error_last();
     std::fprintf(stderr, "daemon_bench: %s (%s: %s)\n", what.c_str(), procmon_strerror(e->code), e->message);
-    if (daemon_pid > 0) {
-        kill(daemon_pid, SIGTERM);
-        waitpid(daemon_pid, nullptr, 0);
-    }
+    if (daemon_pid > 0) procmon_test::stop_procmond(daemon_pid);
     std::exit(1);
 }
 
@@ -103,33 +100,18 @@ struct Daemon {
     }
     void start() {
         write_config(1000);
-        pid = fork();
-        if (pid == 0) {
-            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-            if (fd >= 0) dup2(fd, 2);
-            execl(binary.c_str(), binary.c_str(), "--config", config.c_str(), static_cast<char *>(nullptr));
-            _exit(127);
-        }
+        pid = procmon_test::start_procmond(binary, {"--config", config}, log);
+        if (pid < 0) die("fork");
         daemon_pid = pid;
     }
     procmon_ctx *connect() const {
-        procmon_options o;
-        procmon_options_init(&o, PROCMON_OPTIONS_VERSION);
-        o.endpoint = socket.c_str();
-        o.arena_cap_bytes = 1ull << 30;  // the client's own queues: 16 subscriptions of 65,536 events
-        const auto deadline = Clock::now() + std::chrono::seconds(15);
-        for (;;) {
-            procmon_ctx *ctx = nullptr;
-            if (procmon_open(&ctx, &o) == PROCMON_OK) return ctx;
-            if (Clock::now() > deadline) die("procmond does not answer at " + socket);
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
+        // The client's own queues: 16 subscriptions of 65,536 events.
+        procmon_ctx *ctx = procmon_test::connect_procmond(socket, 15000, 1ull << 30);
+        if (ctx == nullptr) die("procmond does not answer at " + socket);
+        return ctx;
     }
     ~Daemon() {
-        if (pid > 0) {
-            kill(pid, SIGTERM);
-            waitpid(pid, nullptr, 0);
-        }
+        if (pid > 0) procmon_test::stop_procmond(pid);
     }
 };
 

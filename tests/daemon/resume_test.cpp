@@ -10,7 +10,6 @@
 // killed by pid. Through the public C ABI only: a remote context is opened
 // with procmon_options.endpoint, exactly as any program would.
 // Usage: daemon_resume_test PROCMOND
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,6 +30,7 @@
 #include <vector>
 
 #include "procmon.h"
+#include "procmond_process.hpp"
 
 namespace {
 
@@ -62,26 +62,17 @@ struct Daemon {
     pid_t pid = -1;
 
     void start() {
-        pid = fork();
+        pid = procmon_test::start_procmond(binary, {"--config", config}, log);
         if (pid < 0) die("fork");
-        if (pid == 0) {
-            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-            if (fd >= 0) dup2(fd, 2);
-            execl(binary.c_str(), binary.c_str(), "--config", config.c_str(), static_cast<char *>(nullptr));
-            _exit(127);
-        }
     }
     void kill_hard() {
         if (pid <= 0) return;
-        ::kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
+        procmon_test::stop_procmond(pid, SIGKILL);
         pid = -1;
     }
     void stop() {
         if (pid <= 0) return;
-        ::kill(pid, SIGTERM);
-        int status = 0;
-        waitpid(pid, &status, 0);
+        const int status = procmon_test::stop_procmond(pid);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "procmond exited with status 0x%x on SIGTERM", status);
         pid = -1;
     }
@@ -90,16 +81,9 @@ struct Daemon {
 
 // Opens a context on the daemon at `socket`, waiting up to 15 s for it to listen.
 procmon_ctx *connect(const std::string &socket) {
-    procmon_options o;
-    procmon_options_init(&o, PROCMON_OPTIONS_VERSION);
-    o.endpoint = socket.c_str();
-    const auto deadline = Clock::now() + std::chrono::seconds(15);
-    for (;;) {
-        procmon_ctx *ctx = nullptr;
-        if (procmon_open(&ctx, &o) == PROCMON_OK) return ctx;
-        if (Clock::now() > deadline) die("procmond did not answer at " + socket + ": " + last_error());
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    procmon_ctx *ctx = procmon_test::connect_procmond(socket, 15000);
+    if (ctx == nullptr) die("procmond did not answer at " + socket + ": " + last_error());
+    return ctx;
 }
 
 // Our children's events: the identity we compare on.

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "procmon.h"
+#include "procmond_process.hpp"
 
 namespace {
 
@@ -34,27 +35,18 @@ struct Daemon {
         socket = dir + "/procmond.sock";
         std::ofstream(dir + "/procmond.toml") << "[journal]\ndir = \"" << dir << "/journal\"\n";
         const std::string config = dir + "/procmond.toml", log = dir + "/log";
-        pid = fork();
+        pid = procmon_test::start_procmond(binary, {"--socket", socket, "--config", config}, log);
         cr_assert_geq(pid, 0);
-        if (pid == 0) {
-            std::freopen(log.c_str(), "w", stderr);
-            execl(binary, binary, "--socket", socket.c_str(), "--config", config.c_str(), static_cast<char *>(nullptr));
-            _exit(127);
-        }
-        for (int i = 0; i < 100 && access(socket.c_str(), F_OK) != 0; ++i) usleep(50000);
-        cr_assert_eq(access(socket.c_str(), F_OK), 0, "procmond did not listen at %s within 5 s", socket.c_str());
     }
     ~Daemon() {
-        kill(pid, SIGTERM);
-        waitpid(pid, nullptr, 0);
+        procmon_test::stop_procmond(pid);
         std::string cmd = "rm -rf '" + dir + "'";
         cr_expect_eq(system(cmd.c_str()), 0);
     }
     procmon_ctx *open() const {
-        procmon_options o = PROCMON_OPTIONS_INIT;
-        o.endpoint = socket.c_str();
-        procmon_ctx *ctx = nullptr;
-        cr_assert_eq(procmon_open(&ctx, &o), PROCMON_OK, "%s", procmon_error_last()->message);
+        procmon_ctx *ctx = procmon_test::connect_procmond(socket, 15000);
+        cr_assert_not_null(ctx, "procmond did not answer at %s within 15 s: %s", socket.c_str(),
+                           procmon_error_last()->message);
         return ctx;
     }
 };
