@@ -32,6 +32,10 @@
 #                  tests/fuzz/run.sh)
 #     abigail-tools  abidiff: the library's ABI against the last release's
 #                  (ctest abi_diff, tests/abi/abi_diff.sh)
+#     prometheus   Debian's real Prometheus 2.42 and its promtool: procmond's
+#                  /metrics scraped and queried, and linted (ctest
+#                  metrics_prometheus, tests/metrics/test_prometheus.py).
+#                  Run as a plain process; its service is not wanted (below)
 #   Python binding (scripts/test-python.sh):
 #     pybind11-dev, python3-dev  the extension
 #     python3-venv python3-pip   the wheel is built with pip, installed in a venv
@@ -52,13 +56,27 @@
 #   benchmarks (built by default, not run by the tests):
 #     hyperfine, procps (ps), libproc2-dev (enumerate_bench compares with
 #     it), time, gnuplot-nox (bench/plot.py)
+#     prometheus-process-exporter  the reference procmond's /metrics is
+#     measured against (bench/metrics_bench.py), run as a plain process;
+#     its service is not wanted either
+#
+# prometheus and prometheus-process-exporter ship services that their
+# postinst enables and starts (invoke-rc.d, deb-systemd-invoke): a fresh
+# install would leave Prometheus on 0.0.0.0:9090 and the exporter on :9256
+# running, and starting at every boot, disturbing the benchmarks' CPU
+# figures. When this script installs them, a policy-rc.d (exit 101, which
+# both honour) keeps them from starting during the install unless one is
+# already there, and the units it enabled are disabled afterwards.
 set -euo pipefail
 
 packages=(g++ gcc libc6-dev binutils cmake ninja-build pkgconf libmimalloc-dev libtomlplusplus-dev
           libcriterion-dev libcmocka-dev jq valgrind python3 clang-14 libclang-rt-14-dev abigail-tools
           pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-psutil python3-numpy
           cargo rust-clippy bindgen libclang1-14 libclang-common-14-dev
-          hyperfine procps libproc2-dev time gnuplot-nox)
+          prometheus
+          hyperfine procps libproc2-dev time gnuplot-nox prometheus-process-exporter)
+# the packages above with a service the tests and benchmarks start by hand
+services=(prometheus prometheus-process-exporter)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -78,6 +96,27 @@ if [ "$(id -u)" -ne 0 ]; then
     }
     sudo="sudo"
 fi
+new_services=()
+for s in "${services[@]}"; do
+    [[ " ${missing[*]} " == *" $s "* ]] && new_services+=("$s")
+done
+policy=/usr/sbin/policy-rc.d
+if [ ${#new_services[@]} -gt 0 ] && [ ! -e "$policy" ]; then
+    # deny every service start while apt runs (invoke-rc.d(8)), then remove it
+    trap '$sudo rm -f "$policy"' EXIT
+    printf '#!/bin/sh\n# scripts/install-deps.sh: no service starts while it installs\nexit 101\n' |
+        $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+fi
 $sudo apt-get update -qq
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for s in "${new_services[@]}"; do
+    # stopped (in case a policy-rc.d of the machine's own let it start) and not started at boot
+    if [ -d /run/systemd/system ]; then
+        $sudo systemctl disable --now "$s.service" >/dev/null 2>&1 || true
+    elif command -v update-rc.d >/dev/null; then
+        $sudo invoke-rc.d "$s" stop >/dev/null 2>&1 || true
+        $sudo update-rc.d "$s" disable >/dev/null 2>&1 || true
+    fi
+done
 echo "install-deps: done"
