@@ -85,8 +85,17 @@ def metrics_address(daemon, timeout=10.0):
     """ADDR:PORT from the daemon's log line `metrics at http://ADDR:PORT/metrics`
     (in what this start of it wrote: the log may hold an earlier start's)."""
     pattern = re.compile(r"info metrics at http://([0-9.]+:[0-9]+)/metrics")
-    return wait_for(lambda: (m := pattern.search(daemon.log_text()[daemon.log_start:])) and m.group(1),
-                    "procmond to log its metrics address", timeout)
+
+    def logged():
+        log = daemon.log_text()[daemon.log_start:]
+        m = pattern.search(log)
+        if not m and daemon.proc.poll() is not None:
+            raise AssertionError(f"procmond exited {daemon.proc.returncode} without a metrics address:\n{log[-2000:]}")
+        return m and m.group(1)
+    try:
+        return wait_for(logged, "procmond to log its metrics address", timeout)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nits log:\n{daemon.log_text()[daemon.log_start:][-2000:]}") from None
 
 
 def samples(body):
@@ -340,7 +349,7 @@ def test_prometheus_scrapes_procmond_up_and_without_error(prometheus, daemon):
 
 
 def test_two_hundred_exits_with_code_3_counted_exactly(prometheus, daemon, children):
-    series = f'procmon_group_exit_codes_total{{job="procmond",group="exiters",code="3"}}'
+    series = 'procmon_group_exit_codes_total{job="procmond",group="exiters",code="3"}'
     # One first, until Prometheus has the series: increase() counts from a
     # series' first sample, so the 200 must come after one.
     first = children(1, EXIT3, code=3)
