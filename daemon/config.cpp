@@ -1,5 +1,9 @@
 #include "config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -8,6 +12,8 @@
 
 #include <toml++/toml.h>
 
+#include "core/glob.hpp"
+#include "metrics/groups.hpp"
 #include "platform/users.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
@@ -206,6 +212,98 @@ public:
     }
 
     // The permission keys of [default] or of one [[allow]] rule.
+    void metrics(const toml::table &t, Config &c) {
+        only_keys(t, "metrics", {"listen", "refresh_interval_ms", "max_groups", "read", "group"});
+        std::string listen;
+        const toml::node *n = nullptr;
+        if (string_key(t, "metrics", "listen", listen, n)) {
+            sockaddr_storage addr{};
+            std::string why;
+            if (parse_listen_address(listen, addr, why)) c.metrics.listen = listen;
+            else error(n->source(), "metrics.listen: " + why);
+        }
+        unsigned_key(t, "metrics", "refresh_interval_ms", 100, 3600 * 1000, c.metrics.refresh_interval_ms);
+        unsigned_key(t, "metrics", "max_groups", 1, 100000, c.metrics.max_groups);
+        if (const toml::node *r = t.get("read")) {
+            const auto *list = r->as_array();
+            if (list == nullptr) {
+                error(r->source(), "metrics.read: must be an array, as [\"fds\", \"io\", \"ctxsw\", \"pss\"]");
+            } else {
+                c.metrics.read = 0;
+                for (const toml::node &e : *list) {
+                    const auto *s = e.as_string();
+                    const std::string v = s ? s->get() : std::string();
+                    if (v == "fds") c.metrics.read |= PROCMON_FIELD_FDS;
+                    else if (v == "io") c.metrics.read |= PROCMON_FIELD_IO;
+                    else if (v == "ctxsw") c.metrics.read |= PROCMON_FIELD_CTXSW;
+                    else if (v == "pss") c.metrics.read |= PROCMON_FIELD_SMAPS;
+                    else error(e.source(), "metrics.read: " + (s ? "\"" + v + "\"" : std::string("a value")) +
+                                               " is not fds, io, ctxsw or pss");
+                }
+            }
+        }
+        if (const toml::node *g = t.get("group")) metrics_groups(*g, c);
+    }
+
+    void metrics_groups(const toml::node &n, Config &c) {
+        const auto *groups = n.as_array();
+        if (groups == nullptr) {
+            error(n.source(), "metrics.group: must be an array of tables ([[metrics.group]])");
+            return;
+        }
+        for (const toml::node &g : *groups) {
+            const auto *t = g.as_table();
+            if (t == nullptr) {
+                error(g.source(), "metrics.group: each group must be a table ([[metrics.group]])");
+                continue;
+            }
+            only_keys(*t, "metrics.group", {"name", "comm", "exe", "cmdline", "user", "cgroup"});
+            MetricsGroup group;
+            const toml::node *name = nullptr;
+            if (!string_key(*t, "metrics.group", "name", group.name, name)) {
+                if (name == nullptr) error(t->source(), "metrics.group: a group needs a name (fixed, or a template "
+                                                        "as \"{{.Comm}}\")");
+                continue;
+            }
+            std::string why;
+            if (!metrics::check_group_name(group.name, why)) error(name->source(), "metrics.group.name: " + why);
+            globs(*t, "comm", group.comm);
+            globs(*t, "exe", group.exe);
+            globs(*t, "cmdline", group.cmdline);
+            globs(*t, "cgroup", group.cgroup);
+            if (const toml::node *u = t->get("user")) {
+                group.has_uids = true;
+                if (const auto *list = u->as_array()) {
+                    for (const toml::node &e : *list) {
+                        uint32_t id = 0;
+                        if (id_of(e, "metrics.group.user", true, id)) group.uids.push_back(id);
+                    }
+                } else {
+                    error(u->source(), "metrics.group.user: must be an array, as [\"www-data\", 0]");
+                }
+            }
+            c.metrics.groups.push_back(std::move(group));
+        }
+    }
+
+    void globs(const toml::table &t, const char *key, std::vector<std::string> &out) {
+        const toml::node *n = t.get(key);
+        if (n == nullptr) return;
+        const auto *list = n->as_array();
+        if (list == nullptr) {
+            error(n->source(), std::string("metrics.group.") + key + ": must be an array of globs, as [\"nginx*\"]");
+            return;
+        }
+        for (const toml::node &e : *list) {
+            const auto *s = e.as_string();
+            std::string why;
+            if (s == nullptr) error(e.source(), std::string("metrics.group.") + key + ": each glob must be a string");
+            else if (!glob_is_valid(s->get().c_str(), why))
+                error(e.source(), std::string("metrics.group.") + key + ": \"" + s->get() + "\": " + why);
+            else out.push_back(s->get());
+        }
+    }
+
     void permissions(const toml::table &t, const std::string &sec, Permissions &p) {
         bool_key(t, sec, "connect", p.connect);
         bool_key(t, sec, "snapshot", p.snapshot);
@@ -321,11 +419,12 @@ std::shared_ptr<const Config> parse_config(const std::string &path, const std::s
     }
     auto c = std::make_shared<Config>();
     c->path = path;
-    parser.only_keys(doc, "", {"socket", "limits", "context", "journal", "default", "allow"});
+    parser.only_keys(doc, "", {"socket", "limits", "context", "journal", "metrics", "default", "allow"});
     if (const toml::table *t = parser.section(doc, "socket")) parser.socket(*t, *c);
     if (const toml::table *t = parser.section(doc, "limits")) parser.limits(*t, *c);
     if (const toml::table *t = parser.section(doc, "context")) parser.context(*t, *c);
     if (const toml::table *t = parser.section(doc, "journal")) parser.journal(*t, *c);
+    if (const toml::table *t = parser.section(doc, "metrics")) parser.metrics(*t, *c);
     if (const toml::table *t = parser.section(doc, "default")) {
         parser.only_keys(*t, "default", {"connect", "snapshot", "subscribe", "journal", "see_others", "signal_others",
                                          "status_all"});
@@ -334,6 +433,43 @@ std::shared_ptr<const Config> parse_config(const std::string &path, const std::s
     if (const toml::node *n = doc.get("allow")) parser.allow_rules(*n, *c);  // after [default]: rules start from it
     if (!errors.empty()) return nullptr;
     return c;
+}
+
+bool parse_listen_address(const std::string &text, sockaddr_storage &out, std::string &why) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+        why = "\"" + text + "\" is not ADDR:PORT (as 127.0.0.1:9464 or [::1]:9464)";
+        return false;
+    }
+    std::string host = text.substr(0, colon);
+    const std::string port_text = text.substr(colon + 1);
+    char *end = nullptr;
+    errno = 0;
+    const unsigned long port = std::strtoul(port_text.c_str(), &end, 10);
+    if (port_text.empty() || *end != '\0' || errno != 0 || port > 65535 || port_text[0] == '-' ||
+        port_text[0] == '+') {
+        why = "\"" + port_text + "\" in \"" + text + "\" is not a port (0 to 65535)";
+        return false;
+    }
+    out = {};
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+        auto *a6 = reinterpret_cast<sockaddr_in6 *>(&out);
+        if (inet_pton(AF_INET6, host.c_str(), &a6->sin6_addr) == 1) {
+            a6->sin6_family = AF_INET6;
+            a6->sin6_port = htons(static_cast<uint16_t>(port));
+            return true;
+        }
+    } else {
+        auto *a4 = reinterpret_cast<sockaddr_in *>(&out);
+        if (inet_pton(AF_INET, host.c_str(), &a4->sin_addr) == 1) {
+            a4->sin_family = AF_INET;
+            a4->sin_port = htons(static_cast<uint16_t>(port));
+            return true;
+        }
+    }
+    why = "\"" + host + "\" in \"" + text + "\" is not an IPv4 address or a bracketed IPv6 one ([::1])";
+    return false;
 }
 
 bool read_file(const std::string &path, std::string &out, std::string &error) {
@@ -373,6 +509,7 @@ std::vector<std::string> restart_keys_changed(const Config &running, const Confi
     check(running.journal.segment_bytes != loaded.journal.segment_bytes, "journal.segment_bytes");
     check(running.context.arena_cap_bytes != loaded.context.arena_cap_bytes, "context.arena_cap_bytes");
     check(running.context.event_source != loaded.context.event_source, "context.event_source");
+    check(running.metrics.listen != loaded.metrics.listen, "metrics.listen");
     return keys;
 }
 

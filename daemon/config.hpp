@@ -11,6 +11,8 @@
 
 #include "procmon.h"
 
+struct sockaddr_storage;
+
 namespace procmon::daemon {
 
 // What /proc shows any user of another user's process: exe, cwd, fds, io
@@ -36,6 +38,16 @@ struct Permissions {
 struct AllowRule {
     std::vector<uint32_t> uids, gids;  // a peer matches by its uid or its primary gid
     Permissions permissions;           // keys the rule leaves unset come from [default]
+};
+
+// One [[metrics.group]]: a process is in it when every matcher given
+// matches (any glob of a list may); `name` is fixed or a template
+// ({{.Comm}} ...) expanded per process (docs/metrics.md).
+struct MetricsGroup {
+    std::string name;
+    std::vector<std::string> comm, exe, cmdline, cgroup;  // fnmatch globs
+    std::vector<uint32_t> uids;                           // effective uid
+    bool has_uids = false;
 };
 
 struct Config {
@@ -68,6 +80,13 @@ struct Config {
         uint64_t max_bytes = 0;   // 0 = unlimited
         uint64_t max_age_ms = 0;  // 0 = unlimited
     } journal;
+    struct {
+        std::string listen;  // "ADDR:PORT" of the HTTP endpoint; "" = none
+        uint32_t refresh_interval_ms = 5000;
+        uint32_t max_groups = 500;
+        uint64_t read = PROCMON_FIELD_FDS | PROCMON_FIELD_IO | PROCMON_FIELD_CTXSW;  // opt-in readings
+        std::vector<MetricsGroup> groups;
+    } metrics;
     Permissions defaults;
     std::vector<AllowRule> allow;
 
@@ -85,8 +104,23 @@ std::shared_ptr<const Config> parse_config(const std::string &path, const std::s
 // Reads and parses the file; a file that cannot be read is one error.
 std::shared_ptr<const Config> load_config(const std::string &path, std::vector<std::string> &errors);
 
+// "ADDR:PORT" (IPv4, or [IPv6]; port 0 to 65535) as a socket address: false
+// with `why` when it is not one.
+bool parse_listen_address(const std::string &text, struct sockaddr_storage &out, std::string &why);
+
 // The file's bytes into `out`; false with `error` saying why.
 bool read_file(const std::string &path, std::string &out, std::string &error);
+
+// What the command line sets over the file, kept by every reload ("" = the
+// file's): --socket and --metrics.
+struct Overrides {
+    std::string socket_path;
+    std::string metrics_listen;
+    void apply(Config &c) const {
+        if (!socket_path.empty()) c.socket.path = socket_path;
+        if (!metrics_listen.empty()) c.metrics.listen = metrics_listen;
+    }
+};
 
 // The keys whose change needs a restart, as "socket.path", with their old
 // and new values differing: a reload keeps the old values of these.

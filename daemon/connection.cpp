@@ -138,6 +138,7 @@ bool Session::hello() {
 
 bool Session::request(const protocol::Frame &f) {
     using protocol::Type;
+    const uint64_t arrived = mono_ns();
     const auto cfg = state_.config();
     const Permissions perm = cfg->for_peer(peer().uid, peer().gid);
     std::vector<unsigned char> out;
@@ -209,6 +210,7 @@ bool Session::request(const protocol::Frame &f) {
                                                  config_name(*cfg) + ")"};
             ++client_.requests;
             ++state_.requests_total;
+            state_.rpc.subscribed();
             serve_subscription(state_, ch_, client_, s);
             return false;  // a subscription ends its connection
         }
@@ -230,7 +232,9 @@ bool Session::request(const protocol::Frame &f) {
     }
     ++client_.requests;
     ++state_.requests_total;
-    return reply(out);
+    const bool sent = reply(out);
+    state_.rpc.served(f.type, mono_ns() - arrived);
+    return sent;
 }
 
 Snapshot Session::take(const procmon_query &q) {

@@ -1,5 +1,7 @@
 // procmond: the privileged collector serving procmon's clients over a Unix
 // socket (docs/daemon.md).
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -13,7 +15,7 @@
 namespace {
 
 const char kUsage[] =
-    "usage: procmond [--config FILE] [--socket PATH]\n"
+    "usage: procmond [--config FILE] [--socket PATH] [--metrics ADDR:PORT]\n"
     "       procmond --check-config FILE\n"
     "\n"
     "Serves this machine's processes and process events to procmon clients\n"
@@ -23,6 +25,9 @@ const char kUsage[] =
     "                       built-in defaults: socket /run/procmond.sock (0666),\n"
     "                       journal /var/lib/procmond/journal\n"
     "  --socket PATH        listen at PATH, whatever the config says\n"
+    "  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+    "                       (as 127.0.0.1:9464; port 0: any free one, logged),\n"
+    "                       whatever the config's metrics.listen says\n"
     "  --check-config FILE  validate FILE, print \"FILE: ok\" or its errors, exit\n"
     "  --help, --version\n"
     "\n"
@@ -40,6 +45,7 @@ int main(int argc, char **argv) {
     using namespace procmon::daemon;
     std::string config_path, socket_path, check_path;
     bool has_socket = false;
+    Overrides overrides;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         auto value = [&](std::string &out) {
@@ -60,6 +66,12 @@ int main(int argc, char **argv) {
         } else if (arg == "--socket") {
             if (!value(socket_path)) return usage_error("--socket needs a path");
             has_socket = true;
+        } else if (arg == "--metrics") {
+            if (!value(overrides.metrics_listen)) return usage_error("--metrics needs ADDR:PORT");
+            sockaddr_storage addr{};
+            std::string why;
+            if (!parse_listen_address(overrides.metrics_listen, addr, why))
+                return usage_error(("--metrics: " + why).c_str());
         } else if (arg == "--check-config") {
             if (!value(check_path)) return usage_error("--check-config needs a file");
         } else {
@@ -94,9 +106,9 @@ int main(int argc, char **argv) {
     }
     if (has_socket) {
         if (socket_path.empty() || socket_path.size() > 107) return usage_error("--socket needs a path of 1 to 107 bytes");
-        auto overridden = std::make_shared<Config>(*config);
-        overridden->socket.path = socket_path;
-        config = overridden;
+        overrides.socket_path = socket_path;
     }
-    return run_server(std::move(config), std::move(text), has_socket ? socket_path : std::string());
+    auto overridden = std::make_shared<Config>(*config);
+    overrides.apply(*overridden);
+    return run_server(std::move(overridden), std::move(text), std::move(overrides));
 }

@@ -30,7 +30,7 @@ void Reloader::reload(const char *reason, bool only_if_changed) {
     }
     // What only a restart can change keeps its running value.
     auto loaded = std::make_shared<Config>(*parsed);
-    if (!socket_override_.empty()) loaded->socket.path = socket_override_;
+    overrides_.apply(*loaded);
     for (const std::string &key : restart_keys_changed(*running, *loaded))
         log(Level::warning, "reload (%s): %s changed: it takes a restart; the running value stays", reason,
             key.c_str());
@@ -41,6 +41,7 @@ void Reloader::reload(const char *reason, bool only_if_changed) {
     loaded->journal.segment_bytes = running->journal.segment_bytes;
     loaded->context.arena_cap_bytes = running->context.arena_cap_bytes;
     loaded->context.event_source = running->context.event_source;
+    loaded->metrics.listen = running->metrics.listen;  // or --metrics's
     apply_live(*running, *loaded);
     state_.publish(loaded);
     log(Level::info, "reload (%s): %s in force, generation %llu", reason, loaded->path.c_str(),

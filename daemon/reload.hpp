@@ -13,9 +13,9 @@ namespace procmon::daemon {
 class Reloader {
 public:
     // `text` is the file as the running config was read from it;
-    // `socket_override` the --socket path that stands for the file's ("" = none).
-    Reloader(State &state, std::string text, std::string socket_override)
-        : state_(state), last_text_(std::move(text)), socket_override_(std::move(socket_override)) {}
+    // `overrides`: what the command line sets over the file.
+    Reloader(State &state, std::string text, Overrides overrides)
+        : state_(state), last_text_(std::move(text)), overrides_(std::move(overrides)) {}
 
     // Reads the file again. `only_if_changed`: a directory event, which may
     // be another file's, or the same bytes written again.
@@ -30,7 +30,7 @@ private:
 
     State &state_;
     std::string last_text_;  // the bytes last tried, valid or not
-    const std::string socket_override_;
+    const Overrides overrides_;
     const platform::Socket *listener_ = nullptr;
 };
 

@@ -11,10 +11,13 @@
 #include <cstring>
 #include <chrono>
 #include <list>
+#include <memory>
 #include <thread>
 
+#include "capi/context.hpp"
 #include "connection.hpp"
 #include "log.hpp"
+#include "metrics/endpoint.hpp"
 #include "platform/files.hpp"
 #include "platform/socket.hpp"
 #include "reload.hpp"
@@ -79,8 +82,8 @@ std::string last_error_text() {
 
 class Server {
 public:
-    Server(std::shared_ptr<const Config> config, std::string text, std::string socket_override)
-        : state_(config, wall_ns()), reloader_(state_, std::move(text), std::move(socket_override)) {}
+    Server(std::shared_ptr<const Config> config, std::string text, Overrides overrides)
+        : state_(config, wall_ns()), reloader_(state_, std::move(text), std::move(overrides)) {}
     ~Server();
 
     int run();
@@ -94,6 +97,7 @@ private:
 
     State state_;
     Reloader reloader_;
+    std::unique_ptr<metrics::Endpoint> metrics_;  // when metrics.listen is set
     int signal_fd_ = -1;
     std::list<Worker> workers_;
     platform::Waker worker_done_;  // a connection thread ended: join it
@@ -103,6 +107,7 @@ private:
 };
 
 Server::~Server() {
+    metrics_.reset();  // reads the journal and the context: goes before them
     reap(true);
     if (state_.journal) {
         const int rc = procmon_journal_close(state_.journal);  // writes and syncs what is queued
@@ -126,6 +131,19 @@ bool Server::start() {
         return false;
     }
     state_.journal_dir = cfg->journal.dir;
+    state_.journal->writer->set_sync_observer([this](uint64_t ns) { state_.journal_fsync.observe_ns(ns); });
+    if (!cfg->metrics.listen.empty()) {
+        metrics_ = std::make_unique<metrics::Endpoint>(state_);
+        std::string why;
+        if (!metrics_->start(cfg->metrics.listen, why)) {
+            log(Level::error, "metrics: %s", why.c_str());
+            return false;
+        }
+        // The address as given, with the port bound (port 0 picks one).
+        const std::string &listen = cfg->metrics.listen;
+        log(Level::info, "metrics at http://%s:%u/metrics", listen.substr(0, listen.rfind(':')).c_str(),
+            static_cast<unsigned>(metrics_->port()));
+    }
     return true;
 }
 
@@ -288,6 +306,7 @@ int Server::run() {
         if (watches[0].readable) accept_all(listener);
     }
     state_.shutdown.wake();
+    metrics_.reset();
     reap(true);
     reloader_.set_listener(nullptr);
     listener.close();
@@ -301,7 +320,7 @@ int Server::run() {
 
 }  // namespace
 
-int run_server(std::shared_ptr<const Config> config, std::string config_text, std::string socket_override) {
+int run_server(std::shared_ptr<const Config> config, std::string config_text, Overrides overrides) {
     // Signals are taken by the main loop from a signalfd: blocked in every
     // thread, which inherit this mask. A peer gone mid-send is an error
     // return, not a SIGPIPE.
@@ -312,7 +331,7 @@ int run_server(std::shared_ptr<const Config> config, std::string config_text, st
     sigaddset(&blocked, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
     signal(SIGPIPE, SIG_IGN);
-    Server server(std::move(config), std::move(config_text), std::move(socket_override));
+    Server server(std::move(config), std::move(config_text), std::move(overrides));
     return server.run();
 }
 

@@ -11,9 +11,8 @@
 
 namespace procmon::daemon {
 
-// `config_text` is the file's bytes the config was parsed from ("" for
-// defaults); `socket_override` the --socket path, which reloads keep ("" =
-// none). Returns the process's exit status.
-int run_server(std::shared_ptr<const Config> config, std::string config_text, std::string socket_override);
+// `config` has `overrides` applied; `config_text` is the file's bytes it
+// was parsed from ("" for defaults). Returns the process's exit status.
+int run_server(std::shared_ptr<const Config> config, std::string config_text, Overrides overrides);
 
 }  // namespace procmon::daemon

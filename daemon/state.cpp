@@ -11,6 +11,12 @@ uint64_t wall_ns() {
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
+uint64_t mono_ns() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+}
+
 State::State(std::shared_ptr<const Config> config, uint64_t started) : started_ns(started), config_(std::move(config)) {
     loaded_ns_ = started;
 }

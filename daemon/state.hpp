@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "config.hpp"
+#include "metrics/histogram.hpp"
+#include "metrics/rpc.hpp"
 #include "platform/platform.hpp"
 #include "platform/socket.hpp"
 #include "procmon.h"
@@ -63,6 +65,8 @@ public:
     const uint64_t started_ns;
     std::atomic<uint64_t> connections_total{0}, connections_refused{0}, requests_total{0}, events_delivered{0},
         events_dropped{0}, subscriptions{0};
+    metrics::RpcMetrics rpc;
+    metrics::Histogram journal_fsync{metrics::latency_bounds()};
 
 private:
     mutable std::mutex config_mutex_;
@@ -74,5 +78,6 @@ private:
 };
 
 uint64_t wall_ns();
+uint64_t mono_ns();  // for durations
 
 }  // namespace procmon::daemon

@@ -23,6 +23,8 @@
 #     libmimalloc-dev  mimalloc's header (its library is loaded at run time)
 #     libtomlplusplus-dev  toml++ for procmond's config, linked as a shared
 #                  library (pkg-config tomlplusplus)
+#     libmicrohttpd-dev  procmond's /metrics HTTP server, linked as a shared
+#                  library (pkg-config libmicrohttpd)
 #     libcriterion-dev, libcmocka-dev  the unit and concurrency suites
 #     jq           the CLI test checks JSON with it
 #     valgrind     the performance gate counts instructions with it
@@ -69,7 +71,7 @@
 # already there, and the units it enabled are disabled afterwards.
 set -euo pipefail
 
-packages=(g++ gcc libc6-dev binutils cmake ninja-build pkgconf libmimalloc-dev libtomlplusplus-dev
+packages=(g++ gcc libc6-dev binutils cmake ninja-build pkgconf libmimalloc-dev libtomlplusplus-dev libmicrohttpd-dev
           libcriterion-dev libcmocka-dev jq valgrind python3 clang-14 libclang-rt-14-dev abigail-tools
           pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-psutil python3-numpy
           cargo rust-clippy bindgen libclang1-14 libclang-common-14-dev

@@ -212,14 +212,24 @@ bool Writer::start_segment() {
 bool Writer::datasync() {
     if (!file_.valid() || !dirty_) return true;
     ++fsyncs_;
+    const uint64_t started = mono_ns();
     if (!platform::datasync(file_)) {
         failed(status_from_errno(errno), errno, "fdatasync");
         return false;
     }
     dirty_ = false;
     last_sync_ns_ = mono_ns();
+    {
+        std::lock_guard<std::mutex> lock(observer_mutex_);
+        if (sync_observer_) sync_observer_(last_sync_ns_ - started);
+    }
     durable_seq_ = written_seq_.load();
     return true;
+}
+
+void Writer::set_sync_observer(std::function<void(uint64_t ns)> observer) {
+    std::lock_guard<std::mutex> lock(observer_mutex_);
+    sync_observer_ = std::move(observer);
 }
 
 void Writer::retain() {

@@ -53,6 +53,9 @@ public:
     // Replaces the retention limits (a daemon's config reload); the writer
     // applies them at once, in its next retention pass. Any thread.
     void set_retention(uint64_t max_bytes, uint64_t max_age_ns);
+    // Called on the writer's thread with each fsync's duration (a daemon's
+    // latency histogram); empty: none. Any thread.
+    void set_sync_observer(std::function<void(uint64_t ns)> observer);
     // Writes what is queued, syncs, stops the thread and unlocks. Returns
     // the status of a final write or sync that failed.
     int close();
@@ -124,6 +127,8 @@ private:
     std::atomic<int> last_error_{PROCMON_OK};
     // opts_'s retention, changed by set_retention while the thread runs
     std::atomic<uint64_t> max_bytes_{0}, max_age_ns_{0};
+    std::mutex observer_mutex_;
+    std::function<void(uint64_t)> sync_observer_;
 };
 
 }  // namespace procmon::journal

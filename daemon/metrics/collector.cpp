@@ -1,0 +1,425 @@
+#include "collector.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "log.hpp"
+#include "state.hpp"
+
+namespace procmon::daemon::metrics {
+
+namespace {
+
+constexpr const char *kStateNames[] = {"running", "sleeping", "disk_sleep", "stopped", "zombie", "idle", "other"};
+
+std::size_t state_index(uint32_t kind) {
+    switch (kind) {
+    case PROCMON_STATE_RUNNING: return 0;
+    case PROCMON_STATE_SLEEPING: return 1;
+    case PROCMON_STATE_DISK_SLEEP: return 2;
+    case PROCMON_STATE_STOPPED:
+    case PROCMON_STATE_TRACING_STOP: return 3;
+    case PROCMON_STATE_ZOMBIE: return 4;
+    case PROCMON_STATE_IDLE: return 5;
+    default: return 6;
+    }
+}
+
+// "SIGKILL"; "SIG<n>" for a number with no name (real-time signals): at
+// most 64 values, so the label set stays bounded.
+std::string signal_name(int sig) {
+    if (sig >= 1 && sig < SIGRTMIN) {
+        if (const char *abbrev = sigabbrev_np(sig)) return std::string("SIG") + abbrev;
+    }
+    return "SIG" + std::to_string(sig);
+}
+
+// The soft limit on open files of a process ("Max open files" in
+// /proc/PID/limits); 0 when it cannot be read or is unlimited.
+uint64_t fd_soft_limit(int32_t pid) {
+    char path[48];
+    std::snprintf(path, sizeof path, "/proc/%d/limits", pid);
+    FILE *f = std::fopen(path, "re");
+    if (f == nullptr) return 0;
+    char line[256];
+    uint64_t limit = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (std::strncmp(line, "Max open files", 14) != 0) continue;
+        unsigned long long soft = 0;
+        if (std::sscanf(line + 14, "%llu", &soft) == 1) limit = soft;
+        break;
+    }
+    std::fclose(f);
+    return limit;
+}
+
+void observe(HistogramValue &h, uint64_t ns) {
+    const Bounds &bounds = lifetime_bounds();
+    if (h.buckets.empty()) h.buckets.resize(bounds.size() + 1);
+    const double seconds = static_cast<double>(ns) / 1e9;
+    std::size_t i = 0;
+    while (i < bounds.size() && seconds > bounds[i]) ++i;
+    ++h.buckets[i];
+    h.sum += seconds;
+}
+
+// How far a counter of one process moved since the last refresh counted
+// it (a value that went down, as after a pid's reuse slipped by, counts
+// from zero).
+uint64_t delta(uint64_t now, uint64_t &before) {
+    const uint64_t d = now >= before ? now - before : now;
+    before = now;
+    return d;
+}
+
+ProcessFacts facts_of(const procmon_event &e, const std::string &cgroup, const std::string &container_id) {
+    ProcessFacts f;
+    f.name = e.full_name ? e.full_name : (e.name ? e.name : "");
+    f.exe = e.exe ? e.exe : "";
+    f.argv = e.argv;
+    f.argv_len = e.argv_len;
+    f.cgroup = cgroup;
+    f.container_id = container_id;
+    f.uid = e.uid;
+    return f;
+}
+
+}  // namespace
+
+Collector::Collector(State &state) : state_(state) {}
+
+Collector::~Collector() {
+    stop_ = true;
+    if (reader_ != nullptr) procmon_journal_reader_wake(reader_);
+    if (thread_.joinable()) thread_.join();
+    procmon_journal_reader_close(reader_);
+}
+
+bool Collector::start() {
+    procmon_journal_read_options o = PROCMON_JOURNAL_READ_OPTIONS_INIT;
+    o.from_seq = state_.journal_next_seq();  // from now on: a restart counts anew, as Prometheus expects
+    if (procmon_journal_reader_open(&reader_, state_.journal_dir.c_str(), &o) != PROCMON_OK) return false;
+    update_rules();
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "procmond-metric");
+        run();
+    });
+    return true;
+}
+
+void Collector::update_rules() {
+    const auto cfg = state_.config();
+    const uint64_t generation = state_.config_generation();
+    if (classifier_ && generation == rules_generation_) return;
+    rules_generation_ = generation;
+    classifier_ = std::make_unique<Classifier>(cfg->metrics.groups);
+    needs_cgroup_ = classifier_->needs_cgroup();
+    std::lock_guard<std::mutex> lock(mutex_);
+    max_groups_ = cfg->metrics.max_groups;
+    groups_.try_emplace(std::string(kOtherGroup));
+    // Fixed names exist from the start, at zero, so that a group's first
+    // exit is an increase Prometheus can see.
+    for (const MetricsGroup &g : cfg->metrics.groups)
+        if (g.name.find("{{") == std::string::npos) group(g.name);
+}
+
+GroupFigures &Collector::group(const std::string &name) {
+    auto it = groups_.find(name);
+    if (it != groups_.end()) return it->second;
+    if (groups_.size() >= max_groups_ + 1) {  // "other" is not counted in max_groups
+        ++overflow_;
+        return groups_[std::string(kOtherGroup)];
+    }
+    return groups_[name];
+}
+
+void Collector::run() {
+    std::vector<procmon_event> batch(256);
+    uint64_t next_refresh = mono_ns();
+    uint64_t last_error_logged = 0;
+    while (!stop_) {
+        update_rules();
+        if (mono_ns() >= next_refresh) {
+            refresh();
+            next_refresh = mono_ns() + uint64_t{state_.config()->metrics.refresh_interval_ms} * 1000000;
+        }
+        const uint64_t now = mono_ns();
+        const int timeout = next_refresh > now ? static_cast<int>((next_refresh - now) / 1000000 + 1) : 0;
+        const int rc = procmon_journal_reader_wait(reader_, timeout);
+        if (stop_) break;
+        if (rc == PROCMON_ETIMEDOUT || rc == PROCMON_EINTR) continue;
+        if (rc == PROCMON_OK) {
+            for (;;) {
+                std::size_t n = 0;
+                if (procmon_journal_reader_next(reader_, batch.data(), sizeof(procmon_event), batch.size(), &n, 0) !=
+                    PROCMON_OK)
+                    break;
+                {
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    for (std::size_t i = 0; i < n; ++i) on_event(batch[i]);
+                }
+                if (n < batch.size()) break;
+            }
+            continue;
+        }
+        // The journal could not be read (ENOMEM, EIO): say so now and then,
+        // and try again after a pause rather than spin.
+        if (mono_ns() - last_error_logged > 60ull * 1000000000) {
+            last_error_logged = mono_ns();
+            log(Level::error, "metrics: reading the journal: %s: %s", procmon_strerror(rc),
+                procmon_error_last()->message);
+        }
+        for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+void Collector::on_event(const procmon_event &e) {
+    if (e.flags & PROCMON_EVENT_FLAG_THREAD) return;
+    switch (e.type) {
+    case PROCMON_EVENT_LOST: events_lost_ += e.lost != 0 ? e.lost : 1; return;
+    case PROCMON_EVENT_START: {
+        Tracked t;
+        t.start_ticks = e.start_ticks;
+        // A child starts in its parent's cgroup.
+        if (auto parent = procs_.find(e.ppid); parent != procs_.end()) {
+            t.cgroup = parent->second.cgroup;
+            t.container_id = parent->second.container_id;
+        }
+        t.group = classifier_->classify(facts_of(e, t.cgroup, t.container_id));
+        GroupFigures &g = group(t.group);
+        ++g.starts;
+        t.group = groups_.count(t.group) ? t.group : std::string(kOtherGroup);
+        procs_[e.pid] = std::move(t);
+        return;
+    }
+    case PROCMON_EVENT_EXEC: {
+        Tracked &t = procs_[e.pid];
+        if (t.start_ticks != e.start_ticks) {  // not seen before: what it counted is unknown
+            t = Tracked{};
+            t.start_ticks = e.start_ticks;
+        }
+        t.group = classifier_->classify(facts_of(e, t.cgroup, t.container_id));  // an exec keeps the cgroup
+        ++group(t.group).execs;
+        t.group = groups_.count(t.group) ? t.group : std::string(kOtherGroup);
+        return;
+    }
+    case PROCMON_EVENT_EXIT: {
+        std::string name;
+        auto it = procs_.find(e.pid);
+        if (it != procs_.end() && it->second.start_ticks == e.start_ticks) {
+            name = std::move(it->second.group);
+            procs_.erase(it);
+        } else {
+            name = classifier_->classify(facts_of(e, {}, {}));
+        }
+        GroupFigures &g = group(name);
+        ++g.exits;
+        if (!(e.flags & PROCMON_EVENT_FLAG_NO_STATUS)) {
+            if (e.exit_signal > 0) ++g.exit_signals[e.exit_signal];
+            else if (e.exit_code >= 0) ++g.exit_codes[e.exit_code & 0xFF];
+        }
+        if (e.lifetime_ns > 0) observe(g.lifetime, e.lifetime_ns);
+        return;
+    }
+    default: return;  // uid and comm changes do not move a process between groups
+    }
+}
+
+void Collector::refresh() {
+    const uint64_t began = mono_ns();
+    const auto cfg = state_.config();
+    procmon_query q = PROCMON_QUERY_INIT;
+    q.fields = PROCMON_FIELD_BASIC | PROCMON_FIELD_CPU | PROCMON_FIELD_MEMORY | PROCMON_FIELD_SCHED |
+               PROCMON_FIELD_IDS | PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV | cfg->metrics.read |
+               (needs_cgroup_ ? PROCMON_FIELD_CGROUP : 0);
+    procmon_snapshot *snap = nullptr;
+    int rc;
+    {
+        std::lock_guard<std::mutex> lock(state_.context_mutex);
+        rc = procmon_enumerate(&snap, state_.context, &q);
+    }
+    if (rc != PROCMON_OK) {
+        log(Level::warning, "metrics: enumerating the processes: %s: %s", procmon_strerror(rc),
+            procmon_error_last()->message);
+        return;
+    }
+    const uint64_t pass = refreshes_.load() + 1;
+    const bool want_fds = cfg->metrics.read & PROCMON_FIELD_FDS;
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto &[name, g] : groups_) {  // gauges are this refresh's alone
+        g.processes = g.threads = g.rss = g.vms = g.pss = g.fds = 0;
+        g.states = {};
+        g.worst_fd_ratio = 0;
+        g.oldest_start_ns = 0;
+    }
+    for (std::size_t i = 0, n = procmon_snapshot_count(snap); i < n; ++i) {
+        const procmon_process &p = *procmon_snapshot_at(snap, i);
+        Tracked &t = procs_[p.pid];
+        if (t.start_ticks != p.start_ticks) {
+            t = Tracked{};
+            t.start_ticks = p.start_ticks;
+        }
+        if (p.valid & PROCMON_FIELD_CGROUP) {
+            t.cgroup = p.cgroup;
+            t.container_id = p.container_id;
+        }
+        ProcessFacts f;
+        f.name = p.full_name;
+        f.exe = p.exe;
+        f.argv = p.argv;
+        f.argv_len = p.argv_len;
+        f.cgroup = t.cgroup;
+        f.container_id = t.container_id;
+        f.uid = (p.valid & PROCMON_FIELD_IDS) ? p.euid : UINT32_MAX;
+        const std::string name = classifier_->classify(f);
+        GroupFigures &g = group(name);
+        t.group = groups_.count(name) ? name : std::string(kOtherGroup);
+        t.seen_refresh = pass;
+
+        ++g.processes;
+        g.threads += p.threads;
+        ++g.states[state_index(p.state_kind)];
+        if (g.oldest_start_ns == 0 || (p.start_time_ns != 0 && p.start_time_ns < g.oldest_start_ns))
+            g.oldest_start_ns = p.start_time_ns;
+        if (p.valid & PROCMON_FIELD_MEMORY) {
+            g.rss += p.rss_bytes;
+            g.vms += p.vms_bytes;
+        }
+        if (p.valid & PROCMON_FIELD_SMAPS) g.pss += p.pss_bytes;
+        if (p.valid & PROCMON_FIELD_CPU) {
+            g.user_ns += delta(p.utime_ns, t.user_ns);
+            g.system_ns += delta(p.stime_ns, t.system_ns);
+        }
+        if (p.valid & PROCMON_FIELD_IO) {
+            g.read_bytes += delta(p.io_read_bytes, t.read_bytes);
+            g.write_bytes += delta(p.io_write_bytes, t.write_bytes);
+        }
+        if (p.valid & PROCMON_FIELD_CTXSW) {
+            g.voluntary += delta(p.voluntary_ctxt_switches, t.voluntary);
+            g.nonvoluntary += delta(p.nonvoluntary_ctxt_switches, t.nonvoluntary);
+        }
+        if (want_fds && (p.valid & PROCMON_FIELD_FDS)) {
+            g.fds += p.fd_count;
+            // Read once per process: a limit seldom changes in a process's life.
+            if (t.fd_limit == 0) t.fd_limit = fd_soft_limit(p.pid);
+            if (t.fd_limit != 0 && t.fd_limit != UINT64_MAX) {
+                const double ratio = static_cast<double>(p.fd_count) / static_cast<double>(t.fd_limit);
+                if (ratio > g.worst_fd_ratio) g.worst_fd_ratio = ratio;
+            }
+        }
+    }
+    procmon_snapshot_free(snap);
+    // Forget processes two refreshes have not seen: their exit was lost
+    // (the exit of one seen once may still be on its way in the journal).
+    for (auto it = procs_.begin(); it != procs_.end();) {
+        if (it->second.seen_refresh + 2 <= pass && it->second.seen_refresh != 0) it = procs_.erase(it);
+        else ++it;
+    }
+    refresh_ns_ = mono_ns() - began;
+    refreshes_.store(pass);
+}
+
+void Collector::render(Writer &w) {
+    using T = Writer::Type;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto each = [&](const char *name, T type, const char *help, auto &&emit) {
+        w.family(name, type, help);
+        for (const auto &[group, g] : groups_) emit(name, std::string_view(group), g);
+    };
+    each("procmon_group_processes", T::gauge, "Processes in the group at the last refresh.",
+         [&](const char *n, std::string_view group, const GroupFigures &g) { w.sample(n, {{"group", group}}, g.processes); });
+    each("procmon_group_threads", T::gauge, "Threads of the group's processes at the last refresh.",
+         [&](const char *n, std::string_view group, const GroupFigures &g) { w.sample(n, {{"group", group}}, g.threads); });
+    each("procmon_group_states", T::gauge, "The group's processes by state at the last refresh.",
+         [&](const char *n, std::string_view group, const GroupFigures &g) {
+             for (std::size_t i = 0; i < g.states.size(); ++i)
+                 w.sample(n, {{"group", group}, {"state", kStateNames[i]}}, g.states[i]);
+         });
+    each("procmon_group_cpu_seconds_total", T::counter,
+         "CPU time of the group's processes, counted at each refresh (CPU since the last refresh of a process "
+         "that exited in between is not counted).",
+         [&](const char *n, std::string_view group, const GroupFigures &g) {
+             w.sample(n, {{"group", group}, {"mode", "user"}}, static_cast<double>(g.user_ns) / 1e9);
+             w.sample(n, {{"group", group}, {"mode", "system"}}, static_cast<double>(g.system_ns) / 1e9);
+         });
+    const auto cfg = state_.config();
+    const bool pss = cfg->metrics.read & PROCMON_FIELD_SMAPS;
+    each("procmon_group_memory_bytes", T::gauge,
+         "Memory of the group's processes at the last refresh: resident, virtual, and proportional (PSS, "
+         "with metrics.read \"pss\").",
+         [&](const char *n, std::string_view group, const GroupFigures &g) {
+             w.sample(n, {{"group", group}, {"kind", "resident"}}, g.rss);
+             w.sample(n, {{"group", group}, {"kind", "virtual"}}, g.vms);
+             if (pss) w.sample(n, {{"group", group}, {"kind", "proportional"}}, g.pss);
+         });
+    if (cfg->metrics.read & PROCMON_FIELD_FDS) {
+        each("procmon_group_open_fds", T::gauge, "Open file descriptors of the group's processes.",
+             [&](const char *n, std::string_view group, const GroupFigures &g) { w.sample(n, {{"group", group}}, g.fds); });
+        each("procmon_group_worst_fd_ratio", T::gauge,
+             "The highest ratio of open file descriptors to the soft limit among the group's processes.",
+             [&](const char *n, std::string_view group, const GroupFigures &g) {
+                 w.sample(n, {{"group", group}}, g.worst_fd_ratio);
+             });
+    }
+    if (cfg->metrics.read & PROCMON_FIELD_IO) {
+        each("procmon_group_io_bytes_total", T::counter,
+             "Bytes the group's processes read from and wrote to storage (read_bytes, write_bytes of /proc/PID/io).",
+             [&](const char *n, std::string_view group, const GroupFigures &g) {
+                 w.sample(n, {{"group", group}, {"direction", "read"}}, g.read_bytes);
+                 w.sample(n, {{"group", group}, {"direction", "write"}}, g.write_bytes);
+             });
+    }
+    if (cfg->metrics.read & PROCMON_FIELD_CTXSW) {
+        each("procmon_group_context_switches_total", T::counter, "Context switches of the group's processes.",
+             [&](const char *n, std::string_view group, const GroupFigures &g) {
+                 w.sample(n, {{"group", group}, {"kind", "voluntary"}}, g.voluntary);
+                 w.sample(n, {{"group", group}, {"kind", "nonvoluntary"}}, g.nonvoluntary);
+             });
+    }
+    each("procmon_group_oldest_start_time_seconds", T::gauge,
+         "Start time of the group's oldest process, seconds since the Unix epoch (0 when it has none).",
+         [&](const char *n, std::string_view group, const GroupFigures &g) {
+             w.sample(n, {{"group", group}}, static_cast<double>(g.oldest_start_ns) / 1e9);
+         });
+    each("procmon_group_starts_total", T::counter, "Processes started (fork) in the group, from events.",
+         [&](const char *n, std::string_view group, const GroupFigures &g) { w.sample(n, {{"group", group}}, g.starts); });
+    each("procmon_group_execs_total", T::counter, "Programs executed in the group, from events.",
+         [&](const char *n, std::string_view group, const GroupFigures &g) { w.sample(n, {{"group", group}}, g.execs); });
+    each("procmon_group_exits_total", T::counter, "Processes of the group that exited, whatever their status.",
+         [&](const char *n, std::string_view group, const GroupFigures &g) { w.sample(n, {{"group", group}}, g.exits); });
+    each("procmon_group_exit_codes_total", T::counter, "Exits by exit code (0 to 255), of processes that called exit.",
+         [&](const char *n, std::string_view group, const GroupFigures &g) {
+             for (const auto &[code, count] : g.exit_codes)
+                 w.sample(n, {{"group", group}, {"code", std::to_string(code)}}, count);
+         });
+    each("procmon_group_exit_signals_total", T::counter, "Exits by the signal that ended the process.",
+         [&](const char *n, std::string_view group, const GroupFigures &g) {
+             for (const auto &[sig, count] : g.exit_signals)
+                 w.sample(n, {{"group", group}, {"signal", signal_name(sig)}}, count);
+         });
+    w.family("procmon_group_lifetime_seconds", T::histogram, "How long the group's processes lived, at their exit.");
+    HistogramValue empty;
+    for (const auto &[group, g] : groups_)
+        w.histogram("procmon_group_lifetime_seconds", {{"group", group}}, lifetime_bounds(),
+                    g.lifetime.buckets.empty() ? empty : g.lifetime);
+    w.family("procmon_events_lost_total", T::counter,
+             "Events lost before metrics could count them (kernel drops, journal gaps).");
+    w.sample("procmon_events_lost_total", {}, events_lost_);
+    w.family("procmond_metrics_groups", T::gauge, "Process groups known (\"other\" included).");
+    w.sample("procmond_metrics_groups", {}, uint64_t{groups_.size()});
+    w.family("procmond_metrics_group_overflow_total", T::counter,
+             "Processes and events counted in \"other\" because metrics.max_groups was reached.");
+    w.sample("procmond_metrics_group_overflow_total", {}, overflow_);
+    w.family("procmond_metrics_refresh_duration_seconds", T::gauge, "How long the last refresh of the groups took.");
+    w.sample("procmond_metrics_refresh_duration_seconds", {}, static_cast<double>(refresh_ns_) / 1e9);
+    w.family("procmond_metrics_refreshes_total", T::counter, "Refreshes of the groups' figures.");
+    w.sample("procmond_metrics_refreshes_total", {}, refreshes_.load());
+}
+
+}  // namespace procmon::daemon::metrics

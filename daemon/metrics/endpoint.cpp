@@ -1,0 +1,169 @@
+#include "endpoint.hpp"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "state.hpp"
+
+namespace procmon::daemon::metrics {
+
+namespace {
+
+double seconds(const timeval &tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; }
+
+uint64_t open_fds() {
+    DIR *d = opendir("/proc/self/fd");
+    if (d == nullptr) return 0;
+    uint64_t n = 0;
+    while (const dirent *e = readdir(d))
+        if (e->d_name[0] != '.') ++n;
+    closedir(d);
+    return n > 0 ? n - 1 : 0;  // not the one reading the directory
+}
+
+// procmond's own process, under the names every Prometheus client library
+// uses for its process (process_cpu_seconds_total, ...).
+void render_process(Writer &w, const State &state) {
+    using T = Writer::Type;
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    w.family("process_cpu_seconds_total", T::counter, "Total user and system CPU time spent in seconds.");
+    w.sample("process_cpu_seconds_total", {}, seconds(ru.ru_utime) + seconds(ru.ru_stime));
+    unsigned long long pages_vm = 0, pages_rss = 0;
+    if (FILE *f = std::fopen("/proc/self/statm", "re")) {
+        if (std::fscanf(f, "%llu %llu", &pages_vm, &pages_rss) != 2) pages_vm = pages_rss = 0;
+        std::fclose(f);
+    }
+    const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    w.family("process_resident_memory_bytes", T::gauge, "Resident memory size in bytes.");
+    w.sample("process_resident_memory_bytes", {}, uint64_t{pages_rss * page});
+    w.family("process_virtual_memory_bytes", T::gauge, "Virtual memory size in bytes.");
+    w.sample("process_virtual_memory_bytes", {}, uint64_t{pages_vm * page});
+    w.family("process_open_fds", T::gauge, "Number of open file descriptors.");
+    w.sample("process_open_fds", {}, open_fds());
+    rlimit nofile{};
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    w.family("process_max_fds", T::gauge, "Maximum number of open file descriptors.");
+    w.sample("process_max_fds", {}, static_cast<uint64_t>(nofile.rlim_cur));
+    w.family("process_start_time_seconds", T::gauge, "Start time of the process since unix epoch in seconds.");
+    w.sample("process_start_time_seconds", {}, static_cast<double>(state.started_ns) / 1e9);
+}
+
+}  // namespace
+
+void render_daemon(Writer &w, State &state) {
+    using T = Writer::Type;
+    w.family("procmond_build_info", T::gauge, "procmond's version, as a label; the value is always 1.");
+    w.sample("procmond_build_info", {{"version", procmon_version_string()}}, uint64_t{1});
+
+    procmon_stats st{};
+    st.size = sizeof st;
+    {
+        std::lock_guard<std::mutex> lock(state.context_mutex);
+        procmon_stats_get(&st, state.context);
+    }
+    w.family("procmond_events_received_total", T::counter, "Events the kernel source produced, by source.");
+    w.sample("procmond_events_received_total", {{"source", st.source_name[0] ? st.source_name : "none"}},
+             st.events_received);
+    w.family("procmond_kernel_events_lost_total", T::counter,
+             "Events the kernel dropped before procmond could read them (netlink ENOBUFS).");
+    w.sample("procmond_kernel_events_lost_total", {}, st.events_lost);
+    w.family("procmond_events_delivered_total", T::counter, "Events sent to subscribers.");
+    w.sample("procmond_events_delivered_total", {}, state.events_delivered.load());
+    w.family("procmond_events_dropped_total", T::counter,
+             "Events lagging subscribers skipped (each told so by a LOST event).");
+    w.sample("procmond_events_dropped_total", {}, state.events_dropped.load());
+    w.family("procmond_arena_used_bytes", T::gauge, "Bytes the context's bounded arena holds now.");
+    w.sample("procmond_arena_used_bytes", {}, st.arena_used_bytes);
+    w.family("procmond_arena_cap_bytes", T::gauge, "The arena's cap (context.arena_cap_bytes).");
+    w.sample("procmond_arena_cap_bytes", {}, st.arena_cap_bytes);
+
+    uint64_t queued = 0, queued_max = 0;
+    const auto clients = state.clients(0, true);
+    for (const procmon_daemon_client &c : clients) {
+        if (c.kind != PROCMON_CLIENT_SUBSCRIBER) continue;
+        queued += c.queue_depth;
+        queued_max = std::max<uint64_t>(queued_max, c.queue_depth);
+    }
+    w.family("procmond_clients", T::gauge, "Connections open now.");
+    w.sample("procmond_clients", {}, uint64_t{clients.size()});
+    w.family("procmond_subscribers", T::gauge, "Event subscriptions open now.");
+    w.sample("procmond_subscribers", {}, state.subscriptions.load());
+    w.family("procmond_subscriber_queued_events", T::gauge,
+             "Journaled events not yet sent, summed over the subscribers.");
+    w.sample("procmond_subscriber_queued_events", {}, queued);
+    w.family("procmond_subscriber_queued_events_max", T::gauge, "The most any one subscriber has not yet been sent.");
+    w.sample("procmond_subscriber_queued_events_max", {}, queued_max);
+    w.family("procmond_connections_total", T::counter, "Connections accepted.");
+    w.sample("procmond_connections_total", {}, state.connections_total.load());
+    w.family("procmond_connections_refused_total", T::counter, "Connections refused (limits, permissions).");
+    w.sample("procmond_connections_refused_total", {}, state.connections_refused.load());
+    state.rpc.render(w);
+
+    procmon_journal_stats js{};
+    js.size = sizeof js;
+    procmon_journal_stats_get(&js, state.journal);
+    w.family("procmond_journal_bytes", T::gauge, "Bytes of the journal's segments on disk.");
+    w.sample("procmond_journal_bytes", {}, js.disk_bytes);
+    w.family("procmond_journal_segments", T::gauge, "The journal's segments on disk.");
+    w.sample("procmond_journal_segments", {}, js.segments);
+    w.family("procmond_journal_records_total", T::counter, "Records written to the journal since procmond started.");
+    w.sample("procmond_journal_records_total", {}, js.records);
+    w.family("procmond_journal_write_errors_total", T::counter, "Journal writes or syncs that failed.");
+    w.sample("procmond_journal_write_errors_total", {}, js.write_errors);
+    w.family("procmond_journal_fsync_duration_seconds", T::histogram, "How long each fdatasync of the journal took.");
+    w.histogram("procmond_journal_fsync_duration_seconds", {}, state.journal_fsync.bounds(),
+                state.journal_fsync.value());
+
+    const uint64_t generation = state.config_generation();
+    w.family("procmond_config_reloads_total", T::counter, "Config reloads, by result.");
+    w.sample("procmond_config_reloads_total", {{"result", "ok"}}, generation - 1);
+    w.sample("procmond_config_reloads_total", {{"result", "failed"}}, state.config_reload_failures.load());
+    w.family("procmond_config_generation", T::gauge, "The config in force: 1 at start, one more per reload.");
+    w.sample("procmond_config_generation", {}, generation);
+
+    render_process(w, state);
+}
+
+Endpoint::Endpoint(State &state)
+    : state_(state), collector_(state), http_([this](const HttpRequest &r) { return serve(r); }) {}
+
+Endpoint::~Endpoint() = default;  // members go in reverse: http_ before collector_
+
+bool Endpoint::start(const std::string &listen, std::string &why) {
+    if (!collector_.start()) {
+        why = std::string("reading the journal: ") + procmon_error_last()->message;
+        return false;
+    }
+    return http_.start(listen, why);
+}
+
+std::string Endpoint::render(Format f) {
+    const uint64_t began = mono_ns();
+    Writer w(f);
+    collector_.render(w);
+    render_daemon(w, state_);
+    w.family("procmond_metrics_scrape_duration_seconds", Writer::Type::histogram,
+             "How long rendering /metrics took (earlier scrapes; this one is not in it yet).");
+    w.histogram("procmond_metrics_scrape_duration_seconds", {}, scrape_.bounds(), scrape_.value());
+    std::string text = w.finish();
+    scrape_.observe_ns(mono_ns() - began);
+    return text;
+}
+
+HttpReply Endpoint::serve(const HttpRequest &r) {
+    const bool read_only = r.method == "GET" || r.method == "HEAD";
+    if (r.path == "/metrics" || r.path == "/-/healthy") {
+        if (!read_only) return {405, "text/plain; charset=utf-8", "procmond: only GET and HEAD\n", "GET, HEAD"};
+        if (r.path == "/-/healthy") return {200, "text/plain; charset=utf-8", "procmond is healthy.\n", nullptr};
+        const Format f = negotiate(r.accept);
+        return {200, content_type(f), render(f), nullptr};
+    }
+    return {404, "text/plain; charset=utf-8", "procmond: no such page; /metrics and /-/healthy are served\n", nullptr};
+}
+
+}  // namespace procmon::daemon::metrics
