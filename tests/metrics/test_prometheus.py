@@ -402,6 +402,47 @@ def test_sigkill_deaths_by_signal_name(prometheus, daemon, children):
 
 # ------------------------------------------------------------------ promtool, HTTP
 
+# Every family of the contract (docs/metrics.md) and its type, as the text format declares them.
+CONTRACT = {
+    **{f"procmon_group_{n}": "gauge" for n in (
+        "processes", "threads", "states", "memory_bytes", "open_fds", "worst_fd_ratio", "oldest_start_time_seconds")},
+    **{f"procmon_group_{n}_total": "counter" for n in (
+        "cpu_seconds", "io_bytes", "context_switches", "starts", "execs", "exits", "exit_codes", "exit_signals")},
+    "procmon_group_lifetime_seconds": "histogram",
+    "procmon_events_lost_total": "counter",
+    **{f"procmond_{n}": "gauge" for n in (
+        "build_info", "clients", "subscribers", "subscriber_queued_events", "subscriber_queued_events_max",
+        "journal_bytes", "journal_segments", "config_generation", "arena_used_bytes", "arena_cap_bytes",
+        "metrics_groups", "metrics_refresh_duration_seconds")},
+    **{f"procmond_{n}_total": "counter" for n in (
+        "events_received", "events_delivered", "events_dropped", "kernel_events_lost", "connections",
+        "connections_refused", "rpc_requests", "journal_records", "config_reloads", "metrics_group_overflow",
+        "metrics_refreshes")},
+    "procmond_rpc_duration_seconds": "histogram",
+    "procmond_journal_fsync_duration_seconds": "histogram",
+    "process_cpu_seconds_total": "counter",
+    **{f"process_{n}": "gauge" for n in (
+        "resident_memory_bytes", "virtual_memory_bytes", "open_fds", "max_fds", "start_time_seconds")},
+}
+
+
+def test_every_family_of_the_contract_with_its_type_and_no_pid_or_argv_label(daemon):
+    body = daemon.scrape()[1].decode()
+    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", body, re.M))
+    assert {n: types.get(n) for n in CONTRACT} == CONTRACT
+    labels = {k for (_, pairs) in samples(body.encode()) for k, _ in pairs}
+    allowed = {"group", "state", "mode", "kind", "direction", "code", "signal", "le", "version", "source", "method",
+               "result"}
+    assert labels <= allowed, labels - allowed
+    s = samples(body.encode())
+    info = [(dict(p), v) for (n, p), v in s.items() if n == "procmond_build_info"]
+    assert len(info) == 1 and info[0][0]["version"] and info[0][1] == 1, info
+    groups = {v for (_, p) in s for k, v in p if k == "group"}
+    assert {"exiters", "holders", "victims", "other"} <= groups, groups
+    assert value(body.encode(), "procmond_metrics_groups") == len(groups)
+
+
+
 def test_promtool_check_metrics_is_clean(daemon):
     ctype, body = daemon.scrape()
     assert ctype == TEXT_TYPE
