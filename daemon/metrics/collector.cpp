@@ -186,12 +186,15 @@ void Collector::on_event(const procmon_event &e) {
     case PROCMON_EVENT_START: {
         Tracked t;
         t.start_ticks = e.start_ticks;
-        // A child starts in its parent's cgroup.
-        if (auto parent = procs_.find(e.ppid); parent != procs_.end()) {
+        // A child starts in its parent's cgroup, and as a copy of it: when
+        // it was gone before it could be read, it is in its parent's group.
+        const auto parent = procs_.find(e.ppid);
+        if (parent != procs_.end()) {
             t.cgroup = parent->second.cgroup;
             t.container_id = parent->second.container_id;
         }
-        t.group = classifier_->classify(facts_of(e, t.cgroup, t.container_id));
+        if ((e.flags & PROCMON_EVENT_FLAG_PARTIAL) && parent != procs_.end()) t.group = parent->second.group;
+        else t.group = classifier_->classify(facts_of(e, t.cgroup, t.container_id));
         GroupFigures &g = group(t.group);
         ++g.starts;
         t.group = groups_.count(t.group) ? t.group : std::string(kOtherGroup);
@@ -204,7 +207,11 @@ void Collector::on_event(const procmon_event &e) {
             t = Tracked{};
             t.start_ticks = e.start_ticks;
         }
-        t.group = classifier_->classify(facts_of(e, t.cgroup, t.container_id));  // an exec keeps the cgroup
+        // An exec keeps the cgroup. A program gone before its name and
+        // arguments could be read stays in the group it was in (its
+        // parent's, from its start): nothing to match it on.
+        if (!(e.flags & PROCMON_EVENT_FLAG_PARTIAL) || t.group.empty())
+            t.group = classifier_->classify(facts_of(e, t.cgroup, t.container_id));
         ++group(t.group).execs;
         t.group = groups_.count(t.group) ? t.group : std::string(kOtherGroup);
         return;
@@ -277,7 +284,10 @@ void Collector::refresh() {
         f.cgroup = t.cgroup;
         f.container_id = t.container_id;
         f.uid = (p.valid & PROCMON_FIELD_IDS) ? p.euid : UINT32_MAX;
-        const std::string name = classifier_->classify(f);
+        // A zombie has no command line or exe left to match: it stays in
+        // the group it was in (its exit may not have been counted yet).
+        const bool dead = p.state_kind == PROCMON_STATE_ZOMBIE || p.state_kind == PROCMON_STATE_DEAD;
+        const std::string name = dead && !t.group.empty() ? t.group : classifier_->classify(f);
         GroupFigures &g = group(name);
         t.group = groups_.count(name) ? name : std::string(kOtherGroup);
         t.seen_refresh = pass;
