@@ -74,14 +74,27 @@ def promtool_check(text):
     return r.returncode, (r.stdout + r.stderr).decode()
 
 
-def run_all(commands):
-    """Runs every argv at once and waits for them all; returns their
-    statuses. Each must live long enough for procmond to read its command
-    line after its exec (netlink does not carry it): a program that is gone
-    within a millisecond is counted in its parent's group instead
-    (docs/metrics.md), and a loaded machine can delay the read."""
-    procs = [subprocess.Popen(c) for c in commands]
-    return [p.wait() for p in procs]
+def children(count, command):
+    """sh lines starting `count` background children running `command`,
+    with no external program (dash's [ is a builtin)."""
+    return f"i=0; while [ $i -lt {count} ]; do {command} & i=$((i+1)); done; "
+
+
+def run_family(port, group, script, tag):
+    """Runs `sh -c script tag` to its end, once the daemon has it in
+    `group`. Its children are forks of it: in its group from their start,
+    whether or not they live long enough for procmond to read them
+    (docs/metrics.md: a program gone before it was read stays in its
+    parent's group)."""
+    parent = subprocess.Popen(["sh", "-c", "read go; " + script + "wait", tag], stdin=subprocess.PIPE)
+    try:
+        wait_for(lambda: value(scrape(port), "procmon_group_processes", group=group) >= 1, f"the parent in {group}")
+        parent.stdin.write(b"go\n")
+        parent.stdin.close()
+        return parent.wait(timeout=60)
+    finally:
+        parent.kill()
+        parent.wait()
 
 
 @need_root
@@ -116,26 +129,25 @@ def test_short_processes_are_counted_by_exit_code_signal_and_lifetime(start):
     port = metrics_port(d)
     wait_for(lambda: ("procmon_group_exits_total", frozenset({("group", "probes")})) in scrape(port),
              "the fixed group to exist at zero")
-    statuses = run_all([["sh", "-c", "sleep 0.05; exit 3", "metrics-probe"]] * 50 +
-                       [["sh", "-c", "sleep 0.05; kill -9 $$", "metrics-probe"]] * 20 +
-                       [["sh", "-c", "sleep 0.3; exit 0", "metrics-probe"]] * 3)  # sh forks its sleeps
-    assert statuses.count(3) == 50 and statuses.count(-9) == 20 and statuses.count(0) == 3
+    # 50 that exit 3, 20 killed by SIGKILL, 3 that spin a while and exit 0.
+    assert run_family(port, "probes", children(50, "(exit 3)") + children(20, "sh -c 'kill -9 $$' metrics-probe") +
+                      children(3, "(j=0; while [ $j -lt 20000 ]; do j=$((j+1)); done)"), "metrics-probe") == 0
 
     def counted():
         s = scrape(port)
-        return s if value(s, "procmon_group_exits_total", group="probes") >= 73 else None
-    s = wait_for(counted, "73 exits in the group")
-    assert value(s, "procmon_group_exits_total", group="probes") == 73
+        return s if value(s, "procmon_group_exits_total", group="probes") >= 74 else None
+    s = wait_for(counted, "74 exits in the group")
+    assert value(s, "procmon_group_exits_total", group="probes") == 74  # and the parent's
     assert value(s, "procmon_group_exit_codes_total", group="probes", code="3") == 50
-    assert value(s, "procmon_group_exit_codes_total", group="probes", code="0") == 3
+    assert value(s, "procmon_group_exit_codes_total", group="probes", code="0") == 4
     assert value(s, "procmon_group_exit_signals_total", group="probes", signal="SIGKILL") == 20
-    assert value(s, "procmon_group_execs_total", group="probes") == 73  # (the sleeps exec out of it)
-    assert value(s, "procmon_group_lifetime_seconds_count", group="probes") == 73
-    # Every one lived 50 ms or more, the three that slept 0.3 s more than 0.1 s.
-    assert value(s, "procmon_group_lifetime_seconds_bucket", group="probes", le="+Inf") == 73
-    assert value(s, "procmon_group_lifetime_seconds_bucket", group="probes", le="0.01") == 0
-    assert value(s, "procmon_group_lifetime_seconds_bucket", group="probes", le="0.1") <= 70
-    assert value(s, "procmon_group_lifetime_seconds_sum", group="probes") >= 73 * 0.05 + 3 * 0.25
+    assert value(s, "procmon_group_starts_total", group="probes") == 73  # the parent's own fork is python's
+    assert value(s, "procmon_group_execs_total", group="probes") == 21
+    assert value(s, "procmon_group_lifetime_seconds_count", group="probes") == 74
+    assert value(s, "procmon_group_lifetime_seconds_bucket", group="probes", le="+Inf") == 74
+    # The parent outlived all its children; the spinners took more than 10 ms.
+    assert value(s, "procmon_group_lifetime_seconds_bucket", group="probes", le="0.01") <= 70
+    assert value(s, "procmon_group_lifetime_seconds_sum", group="probes") >= 0.03
 
 
 @need_root
@@ -215,12 +227,12 @@ def test_a_reload_changes_the_groups_and_keeps_the_counters(start):
     d = start(FAST + group.format(name="before"))
     port = metrics_port(d)
     wait_for(lambda: ("procmon_group_exits_total", frozenset({("group", "before")})) in scrape(port), "group before")
-    run_all([["sh", "-c", "sleep 0.05; exit 4", "metrics-reload"]] * 5)
+    run_family(port, "before", children(5, "(exit 4)"), "metrics-reload")
     wait_for(lambda: value(scrape(port), "procmon_group_exit_codes_total", group="before", code="4") == 5,
              "5 exits before the reload")
     d.write_config(FAST + group.format(name="after"))
     wait_for(lambda: value(scrape(port), "procmond_config_generation") == 2, "the reload")
-    run_all([["sh", "-c", "sleep 0.05; exit 4", "metrics-reload"]] * 7)
+    run_family(port, "after", children(7, "(exit 4)"), "metrics-reload")
     wait_for(lambda: value(scrape(port), "procmon_group_exit_codes_total", group="after", code="4") == 7,
              "7 exits after the reload")
     s = scrape(port)
@@ -235,6 +247,9 @@ def test_the_daemons_own_families_count_what_it_does(start):
     port = metrics_port(d)
     subprocess.run(["true"], check=True)  # an event or two for the source to count
     wait_for(lambda: value(scrape(port), "procmond_journal_records_total") > 0, "a journaled event")
+    # The start's readiness ping is counted once its pong is sent: maybe
+    # after the test saw it.
+    wait_for(lambda: value(scrape(port), "procmond_rpc_requests_total", method="ping") >= 1, "the first ping counted")
     before = scrape(port)
     c = Client(d.socket)
     for _ in range(5):
