@@ -273,7 +273,10 @@ public:
             globs(*t, "cgroup", group.cgroup);
             if (const toml::node *u = t->get("user")) {
                 group.has_uids = true;
-                if (const auto *list = u->as_array()) {
+                if (const auto *list = u->as_array(); list != nullptr && list->empty()) {
+                    error(u->source(), "metrics.group.user: must name at least one user (leave the key out to match "
+                                       "every user)");
+                } else if (list != nullptr) {
                     for (const toml::node &e : *list) {
                         uint32_t id = 0;
                         if (id_of(e, "metrics.group.user", true, id)) group.uids.push_back(id);
@@ -290,8 +293,12 @@ public:
         const toml::node *n = t.get(key);
         if (n == nullptr) return;
         const auto *list = n->as_array();
-        if (list == nullptr) {
-            error(n->source(), std::string("metrics.group.") + key + ": must be an array of globs, as [\"nginx*\"]");
+        if (list == nullptr || list->empty()) {
+            // Empty, it would match nothing while an absent key matches
+            // everything: say which was meant.
+            error(n->source(), std::string("metrics.group.") + key +
+                                   ": must be a non-empty array of globs, as [\"nginx*\"] (leave the key out to "
+                                   "match every process)");
             return;
         }
         for (const toml::node &e : *list) {

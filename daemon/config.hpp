@@ -82,7 +82,7 @@ struct Config {
     } journal;
     struct {
         std::string listen;  // "ADDR:PORT" of the HTTP endpoint; "" = none
-        uint32_t refresh_interval_ms = 5000;
+        uint32_t refresh_interval_ms = 15000;  // Prometheus's default scrape interval
         uint32_t max_groups = 500;
         uint64_t read = PROCMON_FIELD_FDS | PROCMON_FIELD_IO | PROCMON_FIELD_CTXSW;  // opt-in readings
         std::vector<MetricsGroup> groups;

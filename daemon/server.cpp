@@ -254,7 +254,10 @@ int Server::run() {
     if (!cfg->path.empty()) watch = std::make_unique<platform::DirectoryWatch>(directory_of(cfg->path).c_str());
     procmon_stats st{};
     st.size = sizeof st;
-    procmon_stats_get(&st, state_.context);
+    {
+        std::lock_guard<std::mutex> lock(state_.context_mutex);  // the metrics thread may be in it
+        procmon_stats_get(&st, state_.context);
+    }
     log(Level::info, "listening at %s (mode %04o), journal %s, events from %s, config %s", cfg->socket.path.c_str(),
         cfg->socket.mode, cfg->journal.dir.c_str(), st.source_name,
         cfg->path.empty() ? "built-in defaults" : cfg->path.c_str());

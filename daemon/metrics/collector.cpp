@@ -69,10 +69,22 @@ void observe(HistogramValue &h, uint64_t ns) {
     h.sum += seconds;
 }
 
+// A group that has had no process and no event for this many refreshes
+// is dropped (a template's: fixed groups stay), so that names a template
+// made once do not hold places under max_groups for ever. Prometheus sees
+// its series go stale; should it come back, its counters start again at 0,
+// which Prometheus reads as a reset.
+constexpr uint64_t kIdleRefreshes = 20;
+
 // How far a counter of one process moved since the last refresh counted
-// it (a value that went down, as after a pid's reuse slipped by, counts
-// from zero).
-uint64_t delta(uint64_t now, uint64_t &before) {
+// it. On its first reading, `has` is false: a process started since the
+// reading was switched on (`since_ns`) is counted whole, an older one from
+// now on. A value that went down (a pid's reuse slipped by) counts from 0.
+uint64_t delta(uint64_t now, uint64_t &before, bool &has, uint64_t start_ns, uint64_t since_ns) {
+    if (!has) {
+        has = true;
+        before = start_ns >= since_ns ? 0 : now;
+    }
     const uint64_t d = now >= before ? now - before : now;
     before = now;
     return d;
@@ -92,7 +104,9 @@ ProcessFacts facts_of(const procmon_event &e, const std::string &cgroup, const s
 
 }  // namespace
 
-Collector::Collector(State &state) : state_(state) {}
+Collector::Collector(State &state) : state_(state), started_ns_(wall_ns()) {
+    stats_.size = sizeof stats_;
+}
 
 Collector::~Collector() {
     stop_ = true;
@@ -105,7 +119,9 @@ bool Collector::start() {
     procmon_journal_read_options o = PROCMON_JOURNAL_READ_OPTIONS_INIT;
     o.from_seq = state_.journal_next_seq();  // from now on: a restart counts anew, as Prometheus expects
     if (procmon_journal_reader_open(&reader_, state_.journal_dir.c_str(), &o) != PROCMON_OK) return false;
+    io_since_ns_ = ctxsw_since_ns_ = started_ns_;
     update_rules();
+    sample_context();
     thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "procmond-metric");
         run();
@@ -114,44 +130,101 @@ bool Collector::start() {
 }
 
 void Collector::update_rules() {
-    const auto cfg = state_.config();
+    // The generation first: a reload between the two reads is then seen
+    // again at the next look, never missed.
     const uint64_t generation = state_.config_generation();
     if (classifier_ && generation == rules_generation_) return;
+    const auto cfg = state_.config();
     rules_generation_ = generation;
     classifier_ = std::make_unique<Classifier>(cfg->metrics.groups);
     needs_cgroup_ = classifier_->needs_cgroup();
+    // A reading switched on now counts from now for the processes running.
+    const uint64_t enabled = cfg->metrics.read & ~read_;
+    if (enabled & PROCMON_FIELD_IO) io_since_ns_ = wall_ns();
+    if (enabled & PROCMON_FIELD_CTXSW) ctxsw_since_ns_ = wall_ns();
+    for (auto &[pid, t] : procs_) {
+        if (enabled & PROCMON_FIELD_IO) t.has_io = false;
+        if (enabled & PROCMON_FIELD_CTXSW) t.has_ctxsw = false;
+    }
+    read_ = cfg->metrics.read;
+
     std::lock_guard<std::mutex> lock(mutex_);
     max_groups_ = cfg->metrics.max_groups;
-    groups_.try_emplace(std::string(kOtherGroup));
+    for (auto &[name, g] : groups_) g.fixed = name == kOtherGroup;
+    groups_[std::string(kOtherGroup)].fixed = true;
     // Fixed names exist from the start, at zero, so that a group's first
     // exit is an increase Prometheus can see.
     for (const MetricsGroup &g : cfg->metrics.groups)
-        if (g.name.find("{{") == std::string::npos) group(g.name);
+        if (g.name.find("{{") == std::string::npos) groups_[g.name].fixed = true;
+    template_groups_ = 0;
+    for (const auto &[name, g] : groups_) template_groups_ += !g.fixed;
 }
 
-GroupFigures &Collector::group(const std::string &name) {
+GroupFigures &Collector::admit(const std::string &name, bool &overflowed) {
+    overflowed = false;
     auto it = groups_.find(name);
     if (it != groups_.end()) return it->second;
-    if (groups_.size() >= max_groups_ + 1) {  // "other" is not counted in max_groups
-        ++overflow_;
+    if (template_groups_ >= max_groups_) {
+        overflowed = true;
         return groups_[std::string(kOtherGroup)];
     }
+    ++template_groups_;  // a fixed name is made by update_rules: this one comes from a template
     return groups_[name];
+}
+
+GroupFigures &Collector::count_event(const std::string &name) {
+    bool overflowed = false;
+    GroupFigures &g = admit(name, overflowed);
+    overflow_events_ += overflowed;
+    g.last_active = refreshes_;
+    return g;
+}
+
+Collector::Tracked &Collector::track(int32_t pid, uint64_t start_ticks) {
+    Tracked &t = procs_[pid];
+    if (t.start_ticks != start_ticks) {  // new, or the pid was reused
+        t = Tracked{};
+        t.start_ticks = start_ticks;
+        t.seen = refreshes_;
+    }
+    return t;
+}
+
+void Collector::sample_context() {
+    procmon_stats st{};
+    st.size = sizeof st;
+    {
+        std::lock_guard<std::mutex> lock(state_.context_mutex);
+        procmon_stats_get(&st, state_.context);
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Events received, shared out to the source in force when they came
+    // (the engine falls back from netlink to polling when netlink fails).
+    const std::string source = st.source_name != nullptr && st.source_name[0] ? st.source_name : source_;
+    if (!source.empty()) {
+        received_by_source_[source] += st.events_received >= received_seen_ ? st.events_received - received_seen_ : 0;
+        received_seen_ = st.events_received;
+        source_ = source;
+    }
+    stats_ = st;
+    stats_.source_name = stats_.source_reason = stats_.allocator = "";  // not kept: static text, but not read
 }
 
 void Collector::run() {
     std::vector<procmon_event> batch(256);
     uint64_t next_refresh = mono_ns();
     uint64_t last_error_logged = 0;
+    constexpr uint64_t kSampleNs = 1000000000;  // the context's stats are at most a second old
     while (!stop_) {
         update_rules();
         if (mono_ns() >= next_refresh) {
             refresh();
             next_refresh = mono_ns() + uint64_t{state_.config()->metrics.refresh_interval_ms} * 1000000;
         }
+        sample_context();
         const uint64_t now = mono_ns();
-        const int timeout = next_refresh > now ? static_cast<int>((next_refresh - now) / 1000000 + 1) : 0;
-        const int rc = procmon_journal_reader_wait(reader_, timeout);
+        const uint64_t wait_ns = std::min(next_refresh > now ? next_refresh - now : 0, kSampleNs);
+        const int rc = procmon_journal_reader_wait(reader_, static_cast<int>(wait_ns / 1000000 + 1));
         if (stop_) break;
         if (rc == PROCMON_ETIMEDOUT || rc == PROCMON_EINTR) continue;
         if (rc == PROCMON_OK) {
@@ -170,7 +243,7 @@ void Collector::run() {
         }
         // The journal could not be read (ENOMEM, EIO): say so now and then,
         // and try again after a pause rather than spin.
-        if (mono_ns() - last_error_logged > 60ull * 1000000000) {
+        if (last_error_logged == 0 || mono_ns() - last_error_logged > 60ull * 1000000000) {
             last_error_logged = mono_ns();
             log(Level::error, "metrics: reading the journal: %s: %s", procmon_strerror(rc),
                 procmon_error_last()->message);
@@ -184,41 +257,50 @@ void Collector::on_event(const procmon_event &e) {
     switch (e.type) {
     case PROCMON_EVENT_LOST: events_lost_ += e.lost != 0 ? e.lost : 1; return;
     case PROCMON_EVENT_START: {
-        Tracked t;
-        t.start_ticks = e.start_ticks;
-        // A child starts in its parent's cgroup.
-        if (auto parent = procs_.find(e.ppid); parent != procs_.end()) {
-            t.cgroup = parent->second.cgroup;
-            t.container_id = parent->second.container_id;
+        // A child starts in its parent's cgroup, and as a copy of it: when
+        // it was gone before it could be read, it is in its parent's group.
+        const auto seen = procs_.find(e.pid);
+        const bool known = seen != procs_.end() && seen->second.start_ticks == e.start_ticks;
+        Tracked &t = track(e.pid, e.start_ticks);  // may rehash: look the parent up after
+        const auto parent = procs_.find(e.ppid);
+        std::string name;
+        if (known) {
+            // A refresh saw it first (the journal runs behind /proc): its
+            // group and counts stand; the start counts in the group of the
+            // image it started as.
+            name = classifier_->classify(facts_of(e, t.cgroup, t.container_id));
+        } else {
+            if (parent != procs_.end()) {
+                t.cgroup = parent->second.cgroup;
+                t.container_id = parent->second.container_id;
+            }
+            if ((e.flags & PROCMON_EVENT_FLAG_PARTIAL) && parent != procs_.end()) t.group = parent->second.group;
+            else t.group = classifier_->classify(facts_of(e, t.cgroup, t.container_id));
+            name = t.group;
         }
-        t.group = classifier_->classify(facts_of(e, t.cgroup, t.container_id));
-        GroupFigures &g = group(t.group);
-        ++g.starts;
-        t.group = groups_.count(t.group) ? t.group : std::string(kOtherGroup);
-        procs_[e.pid] = std::move(t);
+        ++count_event(name).starts;
         return;
     }
     case PROCMON_EVENT_EXEC: {
-        Tracked &t = procs_[e.pid];
-        if (t.start_ticks != e.start_ticks) {  // not seen before: what it counted is unknown
-            t = Tracked{};
-            t.start_ticks = e.start_ticks;
-        }
-        t.group = classifier_->classify(facts_of(e, t.cgroup, t.container_id));  // an exec keeps the cgroup
-        ++group(t.group).execs;
-        t.group = groups_.count(t.group) ? t.group : std::string(kOtherGroup);
+        Tracked &t = track(e.pid, e.start_ticks);
+        // An exec keeps the cgroup. A program gone before its name and
+        // arguments could be read stays in the group it was in (its
+        // parent's, from its start): nothing to match it on.
+        if (!(e.flags & PROCMON_EVENT_FLAG_PARTIAL) || t.group.empty())
+            t.group = classifier_->classify(facts_of(e, t.cgroup, t.container_id));
+        ++count_event(t.group).execs;
         return;
     }
     case PROCMON_EVENT_EXIT: {
         std::string name;
         auto it = procs_.find(e.pid);
-        if (it != procs_.end() && it->second.start_ticks == e.start_ticks) {
+        if (it != procs_.end() && it->second.start_ticks == e.start_ticks && !it->second.group.empty()) {
             name = std::move(it->second.group);
             procs_.erase(it);
         } else {
             name = classifier_->classify(facts_of(e, {}, {}));
         }
-        GroupFigures &g = group(name);
+        GroupFigures &g = count_event(name);
         ++g.exits;
         if (!(e.flags & PROCMON_EVENT_FLAG_NO_STATUS)) {
             if (e.exit_signal > 0) ++g.exit_signals[e.exit_signal];
@@ -233,10 +315,9 @@ void Collector::on_event(const procmon_event &e) {
 
 void Collector::refresh() {
     const uint64_t began = mono_ns();
-    const auto cfg = state_.config();
     procmon_query q = PROCMON_QUERY_INIT;
     q.fields = PROCMON_FIELD_BASIC | PROCMON_FIELD_CPU | PROCMON_FIELD_MEMORY | PROCMON_FIELD_SCHED |
-               PROCMON_FIELD_IDS | PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV | cfg->metrics.read |
+               PROCMON_FIELD_IDS | PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV | read_ |
                (needs_cgroup_ ? PROCMON_FIELD_CGROUP : 0);
     procmon_snapshot *snap = nullptr;
     int rc;
@@ -249,43 +330,37 @@ void Collector::refresh() {
             procmon_error_last()->message);
         return;
     }
-    const uint64_t pass = refreshes_.load() + 1;
-    const bool want_fds = cfg->metrics.read & PROCMON_FIELD_FDS;
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (auto &[name, g] : groups_) {  // gauges are this refresh's alone
-        g.processes = g.threads = g.rss = g.vms = g.pss = g.fds = 0;
-        g.states = {};
-        g.worst_fd_ratio = 0;
-        g.oldest_start_ns = 0;
-    }
+    const uint64_t pass = refreshes_ + 1;
+    const bool want_fds = read_ & PROCMON_FIELD_FDS;
+    // Each group's share, added up without the lock render takes.
+    std::map<std::string, GroupFigures> shares;
     for (std::size_t i = 0, n = procmon_snapshot_count(snap); i < n; ++i) {
         const procmon_process &p = *procmon_snapshot_at(snap, i);
-        Tracked &t = procs_[p.pid];
-        if (t.start_ticks != p.start_ticks) {
-            t = Tracked{};
-            t.start_ticks = p.start_ticks;
-        }
+        Tracked &t = track(p.pid, p.start_ticks);
         if (p.valid & PROCMON_FIELD_CGROUP) {
             t.cgroup = p.cgroup;
             t.container_id = p.container_id;
         }
-        ProcessFacts f;
-        f.name = p.full_name;
-        f.exe = p.exe;
-        f.argv = p.argv;
-        f.argv_len = p.argv_len;
-        f.cgroup = t.cgroup;
-        f.container_id = t.container_id;
-        f.uid = (p.valid & PROCMON_FIELD_IDS) ? p.euid : UINT32_MAX;
-        const std::string name = classifier_->classify(f);
-        GroupFigures &g = group(name);
-        t.group = groups_.count(name) ? name : std::string(kOtherGroup);
-        t.seen_refresh = pass;
-
+        // A zombie has no command line or exe left to match: it stays in
+        // the group it was in (its exit may not have been counted yet).
+        const bool dead = p.state_kind == PROCMON_STATE_ZOMBIE || p.state_kind == PROCMON_STATE_DEAD;
+        if (!dead || t.group.empty()) {
+            ProcessFacts f;
+            f.name = p.full_name;
+            f.exe = p.exe;
+            f.argv = p.argv;
+            f.argv_len = p.argv_len;
+            f.cgroup = t.cgroup;
+            f.container_id = t.container_id;
+            f.uid = (p.valid & PROCMON_FIELD_IDS) ? p.euid : UINT32_MAX;
+            t.group = classifier_->classify(f);
+        }
+        t.seen = pass;
+        GroupFigures &g = shares[t.group];
         ++g.processes;
         g.threads += p.threads;
         ++g.states[state_index(p.state_kind)];
-        if (g.oldest_start_ns == 0 || (p.start_time_ns != 0 && p.start_time_ns < g.oldest_start_ns))
+        if (p.start_time_ns != 0 && (g.oldest_start_ns == 0 || p.start_time_ns < g.oldest_start_ns))
             g.oldest_start_ns = p.start_time_ns;
         if (p.valid & PROCMON_FIELD_MEMORY) {
             g.rss += p.rss_bytes;
@@ -293,21 +368,28 @@ void Collector::refresh() {
         }
         if (p.valid & PROCMON_FIELD_SMAPS) g.pss += p.pss_bytes;
         if (p.valid & PROCMON_FIELD_CPU) {
-            g.user_ns += delta(p.utime_ns, t.user_ns);
-            g.system_ns += delta(p.stime_ns, t.system_ns);
+            bool has_system = t.has_cpu;
+            g.user_ns += delta(p.utime_ns, t.user_ns, t.has_cpu, p.start_time_ns, started_ns_);
+            g.system_ns += delta(p.stime_ns, t.system_ns, has_system, p.start_time_ns, started_ns_);
         }
         if (p.valid & PROCMON_FIELD_IO) {
-            g.read_bytes += delta(p.io_read_bytes, t.read_bytes);
-            g.write_bytes += delta(p.io_write_bytes, t.write_bytes);
+            bool has_write = t.has_io;
+            g.read_bytes += delta(p.io_read_bytes, t.read_bytes, t.has_io, p.start_time_ns, io_since_ns_);
+            g.write_bytes += delta(p.io_write_bytes, t.write_bytes, has_write, p.start_time_ns, io_since_ns_);
         }
         if (p.valid & PROCMON_FIELD_CTXSW) {
-            g.voluntary += delta(p.voluntary_ctxt_switches, t.voluntary);
-            g.nonvoluntary += delta(p.nonvoluntary_ctxt_switches, t.nonvoluntary);
+            bool has_nonvoluntary = t.has_ctxsw;
+            g.voluntary += delta(p.voluntary_ctxt_switches, t.voluntary, t.has_ctxsw, p.start_time_ns, ctxsw_since_ns_);
+            g.nonvoluntary += delta(p.nonvoluntary_ctxt_switches, t.nonvoluntary, has_nonvoluntary, p.start_time_ns,
+                                    ctxsw_since_ns_);
         }
         if (want_fds && (p.valid & PROCMON_FIELD_FDS)) {
             g.fds += p.fd_count;
             // Read once per process: a limit seldom changes in a process's life.
-            if (t.fd_limit == 0) t.fd_limit = fd_soft_limit(p.pid);
+            if (!t.fd_limit_read) {
+                t.fd_limit = fd_soft_limit(p.pid);
+                t.fd_limit_read = true;
+            }
             if (t.fd_limit != 0 && t.fd_limit != UINT64_MAX) {
                 const double ratio = static_cast<double>(p.fd_count) / static_cast<double>(t.fd_limit);
                 if (ratio > g.worst_fd_ratio) g.worst_fd_ratio = ratio;
@@ -318,11 +400,50 @@ void Collector::refresh() {
     // Forget processes two refreshes have not seen: their exit was lost
     // (the exit of one seen once may still be on its way in the journal).
     for (auto it = procs_.begin(); it != procs_.end();) {
-        if (it->second.seen_refresh + 2 <= pass && it->second.seen_refresh != 0) it = procs_.erase(it);
+        if (it->second.seen + 2 <= pass) it = procs_.erase(it);
         else ++it;
     }
+
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto &[name, g] : groups_) {  // gauges are this refresh's alone
+        g.processes = g.threads = g.rss = g.vms = g.pss = g.fds = 0;
+        g.states = {};
+        g.worst_fd_ratio = 0;
+        g.oldest_start_ns = 0;
+    }
+    overflow_processes_ = 0;
+    for (const auto &[name, share] : shares) {
+        bool overflowed = false;
+        GroupFigures &g = admit(name, overflowed);
+        if (overflowed) overflow_processes_ += share.processes;
+        g.last_active = pass;
+        g.processes += share.processes;
+        g.threads += share.threads;
+        for (std::size_t i = 0; i < g.states.size(); ++i) g.states[i] += share.states[i];
+        if (share.oldest_start_ns != 0 && (g.oldest_start_ns == 0 || share.oldest_start_ns < g.oldest_start_ns))
+            g.oldest_start_ns = share.oldest_start_ns;
+        g.rss += share.rss;
+        g.vms += share.vms;
+        g.pss += share.pss;
+        g.fds += share.fds;
+        g.worst_fd_ratio = std::max(g.worst_fd_ratio, share.worst_fd_ratio);
+        g.user_ns += share.user_ns;
+        g.system_ns += share.system_ns;
+        g.read_bytes += share.read_bytes;
+        g.write_bytes += share.write_bytes;
+        g.voluntary += share.voluntary;
+        g.nonvoluntary += share.nonvoluntary;
+    }
+    for (auto it = groups_.begin(); it != groups_.end();) {
+        if (!it->second.fixed && it->second.last_active + kIdleRefreshes <= pass) {
+            it = groups_.erase(it);
+            --template_groups_;
+        } else {
+            ++it;
+        }
+    }
     refresh_ns_ = mono_ns() - began;
-    refreshes_.store(pass);
+    refreshes_ = pass;
 }
 
 void Collector::render(Writer &w) {
@@ -408,18 +529,32 @@ void Collector::render(Writer &w) {
     for (const auto &[group, g] : groups_)
         w.histogram("procmon_group_lifetime_seconds", {{"group", group}}, lifetime_bounds(),
                     g.lifetime.buckets.empty() ? empty : g.lifetime);
+    w.family("procmond_events_received_total", T::counter,
+             "Events the kernel source produced, by the source in force when they came.");
+    for (const auto &[source, count] : received_by_source_)
+        w.sample("procmond_events_received_total", {{"source", source}}, count);
+    w.family("procmond_kernel_events_lost_total", T::counter,
+             "Events the kernel dropped before procmond could read them (netlink ENOBUFS).");
+    w.sample("procmond_kernel_events_lost_total", {}, stats_.events_lost);
+    w.family("procmond_arena_used_bytes", T::gauge, "Bytes the context's bounded arena holds now.");
+    w.sample("procmond_arena_used_bytes", {}, stats_.arena_used_bytes);
+    w.family("procmond_arena_cap_bytes", T::gauge, "The arena's cap (context.arena_cap_bytes).");
+    w.sample("procmond_arena_cap_bytes", {}, stats_.arena_cap_bytes);
     w.family("procmon_events_lost_total", T::counter,
              "Events lost before metrics could count them (kernel drops, journal gaps).");
     w.sample("procmon_events_lost_total", {}, events_lost_);
     w.family("procmond_metrics_groups", T::gauge, "Process groups known (\"other\" included).");
     w.sample("procmond_metrics_groups", {}, uint64_t{groups_.size()});
-    w.family("procmond_metrics_group_overflow_total", T::counter,
-             "Processes and events counted in \"other\" because metrics.max_groups was reached.");
-    w.sample("procmond_metrics_group_overflow_total", {}, overflow_);
+    w.family("procmond_metrics_group_overflow_events_total", T::counter,
+             "Events counted in \"other\" because their group was new and metrics.max_groups was reached.");
+    w.sample("procmond_metrics_group_overflow_events_total", {}, overflow_events_);
+    w.family("procmond_metrics_group_overflow_processes", T::gauge,
+             "Processes counted in \"other\" at the last refresh because metrics.max_groups was reached.");
+    w.sample("procmond_metrics_group_overflow_processes", {}, overflow_processes_);
     w.family("procmond_metrics_refresh_duration_seconds", T::gauge, "How long the last refresh of the groups took.");
     w.sample("procmond_metrics_refresh_duration_seconds", {}, static_cast<double>(refresh_ns_) / 1e9);
     w.family("procmond_metrics_refreshes_total", T::counter, "Refreshes of the groups' figures.");
-    w.sample("procmond_metrics_refreshes_total", {}, refreshes_.load());
+    w.sample("procmond_metrics_refreshes_total", {}, refreshes_);
 }
 
 }  // namespace procmon::daemon::metrics

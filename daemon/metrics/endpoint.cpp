@@ -60,27 +60,13 @@ void render_daemon(Writer &w, State &state) {
     w.family("procmond_build_info", T::gauge, "procmond's version, as a label; the value is always 1.");
     w.sample("procmond_build_info", {{"version", procmon_version_string()}}, uint64_t{1});
 
-    procmon_stats st{};
-    st.size = sizeof st;
-    {
-        std::lock_guard<std::mutex> lock(state.context_mutex);
-        procmon_stats_get(&st, state.context);
-    }
-    w.family("procmond_events_received_total", T::counter, "Events the kernel source produced, by source.");
-    w.sample("procmond_events_received_total", {{"source", st.source_name[0] ? st.source_name : "none"}},
-             st.events_received);
-    w.family("procmond_kernel_events_lost_total", T::counter,
-             "Events the kernel dropped before procmond could read them (netlink ENOBUFS).");
-    w.sample("procmond_kernel_events_lost_total", {}, st.events_lost);
+    // The context's own (events received, arena) are the collector's: its
+    // thread samples them, so that a scrape never waits for the context.
     w.family("procmond_events_delivered_total", T::counter, "Events sent to subscribers.");
     w.sample("procmond_events_delivered_total", {}, state.events_delivered.load());
     w.family("procmond_events_dropped_total", T::counter,
              "Events lagging subscribers skipped (each told so by a LOST event).");
     w.sample("procmond_events_dropped_total", {}, state.events_dropped.load());
-    w.family("procmond_arena_used_bytes", T::gauge, "Bytes the context's bounded arena holds now.");
-    w.sample("procmond_arena_used_bytes", {}, st.arena_used_bytes);
-    w.family("procmond_arena_cap_bytes", T::gauge, "The arena's cap (context.arena_cap_bytes).");
-    w.sample("procmond_arena_cap_bytes", {}, st.arena_cap_bytes);
 
     uint64_t queued = 0, queued_max = 0;
     const auto clients = state.clients(0, true);

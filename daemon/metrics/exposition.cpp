@@ -19,7 +19,8 @@ void append_double(std::string &out, double v) {
         return;
     }
     char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    // %g's spelling, shortest round trip: 0.0005, 5e-05 (as Go's client does)
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
     out.append(buf, r.ptr);
 }
 
@@ -61,9 +62,20 @@ const char *content_type(Format f) {
 Format negotiate(std::string_view accept) {
     // Prometheus sends "application/openmetrics-text;version=1.0.0,...;q=0.5,
     // text/plain;version=0.0.4;q=0.4,*/*;q=0.1" and takes either; anyone
-    // else gets OpenMetrics only when naming it.
-    return accept.find("application/openmetrics-text") != std::string_view::npos ? Format::openmetrics
-                                                                                  : Format::prometheus;
+    // else gets OpenMetrics only when naming it, with a q above 0.
+    while (!accept.empty()) {
+        const auto comma = accept.find(',');
+        std::string_view range = accept.substr(0, comma);
+        accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
+        if (range.find("application/openmetrics-text") == std::string_view::npos) continue;
+        const auto q = range.find("q=");
+        if (q == std::string_view::npos) return Format::openmetrics;
+        std::string_view weight = range.substr(q + 2);
+        weight = weight.substr(0, weight.find(';'));
+        // "0", "0.", "0.000": refused (RFC 9110's qvalue); anything else accepts
+        if (weight.find_first_not_of("0. \t") != std::string_view::npos) return Format::openmetrics;
+    }
+    return Format::prometheus;
 }
 
 uint64_t HistogramValue::count() const {

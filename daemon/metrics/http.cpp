@@ -9,9 +9,11 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 
 #include "config.hpp"
 #include "log.hpp"
+#include "state.hpp"
 
 namespace procmon::daemon::metrics {
 
@@ -20,15 +22,32 @@ namespace {
 // A scraper opens one connection, maybe two; a few more for people with
 // curl. Past the limit libmicrohttpd refuses the connection at accept.
 constexpr unsigned kMaxConnections = 32;
-constexpr unsigned kIdleTimeoutSeconds = 30;
+// One address may hold a quarter of them: a client trickling requests from
+// one host cannot lock out a Prometheus scraping from another.
+constexpr unsigned kMaxConnectionsPerAddress = 8;
+constexpr unsigned kIdleTimeoutSeconds = 10;
 constexpr size_t kConnectionMemory = 32 * 1024;  // request headers: a scrape's are < 1 KiB
 
+// libmicrohttpd's complaints (a client that went away mid-request, ...):
+// one line a second at most, so that no client can flood the log.
 void mhd_log(void *, const char *format, va_list ap) {
+    static std::mutex mutex;
+    static uint64_t last_ns = 0, unlogged = 0;
+    std::lock_guard<std::mutex> lock(mutex);
+    const uint64_t now = mono_ns();
+    if (last_ns != 0 && now - last_ns < 1000000000) {
+        ++unlogged;
+        return;
+    }
     char text[512];
     std::vsnprintf(text, sizeof text, format, ap);
     const std::size_t n = std::strlen(text);
     if (n > 0 && text[n - 1] == '\n') text[n - 1] = '\0';
-    log(Level::warning, "metrics http: %s", text);
+    if (unlogged > 0) log(Level::warning, "metrics http: %s (and %llu more since the last)", text,
+                          static_cast<unsigned long long>(unlogged));
+    else log(Level::warning, "metrics http: %s", text);
+    last_ns = now;
+    unlogged = 0;
 }
 
 MHD_Result on_request(void *cls, MHD_Connection *connection, const char *url, const char *method, const char *,
@@ -67,6 +86,7 @@ bool HttpServer::start(const std::string &listen, std::string &why) {
     daemon_ = MHD_start_daemon(
         flags, 0, nullptr, nullptr, &on_request, this, MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, nullptr,
         MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr *>(&addr), MHD_OPTION_CONNECTION_LIMIT, kMaxConnections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, kMaxConnectionsPerAddress,
         MHD_OPTION_CONNECTION_TIMEOUT, kIdleTimeoutSeconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,
         MHD_OPTION_END);
     if (daemon_ == nullptr) {
