@@ -413,13 +413,14 @@ CONTRACT = {
     **{f"procmond_{n}": "gauge" for n in (
         "build_info", "clients", "subscribers", "subscriber_queued_events", "subscriber_queued_events_max",
         "journal_bytes", "journal_segments", "config_generation", "arena_used_bytes", "arena_cap_bytes",
-        "metrics_groups", "metrics_refresh_duration_seconds")},
+        "metrics_groups", "metrics_refresh_duration_seconds", "metrics_group_overflow_processes")},
     **{f"procmond_{n}_total": "counter" for n in (
         "events_received", "events_delivered", "events_dropped", "kernel_events_lost", "connections",
-        "connections_refused", "rpc_requests", "journal_records", "config_reloads", "metrics_group_overflow",
-        "metrics_refreshes")},
+        "connections_refused", "rpc_requests", "journal_records", "journal_write_errors", "config_reloads",
+        "metrics_group_overflow_events", "metrics_refreshes")},
     "procmond_rpc_duration_seconds": "histogram",
     "procmond_journal_fsync_duration_seconds": "histogram",
+    "procmond_metrics_scrape_duration_seconds": "histogram",
     "process_cpu_seconds_total": "counter",
     **{f"process_{n}": "gauge" for n in (
         "resident_memory_bytes", "virtual_memory_bytes", "open_fds", "max_fds", "start_time_seconds")},
