@@ -142,9 +142,9 @@ void Screen::submit_prompt() {
         else err = o_.filters.add("user:" + p.text);
         break;
     case Prompt::Kind::interval:
-        if (!parse_interval(p.text, o_.interval)) err = "'" + p.text + "' is not an interval in seconds (0.1..86400)";
-        else refresh_now_ = true;
-        return say(err);
+        if (!parse_interval(p.text, o_.interval)) return say("'" + p.text + "' is not an interval in seconds (0.1..86400)");
+        refresh_now_ = true;
+        return say("Refreshing every " + p.text + " s");
     case Prompt::Kind::signal: {
         int sig = SIGTERM;
         if (!p.text.empty() && !parse_signal(p.text, sig)) return say("'" + p.text + "' is not a signal (a name as TERM, or 1..64)");
@@ -168,13 +168,12 @@ void Screen::ask_signal() {
     const auto &rows = m_.rows();
     if (rows.empty()) return say("No process selected");
     const procmon_process &p = *rows[selected_].p;
-    Prompt q;
-    q.target = {p.pid, p.start_ticks};  // the process drawn, not whoever has its pid later
-    append_command(q.command, p);
-    if (q.command.size() > 40) q.command = q.command.substr(0, 39) + "~";
-    open_prompt(Prompt::Kind::signal, "Signal for " + std::to_string(p.pid) + " (" + q.command + ") [TERM]: ");
-    prompt_.target = q.target;
-    prompt_.command = q.command;
+    std::string command;
+    append_command(command, p);
+    if (command.size() > 40) command = command.substr(0, 39) + "~";
+    open_prompt(Prompt::Kind::signal, "Signal for " + std::to_string(p.pid) + " (" + command + ") [TERM]: ");
+    prompt_.target = {p.pid, p.start_ticks};  // the process drawn, not whoever has its pid later
+    prompt_.command = command;
 }
 
 void Screen::send_signal() {
