@@ -128,9 +128,11 @@ std::vector<std::string> header_lines(const Model &m, const Options &o) {
                       human_bytes(y.swap_total_bytes - y.swap_free_bytes).c_str(), human_bytes(y.swap_total_bytes).c_str());
     }
     lines.push_back(cpu);
-    lines.push_back(format("%" PRIu64 " %s started and ended since the last refresh; events: %s; procmon: %.1f%% CPU, %s",
-                           s.short_lived, s.short_lived == 1 ? "process" : "processes", m.events_note().c_str(),
-                           s.self_cpu_percent, human_bytes(s.self_rss).c_str()));
+    std::string line = format("%" PRIu64 " %s started and ended since the last refresh; events: %s; procmon: %.1f%% CPU",
+                              s.short_lived, s.short_lived == 1 ? "process" : "processes", m.events_note().c_str(),
+                              s.self_cpu_percent);
+    if (s.self_rss > 0) line += ", " + human_bytes(s.self_rss);  // through the daemon: unknown
+    lines.push_back(line);
     std::string filter = o.filters.empty() ? "none" : o.filters.describe();
     lines.push_back(format("Sort: %s %s   Tree: %s   Filter: %s   Shown: %zu   Interval: %g s", column_info(o.sort).header,
                            o.descending ? "(descending)" : "(ascending)", o.tree ? "on" : "off", filter.c_str(),
