@@ -92,6 +92,9 @@ int Screen::run() {
         pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {m_.event_fd(), POLLIN, 0}};
         // EINTR: SIGWINCH (getch then returns KEY_RESIZE), or SIGINT/SIGTERM
         const int ready = poll(fds, fds[1].fd >= 0 ? 2 : 1, ms);
+        // the terminal went away (a closed window, a dropped ssh): nothing
+        // to draw on, and a hung-up stdin would keep poll from ever sleeping
+        if (ready > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL))) return kExitOk;
         for (int ch; (ch = getch()) != ERR;) {
             if (!on_key(ch)) return kExitOk;
             dirty = true;
