@@ -17,7 +17,7 @@ hz=$(getconf CLK_TCK)
 sock="top-bench-$$"
 coproc IDLE { /usr/bin/python3 bench/idle_procs.py "$n"; }
 read -r _ <&"${IDLE[0]}"
-trap 'tmux -L "$sock" kill-server 2>/dev/null; exec {IDLE[1]}>&-; wait' EXIT
+trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"; exec {IDLE[1]}>&-; wait' EXIT
 echo "processes on the machine: $(ls -d /proc/[0-9]* | wc -l); each for $secs s, refresh 1 s"
 cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }  # utime stime
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

@@ -110,6 +110,10 @@ std::vector<std::string> header_lines(const Model &m, const Options &o) {
     tm local{};
     localtime_r(&now, &local);
     std::strftime(clock, sizeof clock, "%H:%M:%S", &local);
+    if (!m.has_refreshed()) {  // the first screen, before the first refresh
+        lines.push_back(format("procmon top - %s, reading the processes...", clock));
+        return lines;
+    }
     if (s.system_known)
         lines.push_back(format("procmon top - %s up %s, load average: %.2f, %.2f, %.2f; %u CPUs", clock,
                                uptime(s.system.boot_time_ns).c_str(), s.system.load1, s.system.load5, s.system.load15,

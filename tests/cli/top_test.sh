@@ -24,6 +24,7 @@ tm() { tmux -L "$sock" -f /dev/null "$@"; }
 pids=()
 cleanup() {
     tm kill-server 2>/dev/null
+    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"  # a killed server may leave it
     # children first: once their parent is gone they belong to init
     for p in "${pids[@]}"; do pkill -9 -P "$p" 2>/dev/null; done
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
@@ -43,6 +44,8 @@ spawn sh -c 'perl -e "sleep 1000" "$0-child" & wait' "$mark-parent"
 parent=${pids[-1]}
 spawn perl -e 'sleep 1000' "$mark-twin"; twin1=$!
 spawn perl -e 'sleep 1000' "$mark-twin"; twin2=$!
+# sorted by pid, the smaller comes first (pids may have wrapped between the two)
+((twin1 < twin2)) || { t=$twin1; twin1=$twin2; twin2=$t; }
 
 # A shell in a 160x50 terminal, with a prompt to look for once top is gone.
 cat > "$tmp/rc" <<'EOF'
@@ -153,14 +156,15 @@ check "which Ctrl-C ends (the text stays, as any command's)" wait_for 10 prompt_
 "$procmon" top --batch 2 --interval 1 --filter "$mark" > "$tmp/batch" 2> "$tmp/batch.err" &
 batch=$!
 # short processes all along, so some start and end inside an interval whatever the machine's load
-while kill -0 "$batch" 2>/dev/null; do sh -c 'exit 3' "$mark-burst"; sleep 0.1; done
+# (50 ms each, so the collector reads their command line before they are gone, also on a loaded machine)
+while kill -0 "$batch" 2>/dev/null; do sh -c 'sleep 0.05; exit 3' "$mark-burst"; sleep 0.05; done
 wait "$batch"; rc=$?
 check "--batch 2 exits 0 (got $rc: $(cat "$tmp/batch.err"))" test "$rc" -eq 0
 check "--batch 2 prints two refreshes" test "$(grep -c '^procmon top - ' "$tmp/batch")" -eq 2
 check "each with the column header" test "$(grep -Ec '^ +PID USER +S +%CPU +%MEM +RSS +VIRT +THR +TIME COMMAND$' "$tmp/batch")" -eq 2
 check "and the test's process" grep -q "perl -e sleep 1000 $mark-small" "$tmp/batch"
 check "and only matching rows" bash -c '! grep -q "\[kthreadd\]" "$1"' _ "$tmp/batch"
-check "short processes are listed with their exit code" grep -Eq "exit 3 after [0-9]+ ms +sh -c exit 3 $mark-burst" "$tmp/batch"
+check "short processes are listed with their exit code" grep -Eq "exit 3 after [0-9]+ ms +sh -c sleep 0.05; exit 3 $mark-burst" "$tmp/batch"
 counted=$(awk '/processes? started and ended since the last refresh/ { n += $1 } END { print n + 0 }' "$tmp/batch")
 check "the header counts processes that started and ended between refreshes (got $counted)" test "$counted" -ge 1
 check "--batch is plain text: no escape codes" bash -c '! grep -q $'"'"'\e'"'"' "$1"' _ "$tmp/batch"
