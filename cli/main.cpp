@@ -11,6 +11,7 @@
 #include "procmon.h"
 #include "remote.hpp"
 #include "snapshot.hpp"
+#include "top.hpp"
 #include "watch.hpp"
 
 namespace pc = procmon::cli;
@@ -22,6 +23,7 @@ const char kUsage[] =
     "\n"
     "commands:\n"
     "  snapshot    list the processes of this machine\n"
+    "  top         a live view: the busiest processes, and those that come and go\n"
     "  watch       report process starts, execs and exits as they happen\n"
     "  record      record them to a journal directory\n"
     "  replay      print what a journal directory (or procmond's journal) holds\n"
@@ -30,7 +32,7 @@ const char kUsage[] =
     "\n"
     "  procmon --version | --help | <command> --help\n"
     "\n"
-    "snapshot, watch and replay ask procmond instead of reading this machine\n"
+    "snapshot, watch, top and replay ask procmond instead of reading this machine\n"
     "with --connect PATH, or when PROCMON_ENDPOINT names its socket.\n";
 
 struct Command {
@@ -38,7 +40,7 @@ struct Command {
     int (*run)(int argc, char **argv);
 };
 const Command kCommands[] = {
-    {"snapshot", pc::run_snapshot}, {"watch", pc::run_watch}, {"record", pc::run_record}, {"replay", pc::run_replay},
+    {"snapshot", pc::run_snapshot}, {"watch", pc::run_watch}, {"top", pc::run_top}, {"record", pc::run_record}, {"replay", pc::run_replay},
     {"status", pc::run_status}};
 
 const Command *find_command(const std::string &name) {

@@ -27,6 +27,9 @@
 #                  library (pkg-config libmicrohttpd)
 #     libcriterion-dev, libcmocka-dev  the unit and concurrency suites
 #     jq           the CLI test checks JSON with it
+#     libncurses-dev  ncursesw, the terminal library of `procmon top`
+#                  (pkg-config ncursesw)
+#     tmux         the top test drives `procmon top` in a real terminal
 #     valgrind     the performance gate counts instructions with it
 #     python3      the performance gate (bench/gate/run.py)
 #     clang-14, libclang-rt-14-dev  libFuzzer and the sanitizer runtimes
@@ -72,7 +75,8 @@
 set -euo pipefail
 
 packages=(g++ gcc libc6-dev binutils cmake ninja-build pkgconf libmimalloc-dev libtomlplusplus-dev libmicrohttpd-dev
-          libcriterion-dev libcmocka-dev jq valgrind python3 clang-14 libclang-rt-14-dev abigail-tools
+          libcriterion-dev libcmocka-dev jq libncurses-dev tmux valgrind python3 clang-14 libclang-rt-14-dev
+          abigail-tools
           pybind11-dev python3-dev python3-venv python3-pip python3-pytest python3-psutil python3-numpy
           cargo rust-clippy bindgen libclang1-14 libclang-common-14-dev
           prometheus
