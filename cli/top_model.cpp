@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cstring>
 #include <numeric>
@@ -99,6 +100,7 @@ std::string Model::open() {
     q.fields = PROCMON_FIELD_BASIC | PROCMON_FIELD_CPU;
     procmon_snapshot *first = nullptr;
     if (procmon_enumerate(&first, ctx_, &q) != PROCMON_OK) return library_error();
+    take_cpu(first, 0, nullptr);
     procmon_snapshot_free(first);
     last_refresh_ = monotonic_seconds();
     last_cpu_ = own_cpu_seconds();
@@ -134,10 +136,17 @@ void Model::add_event(const procmon_event &e) {
     l.lost = e.lost;
     if (e.type != PROCMON_EVENT_LOST) {
         const Identity id{e.pid, e.start_ticks};
-        if (e.type == PROCMON_EVENT_START || e.type == PROCMON_EVENT_EXEC) born_.insert(id);
-        if (e.type == PROCMON_EVENT_START && cgroup_pids_.count(e.ppid)) cgroup_pids_.insert(e.pid);
+        // Only while a cgroup term is on: the set is the table's matches
+        // and their children, rebuilt at each refresh, pruned at exits.
+        const bool by_cgroup = opt_.filters.has(FilterTerm::Field::cgroup);
+        if (by_cgroup && e.type == PROCMON_EVENT_START && cgroup_pids_.count(e.ppid)) cgroup_pids_.insert(e.pid);
         l.command = command_of(e);
-        if (!matches(l, e.full_name != nullptr ? e.full_name : e.name)) return;
+        const bool shown = matches(l, e.full_name != nullptr ? e.full_name : e.name);
+        if (by_cgroup && e.type == PROCMON_EVENT_EXIT) cgroup_pids_.erase(e.pid);
+        if (!shown) return;
+        // Kept for the events shown only: a filter with a long interval
+        // must not hold every start of the machine until the next refresh.
+        if (e.type == PROCMON_EVENT_START || e.type == PROCMON_EVENT_EXEC) born_.insert(id);
         if (e.type == PROCMON_EVENT_EXIT) {
             l.exit_code = e.exit_code;
             l.exit_signal = e.exit_signal;
@@ -171,11 +180,11 @@ std::string Model::refresh() {
     procmon_stats st{};
     st.size = sizeof st;
     if (procmon_stats_get(&st, ctx_) == PROCMON_OK) s.self_rss = st.process_rss_bytes;
+    take_cpu(snap_, s.seconds, &s.cpu_sum);
     for (std::size_t i = 0; i < procmon_snapshot_count(snap_); ++i) {
         const procmon_process &p = *procmon_snapshot_at(snap_, i);
         ++s.processes;
         s.threads += p.threads;
-        s.cpu_sum += p.cpu_percent;
         switch (p.state_kind) {
         case PROCMON_STATE_RUNNING: ++s.running; break;
         case PROCMON_STATE_STOPPED:
@@ -190,6 +199,32 @@ std::string Model::refresh() {
     sum_ = s;
     rebuild();
     return {};
+}
+
+void Model::take_cpu(const procmon_snapshot *snap, double seconds, double *sum) {
+    const uint64_t now_wall = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                        std::chrono::system_clock::now().time_since_epoch())
+                                                        .count());
+    std::unordered_map<Identity, uint64_t, IdentityHash> seen;
+    const std::size_t n = procmon_snapshot_count(snap);
+    seen.reserve(n);
+    cpu_.assign(n, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const procmon_process &p = *procmon_snapshot_at(snap, i);
+        if (!(p.valid & PROCMON_FIELD_CPU)) continue;
+        const Identity id{p.pid, p.start_ticks};
+        const uint64_t used = p.utime_ns + p.stime_ns;
+        seen.emplace(id, used);
+        const auto before = cpu_seen_.find(id);
+        // New since the last refresh: all its CPU time is the interval's;
+        // older but not seen then (filtered out of no query, so rare): none known.
+        const uint64_t from = before != cpu_seen_.end() ? before->second
+                              : p.start_time_ns >= cpu_seen_wall_ns_ ? 0 : used;
+        if (seconds > 0 && used >= from) cpu_[i] = 100.0 * (static_cast<double>(used - from) / 1e9) / seconds;
+        if (sum != nullptr) *sum += cpu_[i];
+    }
+    cpu_seen_.swap(seen);
+    cpu_seen_wall_ns_ = now_wall;
 }
 
 namespace {
@@ -251,11 +286,11 @@ void Model::rebuild() {
     rows_.clear();
     if (snap_ == nullptr) return;
     const bool by_cgroup = opt_.filters.has(FilterTerm::Field::cgroup);
-    if (by_cgroup) cgroup_pids_.clear();
+    cgroup_pids_.clear();  // also when the term went: nothing left to grow
     for (std::size_t i = 0; i < procmon_snapshot_count(snap_); ++i) {
         const procmon_process *p = procmon_snapshot_at(snap_, i);
         if (!matches(*p)) continue;
-        rows_.push_back({p, 0});
+        rows_.push_back({p, 0, i < cpu_.size() ? cpu_[i] : 0.0});
         if (by_cgroup) cgroup_pids_.insert(p->pid);
     }
     sort_rows();
@@ -271,11 +306,12 @@ void Model::sort_rows() {
         for (const Row &r : rows_)
             text.push_back(c == Column::command ? command_of(*r.p) : (r.p->valid & PROCMON_FIELD_IDS) ? env_.user(r.p->euid) : "");
     }
-    auto number = [c](const procmon_process &p) -> double {
+    auto number = [c](const Row &r) -> double {
+        const procmon_process &p = *r.p;
         switch (c) {
         case Column::pid: return p.pid;
         case Column::state: return static_cast<unsigned char>(p.state);
-        case Column::cpu: return p.cpu_percent;
+        case Column::cpu: return r.cpu;
         case Column::mem: return p.mem_percent;
         case Column::rss: return static_cast<double>(p.rss_bytes);
         case Column::vsz: return static_cast<double>(p.vms_bytes);
@@ -292,7 +328,7 @@ void Model::sort_rows() {
         if (!text.empty()) {
             cmp = text[x].compare(text[y]);
         } else {
-            const double a = number(*rows_[x].p), b = number(*rows_[y].p);
+            const double a = number(rows_[x]), b = number(rows_[y]);
             cmp = a < b ? -1 : a > b ? 1 : 0;
         }
         return opt_.descending ? cmp > 0 : cmp < 0;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -33,7 +34,8 @@ struct IdentityHash {
 // A table row: the record lives as long as the refresh that read it.
 struct Row {
     const procmon_process *p;
-    int depth = 0;  // tree view: 0 for a root
+    int depth = 0;     // tree view: 0 for a root
+    double cpu = 0;    // %CPU over the interval (100 = one core), from its CPU time's change
 };
 
 // One line of the events pane.
@@ -116,6 +118,14 @@ private:
     // that matched, and their children started since
     std::unordered_set<int32_t> cgroup_pids_;
     double last_refresh_ = 0, last_cpu_ = 0;  // monotonic and CPU seconds at the last refresh
+    // Each process's CPU time at the last refresh, and when that was (wall
+    // clock): %CPU is its change over the interval, computed here and not
+    // by the library, whose baseline is per context (through procmond,
+    // shared with every other client and /metrics).
+    std::unordered_map<Identity, uint64_t, IdentityHash> cpu_seen_;
+    uint64_t cpu_seen_wall_ns_ = 0;
+    std::vector<double> cpu_;  // %CPU of snap_'s records, by index
+    void take_cpu(const procmon_snapshot *snap, double seconds, double *sum);
 };
 
 }  // namespace procmon::cli::top

@@ -11,7 +11,9 @@
 namespace procmon::cli::top {
 namespace {
 
-const int kCrashSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+// Crashes, and the signals that end the program by default with no
+// chance to leave the loop: Ctrl-\ (SIGQUIT) and a hang-up (SIGHUP).
+const int kCrashSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT, SIGHUP};
 
 // A crash must not leave the user's terminal in raw mode on the alternate
 // screen: give it back, then die of the same signal with its default action

@@ -29,7 +29,9 @@ std::vector<Row> tree_order(const std::vector<Row> &rows) {
             stack.pop_back();
             if (placed[i]) continue;
             placed[i] = true;
-            tree.push_back({rows[i].p, depth});
+            Row r = rows[i];
+            r.depth = depth;
+            tree.push_back(r);
             for (auto it = children[i].rbegin(); it != children[i].rend(); ++it) stack.emplace_back(*it, depth + 1);
         }
     }

@@ -44,7 +44,7 @@ std::string cell(const Row &r, Column c, Env &env) {
         s = env.user(p.euid);
         return s.size() > 8 ? s.substr(0, 7) + "+" : s;  // top marks a cut name so
     case Column::state: return std::string(1, std::isprint(static_cast<unsigned char>(p.state)) ? p.state : '?');
-    case Column::cpu: return has(PROCMON_FIELD_CPU) ? format("%.1f", p.cpu_percent) : "-";
+    case Column::cpu: return has(PROCMON_FIELD_CPU) ? format("%.1f", r.cpu) : "-";
     case Column::mem: return has(PROCMON_FIELD_MEMORY) ? format("%.1f", p.mem_percent) : "-";
     case Column::rss: return has(PROCMON_FIELD_MEMORY) ? compact_size(p.rss_bytes) : "-";
     case Column::vsz: return has(PROCMON_FIELD_MEMORY) ? compact_size(p.vms_bytes) : "-";

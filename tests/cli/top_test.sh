@@ -167,6 +167,10 @@ check "and only matching rows" bash -c '! grep -q "\[kthreadd\]" "$1"' _ "$tmp/b
 check "short processes are listed with their exit code" grep -Eq "exit 3 after [0-9]+ ms +sh -c sleep 0.05; exit 3 $mark-burst" "$tmp/batch"
 counted=$(awk '/processes? started and ended since the last refresh/ { n += $1 } END { print n + 0 }' "$tmp/batch")
 check "the header counts processes that started and ended between refreshes (got $counted)" test "$counted" -ge 1
+# %CPU is each process's CPU time over the interval: summed, never more
+# than the CPUs (the library's own figure for a newborn is since its start,
+# which summed to 105% of 2 CPUs during bursts like the one above).
+check "the CPU line stays within the machine's CPUs" awk '/% of [0-9]+ CPUs/ { v = $0; sub(/.*\(/, "", v); sub(/%.*/, "", v); if (v + 0 > 100.5) bad = 1 } END { exit bad }' "$tmp/batch"
 check "--batch is plain text: no escape codes" bash -c '! grep -q $'"'"'\e'"'"' "$1"' _ "$tmp/batch"
 "$procmon" top --once --sort nope >/dev/null 2>&1; rc=$?
 check "an unknown sort column exits 2 (got $rc)" test "$rc" -eq 2
