@@ -471,22 +471,35 @@ def test_events_of_others_show_only_what_see_others_shows(start):
     first = d.status()["journal_next_seq"]
     child = subprocess.Popen(["/bin/sh", "-c", "read line; exit 4", "procmon-events-secret"], stdin=subprocess.PIPE)
 
+    def events_until(c, seen, event_type, what):
+        wait_for(lambda: any(e["pid"] == child.pid and e["type"] == event_type for e in seen) or
+                 seen.extend(c.events()), what)
+
+    def of_child(seen):
+        return [[e["type"], e["uid"], e["exe"], e["argv"].decode(errors="replace")] for e in seen
+                if e["pid"] == child.pid]
+
     def events_of_child():
         """From the journal (from_seq), until the child's EXIT: as a peer sees them."""
         c = Client(d.socket)
         c.subscribe(from_seq=first)
         seen = []
-        wait_for(lambda: any(e["pid"] == child.pid and e["type"] == EVENT_EXIT for e in seen) or
-                 seen.extend(c.events()), "the child's EXIT")
-        return [[e["type"], e["uid"], e["exe"], e["argv"].decode(errors="replace")] for e in seen
-                if e["pid"] == child.pid]
+        events_until(c, seen, EVENT_EXIT, "the child's EXIT")
+        return of_child(seen)
 
     root_seen = None
     try:
-        # root's own view: everything (also proves the events are there)
-        wait_for(lambda: d.status()["journal_next_seq"] > first, "the child's START in the journal")
+        # root's own view: everything (also proves the events are there). The
+        # child is held until its EXEC is journaled: the daemon reads exe and
+        # argv when the EXEC arrives, and a child already gone by then has none
+        # (other processes' events alone could end a wait on journal_next_seq).
+        c = Client(d.socket)
+        c.subscribe(from_seq=first)
+        seen = []
+        events_until(c, seen, EVENT_EXEC, "the child's EXEC in the journal")
         child.communicate(b"go\n")
-        root_seen = events_of_child()
+        events_until(c, seen, EVENT_EXIT, "the child's EXIT")
+        root_seen = of_child(seen)
     finally:
         if child.poll() is None:
             child.kill()
