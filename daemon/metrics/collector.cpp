@@ -40,32 +40,11 @@ std::string signal_name(int sig) {
     return "SIG" + std::to_string(sig);
 }
 
-// The soft limit on open files of a process ("Max open files" in
-// /proc/PID/limits); 0 when it cannot be read or is unlimited.
-uint64_t fd_soft_limit(int32_t pid) {
-    char path[48];
-    std::snprintf(path, sizeof path, "/proc/%d/limits", pid);
-    FILE *f = std::fopen(path, "re");
-    if (f == nullptr) return 0;
-    char line[256];
-    uint64_t limit = 0;
-    while (std::fgets(line, sizeof line, f) != nullptr) {
-        if (std::strncmp(line, "Max open files", 14) != 0) continue;
-        unsigned long long soft = 0;
-        if (std::sscanf(line + 14, "%llu", &soft) == 1) limit = soft;
-        break;
-    }
-    std::fclose(f);
-    return limit;
-}
-
 void observe(HistogramValue &h, uint64_t ns) {
     const Bounds &bounds = lifetime_bounds();
     if (h.buckets.empty()) h.buckets.resize(bounds.size() + 1);
     const double seconds = static_cast<double>(ns) / 1e9;
-    std::size_t i = 0;
-    while (i < bounds.size() && seconds > bounds[i]) ++i;
-    ++h.buckets[i];
+    ++h.buckets[bucket_index(bounds, seconds)];
     h.sum += seconds;
 }
 
@@ -387,7 +366,7 @@ void Collector::refresh() {
             g.fds += p.fd_count;
             // Read once per process: a limit seldom changes in a process's life.
             if (!t.fd_limit_read) {
-                t.fd_limit = fd_soft_limit(p.pid);
+                t.fd_limit = platform::open_files_limit(p.pid);
                 t.fd_limit_read = true;
             }
             if (t.fd_limit != 0 && t.fd_limit != UINT64_MAX) {

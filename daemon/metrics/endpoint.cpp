@@ -1,9 +1,5 @@
 #include "endpoint.hpp"
 
-#include <dirent.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 
@@ -13,42 +9,23 @@ namespace procmon::daemon::metrics {
 
 namespace {
 
-double seconds(const timeval &tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; }
-
-uint64_t open_fds() {
-    DIR *d = opendir("/proc/self/fd");
-    if (d == nullptr) return 0;
-    uint64_t n = 0;
-    while (const dirent *e = readdir(d))
-        if (e->d_name[0] != '.') ++n;
-    closedir(d);
-    return n > 0 ? n - 1 : 0;  // not the one reading the directory
-}
-
 // procmond's own process, under the names every Prometheus client library
 // uses for its process (process_cpu_seconds_total, ...).
 void render_process(Writer &w, const State &state) {
     using T = Writer::Type;
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
+    const platform::SelfResources self = platform::self_resources();
     w.family("process_cpu_seconds_total", T::counter, "Total user and system CPU time spent in seconds.");
-    w.sample("process_cpu_seconds_total", {}, seconds(ru.ru_utime) + seconds(ru.ru_stime));
-    unsigned long long pages_vm = 0, pages_rss = 0;
-    if (FILE *f = std::fopen("/proc/self/statm", "re")) {
-        if (std::fscanf(f, "%llu %llu", &pages_vm, &pages_rss) != 2) pages_vm = pages_rss = 0;
-        std::fclose(f);
-    }
-    const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    w.sample("process_cpu_seconds_total", {}, static_cast<double>(self.cpu_ns) / 1e9);
     w.family("process_resident_memory_bytes", T::gauge, "Resident memory size in bytes.");
-    w.sample("process_resident_memory_bytes", {}, uint64_t{pages_rss * page});
+    w.sample("process_resident_memory_bytes", {}, self.rss_bytes);
     w.family("process_virtual_memory_bytes", T::gauge, "Virtual memory size in bytes.");
-    w.sample("process_virtual_memory_bytes", {}, uint64_t{pages_vm * page});
+    w.sample("process_virtual_memory_bytes", {}, self.virtual_bytes);
     w.family("process_open_fds", T::gauge, "Number of open file descriptors.");
-    w.sample("process_open_fds", {}, open_fds());
-    rlimit nofile{};
-    getrlimit(RLIMIT_NOFILE, &nofile);
-    w.family("process_max_fds", T::gauge, "Maximum number of open file descriptors.");
-    w.sample("process_max_fds", {}, static_cast<uint64_t>(nofile.rlim_cur));
+    w.sample("process_open_fds", {}, self.open_files);
+    if (self.open_files_limit != 0) {  // unknown: no sample, rather than a limit of 0
+        w.family("process_max_fds", T::gauge, "Maximum number of open file descriptors.");
+        w.sample("process_max_fds", {}, self.open_files_limit);
+    }
     w.family("process_start_time_seconds", T::gauge, "Start time of the process since unix epoch in seconds.");
     w.sample("process_start_time_seconds", {}, static_cast<double>(state.started_ns) / 1e9);
 }

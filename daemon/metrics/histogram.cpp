@@ -18,11 +18,14 @@ Histogram::Histogram(const Bounds &bounds)
     for (std::size_t i = 0; i <= bounds.size(); ++i) buckets_[i] = 0;
 }
 
-void Histogram::observe_ns(uint64_t ns) {
-    const double seconds = static_cast<double>(ns) / 1e9;
+std::size_t bucket_index(const Bounds &bounds, double seconds) {
     std::size_t i = 0;
-    while (i < bounds_.size() && seconds > bounds_[i]) ++i;
-    buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    while (i < bounds.size() && seconds > bounds[i]) ++i;
+    return i;
+}
+
+void Histogram::observe_ns(uint64_t ns) {
+    buckets_[bucket_index(bounds_, static_cast<double>(ns) / 1e9)].fetch_add(1, std::memory_order_relaxed);
     sum_ns_.fetch_add(ns, std::memory_order_relaxed);
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -15,6 +16,10 @@ namespace procmon::daemon::metrics {
 // Bucket bounds, in seconds.
 const Bounds &latency_bounds();   // 50 µs .. 10 s: requests, fsyncs, scrapes
 const Bounds &lifetime_bounds();  // 10 ms .. a day: how long processes live
+
+// The bucket a value of `seconds` falls in: the first bound it does not
+// exceed (le is inclusive), or bounds.size() for +Inf.
+std::size_t bucket_index(const Bounds &bounds, double seconds);
 
 class Histogram {
 public:

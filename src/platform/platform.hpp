@@ -235,6 +235,20 @@ int64_t now_ns(Clock c);
 // This process's resident memory in bytes, 0 when unknown.
 uint64_t self_rss_bytes();
 
+// What a daemon reports of itself (Prometheus's process_* metrics); each 0
+// when unknown.
+struct SelfResources {
+    uint64_t cpu_ns = 0;  // user and system, all threads
+    uint64_t rss_bytes = 0, virtual_bytes = 0;
+    uint64_t open_files = 0;        // descriptors (Windows: handles) open now
+    uint64_t open_files_limit = 0;  // the soft limit; UINT64_MAX: none
+};
+SelfResources self_resources();
+
+// The soft limit on open files of the process pid; 0 when it cannot be read
+// or there is none.
+uint64_t open_files_limit(int32_t pid);
+
 // The environment variable `name`, or null when it is unset, and also when
 // this process runs setuid or setgid (where the OS can tell): then the
 // environment is the caller's, who must not choose what the program trusts.

@@ -263,7 +263,16 @@ def test_the_daemons_own_families_count_what_it_does(start):
     assert value(s, "procmond_connections_total") >= 1
     assert value(s, "procmond_config_generation") == 1
     assert value(s, "procmond_arena_cap_bytes") > value(s, "procmond_arena_used_bytes") > 0
-    assert value(s, "process_open_fds") > 3 and value(s, "process_resident_memory_bytes") > 1 << 20
+    # process_*: what /proc says of the daemon, read beside the scrape
+    fds = len(os.listdir(f"/proc/{d.pid}/fd"))
+    assert abs(value(s, "process_open_fds") - fds) <= 4, (value(s, "process_open_fds"), fds)
+    with open(f"/proc/{d.pid}/limits") as f:
+        soft = next(line.split()[3] for line in f if line.startswith("Max open files"))
+    assert value(s, "process_max_fds") == int(soft)
+    assert value(s, "process_virtual_memory_bytes") > value(s, "process_resident_memory_bytes") > 1 << 20
+    with open(f"/proc/{d.pid}/stat") as f:
+        ticks = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])  # utime stime
+    assert 0 < value(s, "process_cpu_seconds_total") <= ticks / os.sysconf("SC_CLK_TCK") + 0.5
     assert abs(value(s, "process_start_time_seconds") - time.time()) < 120
     assert value(s, "procmond_events_received_total", source="netlink") + \
         value(s, "procmond_events_received_total", source="polling") > 0

@@ -1,12 +1,15 @@
-// Linux: the clocks, wake-ups and waits the event engine needs, and this
-// process's resident memory.
+// Linux: the clocks, wake-ups and waits the event engine needs, this
+// process's resources, and another's open-files limit.
+#include <dirent.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 
 #include "platform/platform.hpp"
@@ -37,13 +40,53 @@ const char *secure_environment(const char *name) {
 }
 
 uint64_t self_rss_bytes() {
-    FILE *f = std::fopen("/proc/self/statm", "re");
-    unsigned long long size = 0, resident = 0;
-    if (f != nullptr) {
-        if (std::fscanf(f, "%llu %llu", &size, &resident) != 2) resident = 0;
+    return self_resources().rss_bytes;
+}
+
+SelfResources self_resources() {
+    SelfResources r;
+    rusage ru{};
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        const auto ns = [](const timeval &tv) { return uint64_t(tv.tv_sec) * 1000000000 + uint64_t(tv.tv_usec) * 1000; };
+        r.cpu_ns = ns(ru.ru_utime) + ns(ru.ru_stime);
+    }
+    rlimit nofile{};
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+        r.open_files_limit = nofile.rlim_cur == RLIM_INFINITY ? UINT64_MAX : uint64_t(nofile.rlim_cur);
+    if (FILE *f = std::fopen("/proc/self/statm", "re")) {
+        unsigned long long size = 0, resident = 0;
+        if (std::fscanf(f, "%llu %llu", &size, &resident) == 2) {
+            const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+            r.rss_bytes = resident * page;
+            r.virtual_bytes = size * page;
+        }
         std::fclose(f);
     }
-    return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    if (DIR *d = opendir("/proc/self/fd")) {
+        uint64_t n = 0;
+        while (const dirent *e = readdir(d))
+            if (e->d_name[0] != '.') ++n;
+        closedir(d);
+        r.open_files = n > 0 ? n - 1 : 0;  // not the one reading the directory
+    }
+    return r;
+}
+
+uint64_t open_files_limit(int32_t pid) {
+    char path[48];
+    std::snprintf(path, sizeof path, "/proc/%d/limits", pid);
+    FILE *f = std::fopen(path, "re");
+    if (f == nullptr) return 0;
+    char line[256];
+    uint64_t limit = 0;  // "unlimited" does not scan: none
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (std::strncmp(line, "Max open files", 14) != 0) continue;
+        unsigned long long soft = 0;
+        if (std::sscanf(line + 14, "%llu", &soft) == 1) limit = soft;
+        break;
+    }
+    std::fclose(f);
+    return limit;
 }
 
 namespace {

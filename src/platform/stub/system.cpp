@@ -59,6 +59,14 @@ uint64_t self_rss_bytes() {
     return 0;  // unknown, as the interface allows
 }
 
+SelfResources self_resources() {
+    return {};  // unknown, as the interface allows
+}
+
+uint64_t open_files_limit(int32_t) {
+    return 0;
+}
+
 const char *secure_environment(const char *name) {
     return std::getenv(name);  // the standard library cannot tell a setuid process
 }
