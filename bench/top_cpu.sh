@@ -5,8 +5,10 @@
 # (/proc/PID/stat, all its threads: the event collector's included) over
 # the run, after a warm-up; memory is its RSS sampled every STEP seconds,
 # with the least-squares slope (KiB per minute) over the samples. Then
-# procps top, the same way, as the reference (REFERENCE=no skips it, for a
-# long run that only looks at memory; SAMPLES=1 prints every RSS sample).
+# procps top, the same way, as the reference, and bench/proc_floor: the
+# kernel's cost of reading every /proc/PID/stat once a second, the floor
+# under any /proc-based top (REFERENCE=no skips both, for a long run that
+# only looks at memory; SAMPLES=1 prints every RSS sample).
 # Usage: bench/top_cpu.sh [SECONDS] [N_IDLE] [PROCMON_BINARY] [STEP]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +56,16 @@ printf '%s\n' "${samples[@]}" | awk '
         for (i = 1; i <= NR; i++) { sxx += (x[i] - sx / NR) ^ 2; sxy += (x[i] - sx / NR) * (y[i] - sy / NR) }
         printf "  RSS: %d KiB first, %d KiB last, %d samples; slope %.2f KiB/min; processes %d..%d\n", y[1], y[NR], NR, sxx ? sxy / sxx : 0, lo, hi
     }'
-# the reference in the same run (these machines are shared and noisy)
+# the references in the same run (these machines are shared and noisy)
 [ "${REFERENCE:-yes}" = no ] && exit 0
 measure "procps top (reference)" top -d 1
 awk -v a="$ours" -v b="$percent" 'BEGIN { if (b > 0) printf "ratio procmon top / procps top: %.2f\n", a / b }'
+# the kernel's floor: every /proc/PID/stat read once a second, nothing else
+floor=$(dirname "$procmon")/../bench/proc_floor
+if [ -x "$floor" ]; then
+    "$floor" "$((secs < 30 ? secs : 30))" | tee /dev/stderr | awk -v a="$ours" '
+        NR == 1 { match($0, /= [0-9.]+%/); f = substr($0, RSTART + 2, RLENGTH - 3)
+                  if (f > 0) printf "ratio procmon top / the open-read-close floor: %.2f\n", a / f }'
+else
+    echo "(no $floor: build the bench targets for the kernel's floor)"
+fi
