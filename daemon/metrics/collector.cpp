@@ -92,12 +92,28 @@ Collector::~Collector() {
     if (reader_ != nullptr) procmon_journal_reader_wake(reader_);
     if (thread_.joinable()) thread_.join();
     procmon_journal_reader_close(reader_);
+    procmon_close(context_);
 }
 
-bool Collector::start() {
+bool Collector::start(std::string &why) {
     procmon_journal_read_options o = PROCMON_JOURNAL_READ_OPTIONS_INIT;
     o.from_seq = state_.journal_next_seq();  // from now on: a restart counts anew, as Prometheus expects
-    if (procmon_journal_reader_open(&reader_, state_.journal_dir.c_str(), &o) != PROCMON_OK) return false;
+    if (procmon_journal_reader_open(&reader_, state_.journal_dir.c_str(), &o) != PROCMON_OK) {
+        why = std::string("reading the journal: ") + procmon_error_last()->message;
+        return false;
+    }
+    // Its own context, capped as the daemon's is ([context] arena_cap_bytes),
+    // with one reader thread: a refresh every few seconds has no hurry, and
+    // no events (it never subscribes; the journal brings them).
+    procmon_options co = PROCMON_OPTIONS_INIT;
+    co.arena_cap_bytes = state_.config()->context.arena_cap_bytes;
+    co.threads = 1;
+    co.event_source = PROCMON_SOURCE_POLLING;
+    co.endpoint = "";  // this machine, whatever PROCMON_ENDPOINT says
+    if (procmon_open(&context_, &co) != PROCMON_OK) {
+        why = std::string("opening the metrics' library context: ") + procmon_error_last()->message;
+        return false;
+    }
     io_since_ns_ = ctxsw_since_ns_ = started_ns_;
     update_rules();
     sample_context();
@@ -299,11 +315,7 @@ void Collector::refresh() {
                PROCMON_FIELD_IDS | PROCMON_FIELD_EXE | PROCMON_FIELD_ARGV | read_ |
                (needs_cgroup_ ? PROCMON_FIELD_CGROUP : 0);
     procmon_snapshot *snap = nullptr;
-    int rc;
-    {
-        std::lock_guard<std::mutex> lock(state_.context_mutex);
-        rc = procmon_enumerate(&snap, state_.context, &q);
-    }
+    const int rc = procmon_enumerate(&snap, context_, &q);
     if (rc != PROCMON_OK) {
         log(Level::warning, "metrics: enumerating the processes: %s: %s", procmon_strerror(rc),
             procmon_error_last()->message);

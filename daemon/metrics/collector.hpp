@@ -1,10 +1,11 @@
 // The process groups' figures for /metrics. One thread ("procmond-metrics")
 // reads the daemon's journal as a subscriber would, so that every start,
 // exec and exit is counted in its group, however short the process lived,
-// and every refresh_interval_ms enumerates the processes once (under the
-// context's lock, as a snapshot request does) for the gauges and the CPU,
-// I/O and context-switch counters. A scrape only renders what is kept
-// here: it never reads /proc.
+// and every refresh_interval_ms enumerates the processes once for the
+// gauges and the CPU, I/O and context-switch counters, in a library context
+// of its own: clients' snapshots never wait for a refresh, and their %CPU
+// windows are not moved by it. A scrape only renders what is kept here: it
+// never reads /proc.
 #pragma once
 
 #include <array>
@@ -51,9 +52,9 @@ public:
     Collector(const Collector &) = delete;
     Collector &operator=(const Collector &) = delete;
 
-    // Opens the journal at its next record and starts the thread; false
-    // with the library's error when the journal cannot be read.
-    bool start();
+    // Opens the journal at its next record and the refresh's context, and
+    // starts the thread; false, with why, when either cannot be opened.
+    bool start(std::string &why);
 
     // The groups' families, the context's (events received, arena) and the
     // collector's own, into `w`. Never waits for the context's lock.
@@ -86,6 +87,7 @@ private:
 
     State &state_;
     procmon_journal_reader *reader_ = nullptr;
+    procmon_ctx *context_ = nullptr;  // the refresh's own, used by the thread only
     std::thread thread_;
     std::atomic<bool> stop_{false};
     const uint64_t started_ns_;  // wall clock: processes started since are counted whole

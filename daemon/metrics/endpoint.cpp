@@ -98,11 +98,7 @@ Endpoint::Endpoint(State &state)
 Endpoint::~Endpoint() = default;  // members go in reverse: http_ before collector_
 
 bool Endpoint::start(const std::string &listen, std::string &why) {
-    if (!collector_.start()) {
-        why = std::string("reading the journal: ") + procmon_error_last()->message;
-        return false;
-    }
-    return http_.start(listen, why);
+    return collector_.start(why) && http_.start(listen, why);
 }
 
 std::string Endpoint::render(Format f) {

@@ -31,6 +31,11 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
+def state_of(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
 def metrics_port(d):
     d.wait_log("metrics at http://")
     return int(re.search(r"metrics at http://[^ ]*:(\d+)/metrics", d.log_text()).group(1))
@@ -256,10 +261,16 @@ def test_the_daemons_own_families_count_what_it_does(start):
         c.ping()
     c.snapshot()
     c.close()
-    s = scrape(port)
+    # a request is counted once its answer is sent: maybe after the client has it
+    def counted():
+        s = scrape(port)
+        pings = value(s, "procmond_rpc_requests_total", method="ping") - \
+            value(before, "procmond_rpc_requests_total", method="ping")
+        return s if pings >= 5 and value(s, "procmond_rpc_duration_seconds_count", method="enumerate") >= 1 else None
+
+    s = wait_for(counted, "the five pings and the snapshot counted")
     assert value(s, "procmond_rpc_requests_total", method="ping") - \
         value(before, "procmond_rpc_requests_total", method="ping") == 5
-    assert value(s, "procmond_rpc_duration_seconds_count", method="enumerate") >= 1
     assert value(s, "procmond_connections_total") >= 1
     assert value(s, "procmond_config_generation") == 1
     assert value(s, "procmond_arena_cap_bytes") > value(s, "procmond_arena_used_bytes") > 0
@@ -278,6 +289,39 @@ def test_the_daemons_own_families_count_what_it_does(start):
         value(s, "procmond_events_received_total", source="polling") > 0
     build = [labels for (n, labels) in s if n == "procmond_build_info"]
     assert len(build) == 1 and dict(build[0])["version"]
+
+
+@need_root
+def test_refreshes_leave_a_clients_cpu_percent_window_alone(start):
+    # A client's cpu_percent covers the time since its last snapshot. The
+    # refresh (every 100 ms here) enumerates through a context of its own:
+    # were it the daemon's, each refresh would restart that window, and a
+    # process that was busy and then slept would read ~0%.
+    d = start(FAST.replace("200", "100"))
+    metrics_port(d)
+    # busy (a shell loop: no fork, state R), then asleep (state S) until told
+    child = subprocess.Popen(["/bin/sh", "-c", "read go; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; read done"],
+                             stdin=subprocess.PIPE)
+    try:
+        c = Client(d.socket)
+        c.snapshot()  # the window starts
+        ticks0, t0 = cpu_ticks_of(child.pid), time.monotonic()
+        child.stdin.write(b"go\n")
+        child.stdin.flush()
+        # busy for some 0.2-0.5 s of CPU, then asleep: several refreshes in the quiet part
+        # (10 ticks: more than the shell's start, less than the loop's ~28)
+        wait_for(lambda: state_of(child.pid) == "S" and cpu_ticks_of(child.pid) > ticks0 + 10, "the busy part's end", 30)
+        time.sleep(0.6)
+        ticks1 = cpu_ticks_of(child.pid)
+        got = c.snapshot()[child.pid]["cpu_percent"]
+        window = time.monotonic() - t0
+        expected = 100 * (ticks1 - ticks0) / os.sysconf("SC_CLK_TCK") / window
+        assert expected > 5, expected
+        assert 0.5 * expected < got < 1.5 * expected + 2, (got, expected, window)
+        c.close()
+    finally:
+        child.kill()
+        child.wait()
 
 
 @need_root
