@@ -146,7 +146,9 @@ void Model::add_event(const procmon_event &e) {
         if (!shown) return;
         // Kept for the events shown only: a filter with a long interval
         // must not hold every start of the machine until the next refresh.
-        if (e.type == PROCMON_EVENT_START || e.type == PROCMON_EVENT_EXEC) born_.insert(id);
+        // A start drained after the enumeration that already showed the
+        // process (it began in between) is no short life.
+        if ((e.type == PROCMON_EVENT_START || e.type == PROCMON_EVENT_EXEC) && !in_table(id)) born_.insert(id);
         if (e.type == PROCMON_EVENT_EXIT) {
             l.exit_code = e.exit_code;
             l.exit_signal = e.exit_signal;
@@ -158,6 +160,18 @@ void Model::add_event(const procmon_event &e) {
     events_.push_back(std::move(l));
     ++events_total_;
     if (events_.size() > kMaxEvents) events_.pop_front();
+}
+
+bool Model::in_table(const Identity &id) const {
+    if (snap_ == nullptr) return false;
+    std::size_t lo = 0, hi = procmon_snapshot_count(snap_);  // sorted by pid
+    while (lo < hi) {
+        const std::size_t mid = lo + (hi - lo) / 2;
+        if (procmon_snapshot_at(snap_, mid)->pid < id.pid) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < procmon_snapshot_count(snap_) && procmon_snapshot_at(snap_, lo)->pid == id.pid &&
+           procmon_snapshot_at(snap_, lo)->start_ticks == id.start_ticks;
 }
 
 std::string Model::refresh() {

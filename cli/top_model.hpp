@@ -111,8 +111,10 @@ private:
     uint64_t events_total_ = 0;
     std::string events_note_;
     std::vector<procmon_event> batch_ = std::vector<procmon_event>(256);
-    // started or exec'd since the last refresh: their exit makes them short-lived
+    // started or exec'd since the last refresh, and not in its table: their
+    // exit makes them short-lived
     std::unordered_set<Identity, IdentityHash> born_;
+    bool in_table(const Identity &id) const;  // in snap_, the last refresh's
     uint64_t short_lived_ = 0;
     // cgroup: terms on events, which carry no cgroup: the pids in the table
     // that matched, and their children started since
