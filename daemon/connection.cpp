@@ -12,6 +12,7 @@
 #include "channel.hpp"
 #include "core/arena.hpp"
 #include "core/glob.hpp"
+#include "cpu_windows.hpp"
 #include "log.hpp"
 #include "protocol/messages.hpp"
 #include "stream.hpp"
@@ -71,6 +72,7 @@ private:
     Channel &ch_;
     ClientInfo &client_;
     bool subscribed_ = false;
+    CpuWindows cpu_;  // this session's %CPU windows
 };
 
 void Session::run() {
@@ -297,7 +299,9 @@ void Session::enumerate(const protocol::Enumerate &m, const Permissions &perm, s
         q.pids = m.pids.data();
         q.pid_count = m.pids.size();
     }
+    const uint64_t mono_before = mono_ns();
     const Snapshot snap = take(q);
+    const uint64_t mono_at = mono_before + (mono_ns() - mono_before) / 2, wall_at = wall_ns();
     const auto smaps = hides_smaps && (asked & PROCMON_FIELD_SMAPS) ? own_smaps(m) : decltype(own_smaps(m)){};
     const std::size_t n = procmon_snapshot_count(snap.get());
     std::vector<procmon_process> records;
@@ -320,6 +324,8 @@ void Session::enumerate(const protocol::Enumerate &m, const Permissions &perm, s
         }
         records.push_back(p);
     }
+    const bool whole = !m.has_pids && m.uid < 0 && !m.name_glob && !m.cmdline_glob;
+    cpu_.apply(records, mono_at, wall_at, whole);
     protocol::encode_snapshot(out, records.data(), records.size());
 }
 

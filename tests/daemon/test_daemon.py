@@ -116,7 +116,8 @@ def decode_process(r):
     p["name"], p["exe"], p["argv"] = r.text(), r.text(), r.bytes()
     r.varint(), r.varint()  # argc, threads
     p["start_ticks"] = r.varint()
-    r.varint(), r.varint(), r.varint()  # start time, utime, stime
+    p["start_time_ns"] = r.varint()
+    r.varint(), r.varint()  # utime, stime
     p["cpu_percent"] = r.f64()
     r.varint(), r.varint(), r.signed(), r.signed()
     r.text()  # cwd
@@ -292,6 +293,40 @@ def as_nobody(work):
     os.close(r)
     os.waitpid(pid, 0)
     return json.loads(data)
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def state_of(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+class BusyThenAsleep:
+    """A shell that, told to go, spins some 0.3 s of CPU (a loop of
+    builtins: no fork) and then sleeps until killed: its %CPU over a window
+    depends on where the window starts, which the CPU-window tests need."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(["/bin/sh", "-c", "read go; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; "
+                                      "read done"], stdin=subprocess.PIPE)
+        self.pid = self.proc.pid
+
+    def go_and_wait_asleep(self):
+        """Starts the busy part and returns once it is over: asleep, with
+        more CPU than the shell's start (10 ticks; the loop takes ~28)."""
+        ticks0 = cpu_ticks(self.pid)
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
+        wait_for(lambda: state_of(self.pid) == "S" and cpu_ticks(self.pid) > ticks0 + 10, "the busy part's end", 30)
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
 
 
 def wait_for(condition, what, timeout=15.0):
@@ -805,6 +840,38 @@ def check_stuck_against(d, stuck, got, first):
         return d.status()["events_dropped"] == told or None
 
     wait_for(caught_up, "the daemon's dropped count to match the LOSTs the stuck client read", 30)
+
+
+@need_root
+def test_each_client_measures_cpu_percent_over_its_own_window(start):
+    # As the library promises of a context: since this client's previous
+    # snapshot of the process, or since the process started for one it has
+    # not seen; another client's snapshots in between do not move it.
+    d = start("")
+    child = BusyThenAsleep()
+    try:
+        a = Client(d.socket)
+        a.snapshot()  # a's window starts
+        ticks0, t0 = cpu_ticks(child.pid), time.monotonic()
+        child.go_and_wait_asleep()
+        b = Client(d.socket)
+        for _ in range(5):  # b's snapshots while the child sleeps
+            b.snapshot()
+            time.sleep(0.1)
+        ticks1, window = cpu_ticks(child.pid), time.monotonic() - t0
+        got_a = a.snapshot()[child.pid]["cpu_percent"]
+        got_b = b.snapshot()[child.pid]["cpu_percent"]
+        first = Client(d.socket).snapshot()[child.pid]
+        hz = os.sysconf("SC_CLK_TCK")
+        expected = 100 * (ticks1 - ticks0) / hz / window
+        assert expected > 5, expected
+        assert 0.5 * expected < got_a < 1.5 * expected + 2, (got_a, expected, window)
+        assert got_b < 2, got_b  # asleep since b's last look
+        age = time.time() - first["start_time_ns"] / 1e9
+        lifetime = 100 * ticks1 / hz / age
+        assert 0.5 * lifetime < first["cpu_percent"] < 1.5 * lifetime + 2, (first["cpu_percent"], lifetime, age)
+    finally:
+        child.kill()
 
 
 # ------------------------------------------------------------------ hardening

@@ -21,19 +21,14 @@ import urllib.request
 
 import pytest
 
-from test_daemon import Client, need_root, start, tmp, wait_for  # noqa: F401 (fixtures)
-from test_stream import cpu_ticks as cpu_ticks_of
+from test_daemon import BusyThenAsleep, Client, need_root, start, tmp, wait_for  # noqa: F401 (fixtures)
+from test_daemon import cpu_ticks as cpu_ticks_of
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 FAST = "[metrics]\nlisten = \"127.0.0.1:0\"\nrefresh_interval_ms = 200\n"
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def state_of(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0]
 
 
 def metrics_port(d):
@@ -299,19 +294,13 @@ def test_refreshes_leave_a_clients_cpu_percent_window_alone(start):
     # process that was busy and then slept would read ~0%.
     d = start(FAST.replace("200", "100"))
     metrics_port(d)
-    # busy (a shell loop: no fork, state R), then asleep (state S) until told
-    child = subprocess.Popen(["/bin/sh", "-c", "read go; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; read done"],
-                             stdin=subprocess.PIPE)
+    child = BusyThenAsleep()
     try:
         c = Client(d.socket)
         c.snapshot()  # the window starts
         ticks0, t0 = cpu_ticks_of(child.pid), time.monotonic()
-        child.stdin.write(b"go\n")
-        child.stdin.flush()
-        # busy for some 0.2-0.5 s of CPU, then asleep: several refreshes in the quiet part
-        # (10 ticks: more than the shell's start, less than the loop's ~28)
-        wait_for(lambda: state_of(child.pid) == "S" and cpu_ticks_of(child.pid) > ticks0 + 10, "the busy part's end", 30)
-        time.sleep(0.6)
+        child.go_and_wait_asleep()
+        time.sleep(0.6)  # several refreshes while it sleeps
         ticks1 = cpu_ticks_of(child.pid)
         got = c.snapshot()[child.pid]["cpu_percent"]
         window = time.monotonic() - t0
@@ -321,7 +310,6 @@ def test_refreshes_leave_a_clients_cpu_percent_window_alone(start):
         c.close()
     finally:
         child.kill()
-        child.wait()
 
 
 @need_root

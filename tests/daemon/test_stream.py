@@ -12,7 +12,7 @@ import subprocess
 import time
 
 from test_daemon import (EVENT_EXEC, EVENT_LOST, EVENTS_ALL, HISTORY_END, SUBSCRIBE, SUBSCRIBED, EVENTS, Client,
-                         Reader, decode_events, need_root, start, text, tmp, varint, wait_for, zigzag)
+                         Reader, cpu_ticks, decode_events, need_root, start, text, tmp, varint, wait_for, zigzag)
 
 SUBSCRIBE_HISTORY = 0x4  # include/procmon.h
 NETLINK = '[context]\nevent_source = "netlink"\n'
@@ -28,12 +28,6 @@ def subscribe(c, events=EVENTS_ALL, flags=0, queue_capacity=0, from_seq=0, cmdli
 
 def run_shell(script):
     subprocess.run(["sh", "-c", script], check=True)
-
-
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
 
 
 @need_root
