@@ -5,11 +5,13 @@
 # the tree puts a child under its parent, a 50 ms process shows in the events
 # pane with its exit code, k + y signals the chosen process and no other,
 # a resize keeps header, table and events pane, and q, Ctrl-C, SIGTERM and a
-# crash give the terminal back. Then --batch 2 as text, and TERM=dumb.
+# crash give the terminal back. Then --batch 2 as text, TERM=dumb, and
+# --connect through a real procmond, as root and as nobody.
 # Every wait polls the screen up to a deadline: loaded CI machines are slow.
-# Usage: top_test.sh PROCMON
+# Usage: top_test.sh PROCMON PROCMOND
 set -uo pipefail
 procmon=$(readlink -f "$1")
+procmond=$(readlink -f "$2")
 passed=0 failed=0
 ok()   { passed=$((passed + 1)); }
 bad()  { failed=$((failed + 1)); echo "FAIL: $*"; }
@@ -179,6 +181,35 @@ check "an unknown sort column exits 2 (got $rc)" test "$rc" -eq 2
 "$procmon" top --once --sort -res --filter "pid:$$" > "$tmp/once"
 check "--once prints one refresh; ps/top names sort (res)" test "$(grep -c '^procmon top - ' "$tmp/once")" -eq 1
 check "--sort -res says so" grep -q "Sort: RSS (descending)" "$tmp/once"
+
+# --- --connect: through a real procmond (a plain process here), as root
+# and as nobody, who sees what the daemon's see_others allows: here names
+# and numbers of others' processes, not their command lines.
+mkdir -m 755 "$tmp/d"
+chmod 755 "$tmp"
+cat > "$tmp/d/procmond.toml" <<EOF
+[socket]
+path = "$tmp/d/procmond.sock"
+[journal]
+dir = "$tmp/d/journal"
+[default]
+see_others = ["basic", "cpu", "memory", "sched"]
+EOF
+"$procmond" --config "$tmp/d/procmond.toml" 2> "$tmp/d/log" & pids+=($!)
+check "procmond starts ($(tail -1 "$tmp/d/log" 2>/dev/null))" wait_for 30 test -S "$tmp/d/procmond.sock"
+"$procmon" top --batch 2 --interval 1 --connect "$tmp/d/procmond.sock" --filter "$mark" > "$tmp/remote" 2> "$tmp/remote.err" &
+remote=$!
+while kill -0 "$remote" 2>/dev/null; do sh -c 'sleep 0.05; exit 5' "$mark-remote"; sleep 0.05; done
+wait "$remote"; rc=$?
+check "--connect exits 0 (got $rc: $(cat "$tmp/remote.err"))" test "$rc" -eq 0
+check "--connect shows the test's process with its command line" grep -q "perl -e sleep 1000 $mark-small" "$tmp/remote"
+check "--connect has the daemon's events, with exit codes" grep -Eq "exit 5 after [0-9]+ ms +sh -c sleep 0.05; exit 5 $mark-remote" "$tmp/remote"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$procmon" top --once --connect "$tmp/d/procmond.sock" \
+    --filter perl > "$tmp/nobody" 2> "$tmp/nobody.err"; rc=$?
+check "--connect as nobody exits 0 (got $rc: $(cat "$tmp/nobody.err"))" test "$rc" -eq 0
+# (small, big, the parent's child and the twin the k test spared; as [perl]: no command line)
+check "nobody sees root's perl processes (got $(grep -c ' \[perl\]$' "$tmp/nobody"))" test "$(grep -c ' \[perl\]$' "$tmp/nobody")" -ge 4
+check "but not their command lines (see_others has no argv)" bash -c '! grep -q "$1" "$2"' _ "$mark" "$tmp/nobody"
 
 echo "top: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
