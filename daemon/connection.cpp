@@ -57,8 +57,10 @@ private:
         log(Level::warning, "client pid %d uid %u: %s: closing", peer().pid, peer().uid, why.c_str());
         return false;
     }
-    // procmon_enumerate under the context's lock; a failure is the peer's error.
-    Snapshot take(const procmon_query &q);
+    // procmon_enumerate under the context's lock; a failure is the peer's
+    // error. `began_boot_ns`: when the enumeration began (boot clock), once
+    // the lock was taken.
+    Snapshot take(const procmon_query &q, uint64_t *began_boot_ns = nullptr);
     // The smaps of the peer's own processes (all three of its uids the
     // peer's), by pid: page-table walks for its processes only.
     std::unordered_map<int32_t, OwnSmaps> own_smaps(const protocol::Enumerate &m);
@@ -239,10 +241,11 @@ bool Session::request(const protocol::Frame &f) {
     return sent;
 }
 
-Snapshot Session::take(const procmon_query &q) {
+Snapshot Session::take(const procmon_query &q, uint64_t *began_boot_ns) {
     procmon_snapshot *snap = nullptr;
     {
         std::lock_guard<std::mutex> lock(state_.context_mutex);
+        if (began_boot_ns != nullptr) *began_boot_ns = static_cast<uint64_t>(platform::now_ns(platform::Clock::boottime));
         if (procmon_enumerate(&snap, state_.context, &q) != PROCMON_OK)
             throw Refusal{procmon_error_last()->code, library_error()};
     }
@@ -299,9 +302,12 @@ void Session::enumerate(const protocol::Enumerate &m, const Permissions &perm, s
         q.pids = m.pids.data();
         q.pid_count = m.pids.size();
     }
-    const uint64_t mono_before = mono_ns();
-    const Snapshot snap = take(q);
-    const uint64_t mono_at = mono_before + (mono_ns() - mono_before) / 2, wall_at = wall_ns();
+    // CPU fields always: they come from the same read as BASIC, and every
+    // snapshot moves this session's %CPU windows, as each enumeration moves
+    // a context's (only those asked for are sent).
+    q.fields |= PROCMON_FIELD_CPU;
+    uint64_t began = 0;
+    const Snapshot snap = take(q, &began);
     const auto smaps = hides_smaps && (asked & PROCMON_FIELD_SMAPS) ? own_smaps(m) : decltype(own_smaps(m)){};
     const std::size_t n = procmon_snapshot_count(snap.get());
     std::vector<procmon_process> records;
@@ -325,7 +331,12 @@ void Session::enumerate(const protocol::Enumerate &m, const Permissions &perm, s
         records.push_back(p);
     }
     const bool whole = !m.has_pids && m.uid < 0 && !m.name_glob && !m.cmdline_glob;
-    cpu_.apply(records, mono_at, wall_at, whole);
+    cpu_.apply(records, began, whole);
+    if (!(asked & PROCMON_FIELD_CPU))
+        for (procmon_process &p : records) {
+            p.valid &= ~uint64_t{PROCMON_FIELD_CPU};
+            p.utime_ns = p.stime_ns = 0, p.cpu_percent = 0;
+        }
     protocol::encode_snapshot(out, records.data(), records.size());
 }
 

@@ -16,11 +16,12 @@ namespace procmon::daemon {
 
 class CpuWindows {
 public:
-    // Sets cpu_percent of each record read with its CPU fields. `mono_ns`:
-    // when the snapshot was taken (CLOCK_MONOTONIC); `wall_ns`: the same on
-    // the wall clock (start times are). `whole`: the snapshot listed every
-    // process the peer may see, so the marks of the others can go.
-    void apply(std::vector<procmon_process> &records, uint64_t mono_ns, uint64_t wall_ns, bool whole);
+    // Sets cpu_percent of each record read with its CPU fields. `boot_ns`:
+    // when the enumeration began, on the boot clock (platform::Clock::
+    // boottime, which start_ticks count on: a wall-clock step moves
+    // neither). `whole`: the snapshot listed every process the peer may
+    // see, so the marks of the others can go.
+    void apply(std::vector<procmon_process> &records, uint64_t boot_ns, bool whole);
     std::size_t size() const { return marks_.size(); }
 
 private:

@@ -249,6 +249,10 @@ SelfResources self_resources();
 // or there is none.
 uint64_t open_files_limit(int32_t pid);
 
+// Nanoseconds in one unit of procmon_process.start_ticks (Linux: a clock
+// tick since boot, on the boot clock); 0 when unknown.
+uint64_t ns_per_start_tick();
+
 // The environment variable `name`, or null when it is unset, and also when
 // this process runs setuid or setgid (where the OS can tell): then the
 // environment is the caller's, who must not choose what the program trusts.

@@ -39,12 +39,31 @@ const char *secure_environment(const char *name) {
     return secure_getenv(name);  // null in a process with AT_SECURE (setuid, setgid, capabilities)
 }
 
+namespace {
+// statm's size and resident pages, in bytes; false when unreadable.
+bool read_statm(uint64_t &virtual_bytes, uint64_t &rss_bytes) {
+    FILE *f = std::fopen("/proc/self/statm", "re");
+    if (f == nullptr) return false;
+    unsigned long long size = 0, resident = 0;
+    const bool ok = std::fscanf(f, "%llu %llu", &size, &resident) == 2;
+    std::fclose(f);
+    const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    virtual_bytes = ok ? size * page : 0;
+    rss_bytes = ok ? resident * page : 0;
+    return ok;
+}
+}  // namespace
+
+// On every procmon_stats_get (top's refresh, procmond's status): statm only.
 uint64_t self_rss_bytes() {
-    return self_resources().rss_bytes;
+    uint64_t virtual_bytes = 0, rss_bytes = 0;
+    read_statm(virtual_bytes, rss_bytes);
+    return rss_bytes;
 }
 
 SelfResources self_resources() {
     SelfResources r;
+    read_statm(r.virtual_bytes, r.rss_bytes);
     rusage ru{};
     if (getrusage(RUSAGE_SELF, &ru) == 0) {
         const auto ns = [](const timeval &tv) { return uint64_t(tv.tv_sec) * 1000000000 + uint64_t(tv.tv_usec) * 1000; };
@@ -53,15 +72,6 @@ SelfResources self_resources() {
     rlimit nofile{};
     if (getrlimit(RLIMIT_NOFILE, &nofile) == 0)
         r.open_files_limit = nofile.rlim_cur == RLIM_INFINITY ? UINT64_MAX : uint64_t(nofile.rlim_cur);
-    if (FILE *f = std::fopen("/proc/self/statm", "re")) {
-        unsigned long long size = 0, resident = 0;
-        if (std::fscanf(f, "%llu %llu", &size, &resident) == 2) {
-            const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-            r.rss_bytes = resident * page;
-            r.virtual_bytes = size * page;
-        }
-        std::fclose(f);
-    }
     if (DIR *d = opendir("/proc/self/fd")) {
         uint64_t n = 0;
         while (const dirent *e = readdir(d))
@@ -127,6 +137,11 @@ Wait wait_any(const WaitHandle *handles, std::size_t n, int timeout_ms) {
     int rc = poll(p, used, timeout_ms);
     if (rc < 0) return errno == EINTR ? Wait::interrupted : Wait::failed;
     return rc == 0 ? Wait::timed_out : Wait::ready;
+}
+
+uint64_t ns_per_start_tick() {
+    const long hz = sysconf(_SC_CLK_TCK);  // the unit of /proc/PID/stat's starttime
+    return hz > 0 ? 1000000000u / static_cast<uint64_t>(hz) : 0;
 }
 
 }  // namespace procmon::platform

@@ -67,6 +67,10 @@ uint64_t open_files_limit(int32_t) {
     return 0;
 }
 
+uint64_t ns_per_start_tick() {
+    return 0;  // the stub reads no process: unknown
+}
+
 const char *secure_environment(const char *name) {
     return std::getenv(name);  // the standard library cannot tell a setuid process
 }
