@@ -162,7 +162,7 @@ void Model::add_event(const procmon_event &e) {
     if (events_.size() > kMaxEvents) events_.pop_front();
 }
 
-bool Model::in_table(const Identity &id) const {
+bool Model::in_table(const Identity &id) {
     if (snap_ == nullptr) return false;
     std::size_t lo = 0, hi = procmon_snapshot_count(snap_);  // sorted by pid
     while (lo < hi) {
@@ -170,8 +170,11 @@ bool Model::in_table(const Identity &id) const {
         if (procmon_snapshot_at(snap_, mid)->pid < id.pid) lo = mid + 1;
         else hi = mid;
     }
-    return lo < procmon_snapshot_count(snap_) && procmon_snapshot_at(snap_, lo)->pid == id.pid &&
-           procmon_snapshot_at(snap_, lo)->start_ticks == id.start_ticks;
+    if (lo == procmon_snapshot_count(snap_)) return false;
+    const procmon_process &p = *procmon_snapshot_at(snap_, lo);
+    // a row only if the filter showed it (a child caught before its exec
+    // is in the snapshot under its parent's name, which may not match)
+    return p.pid == id.pid && p.start_ticks == id.start_ticks && matches(p);
 }
 
 std::string Model::refresh() {

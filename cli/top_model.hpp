@@ -114,7 +114,7 @@ private:
     // started or exec'd since the last refresh, and not in its table: their
     // exit makes them short-lived
     std::unordered_set<Identity, IdentityHash> born_;
-    bool in_table(const Identity &id) const;  // in snap_, the last refresh's
+    bool in_table(const Identity &id);  // a row of the last refresh's table
     uint64_t short_lived_ = 0;
     // cgroup: terms on events, which carry no cgroup: the pids in the table
     // that matched, and their children started since
