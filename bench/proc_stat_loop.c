@@ -1,10 +1,10 @@
-/* The floor under any /proc-based top: what the kernel charges to list /proc
- * and read every process's /proc/PID/stat once a second, with nothing done
- * with the bytes. Two ways: opening each file every time (what procps top,
+/* A reference for any /proc-based top: what it costs to list /proc and read
+ * every process's /proc/PID/stat once a second in a bare loop, with nothing
+ * done with the bytes. Two ways: opening each file every time (what procps top,
  * htop and procmon do), and keeping each file open and reading it again
  * with pread (saves the path walk, costs one descriptor per process).
  * Prints the CPU (user + system) per refresh and as a share of a core.
- * Usage: proc_floor [SECONDS] -- run beside N idle processes
+ * Usage: proc_stat_loop [SECONDS] -- run beside N idle processes
  * (bench/top_cpu.sh does, and compares procmon top with it). */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -22,8 +22,9 @@ static double cpu_seconds(void) {
 }
 
 /* One refresh: every pid in /proc, its stat read. held[] keeps the files
- * open across refreshes when non-null (indexed by pid). */
-static int refresh(int proc, int *held, int max_pid) {
+ * open across refreshes when non-null (indexed by pid); seen[] says which
+ * refresh last listed each pid, so the files of pids gone are closed. */
+static int refresh(int proc, int *held, unsigned *seen, unsigned pass, int max_pid) {
     char buf[1024], name[32];
     int n = 0;
     DIR *d = opendir("/proc");
@@ -33,8 +34,11 @@ static int refresh(int proc, int *held, int max_pid) {
         int pid = atoi(e->d_name);
         snprintf(name, sizeof name, "%d/stat", pid);
         if (held != NULL && pid < max_pid) {
+            seen[pid] = pass;
             if (held[pid] < 0) held[pid] = openat(proc, name, O_RDONLY | O_CLOEXEC);
-            if (held[pid] >= 0 && pread(held[pid], buf, sizeof buf, 0) < 0) { /* gone: reopened if reused */
+            /* a pid reused while held reads ESRCH (the file is the old
+             * process's): closed, and opened anew at the next refresh */
+            if (held[pid] >= 0 && pread(held[pid], buf, sizeof buf, 0) < 0) {
                 close(held[pid]);
                 held[pid] = -1;
             }
@@ -48,15 +52,22 @@ static int refresh(int proc, int *held, int max_pid) {
         ++n;
     }
     closedir(d);
+    if (held != NULL)
+        for (int pid = 0; pid < max_pid; ++pid)
+            if (held[pid] >= 0 && seen[pid] != pass) {
+                close(held[pid]);
+                held[pid] = -1;
+            }
     return n;
 }
 
-static void measure(const char *what, int proc, int *held, int max_pid, int seconds) {
-    int n = refresh(proc, held, max_pid); /* warm-up: opens the held files */
+static void measure(const char *what, int proc, int *held, unsigned *seen, int max_pid, int seconds) {
+    unsigned pass = 1;
+    int n = refresh(proc, held, seen, pass, max_pid); /* warm-up: opens the held files */
     double c0 = cpu_seconds();
     for (int i = 0; i < seconds; ++i) {
         sleep(1); /* cold caches, as a 1 s refresh has them */
-        n = refresh(proc, held, max_pid);
+        n = refresh(proc, held, seen, ++pass, max_pid);
     }
     double per = (cpu_seconds() - c0) / seconds;
     printf("%s: %d processes, %.2f ms CPU per refresh = %.3f%% of a core at 1 refresh/s\n", what, n, per * 1e3,
@@ -67,19 +78,21 @@ int main(int argc, char **argv) {
     int seconds = argc > 1 ? atoi(argv[1]) : 10;
     int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (proc < 0 || seconds <= 0) {
-        fprintf(stderr, "usage: proc_floor [SECONDS]\n");
+        fprintf(stderr, "usage: proc_stat_loop [SECONDS]\n");
         return 2;
     }
-    measure("open, read, close each /proc/PID/stat", proc, NULL, 0, seconds);
+    measure("open, read, close each /proc/PID/stat", proc, NULL, NULL, 0, seconds);
     struct rlimit lim;
     getrlimit(RLIMIT_NOFILE, &lim);
     lim.rlim_cur = lim.rlim_max; /* one descriptor per process */
     setrlimit(RLIMIT_NOFILE, &lim);
-    int max_pid = 4 * 1024 * 1024;
+    int max_pid = 4 * 1024 * 1024; /* the kernel's largest pid_max */
     int *held = malloc(sizeof *held * (size_t)max_pid);
-    if (held == NULL) return 1;
+    unsigned *seen = calloc((size_t)max_pid, sizeof *seen);
+    if (held == NULL || seen == NULL) return 1;
     for (int i = 0; i < max_pid; ++i) held[i] = -1;
-    measure("pread each held /proc/PID/stat", proc, held, max_pid, seconds);
+    measure("pread each held /proc/PID/stat", proc, held, seen, max_pid, seconds);
     free(held);
+    free(seen);
     return 0;
 }

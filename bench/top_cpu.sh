@@ -5,10 +5,10 @@
 # (/proc/PID/stat, all its threads: the event collector's included) over
 # the run, after a warm-up; memory is its RSS sampled every STEP seconds,
 # with the least-squares slope (KiB per minute) over the samples. Then
-# procps top, the same way, as the reference, and bench/proc_floor: the
-# kernel's cost of reading every /proc/PID/stat once a second, the floor
-# under any /proc-based top (REFERENCE=no skips both, for a long run that
-# only looks at memory; SAMPLES=1 prints every RSS sample).
+# procps top, the same way, as the reference, and bench/proc_stat_loop: a bare
+# loop reading every /proc/PID/stat once a second, what any /proc-based top
+# pays before parsing or drawing (REFERENCE=no skips both, for a long run
+# that only looks at memory; SAMPLES=1 prints every RSS sample).
 # Usage: bench/top_cpu.sh [SECONDS] [N_IDLE] [PROCMON_BINARY] [STEP]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,12 +60,12 @@ printf '%s\n' "${samples[@]}" | awk '
 [ "${REFERENCE:-yes}" = no ] && exit 0
 measure "procps top (reference)" top -d 1
 awk -v a="$ours" -v b="$percent" 'BEGIN { if (b > 0) printf "ratio procmon top / procps top: %.2f\n", a / b }'
-# the kernel's floor: every /proc/PID/stat read once a second, nothing else
-floor=$(dirname "$procmon")/../bench/proc_floor
-if [ -x "$floor" ]; then
-    "$floor" "$((secs < 30 ? secs : 30))" | tee /dev/stderr | awk -v a="$ours" '
+# the bare reads: every /proc/PID/stat read once a second, nothing else
+loop=$(dirname "$procmon")/../bench/proc_stat_loop
+if [ -x "$loop" ]; then
+    "$loop" "$((secs < 30 ? secs : 30))" | tee /dev/stderr | awk -v a="$ours" '
         NR == 1 { match($0, /= [0-9.]+%/); f = substr($0, RSTART + 2, RLENGTH - 3)
-                  if (f > 0) printf "ratio procmon top / the open-read-close floor: %.2f\n", a / f }'
+                  if (f > 0) printf "ratio procmon top / the bare open-read-close loop: %.2f\n", a / f }'
 else
-    echo "(no $floor: build the bench targets for the kernel's floor)"
+    echo "(no $loop: build the bench targets for the bare-reads reference)"
 fi
