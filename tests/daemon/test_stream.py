@@ -30,6 +30,19 @@ def run_shell(script):
     subprocess.run(["sh", "-c", script], check=True)
 
 
+class Held:
+    """A shell with `name` in its argv, alive until released. procmond reads
+    a process's argv when its EXEC arrives, so a marker a filter must match
+    is held until that EXEC was seen (a marker living a fixed time could be
+    gone first on a loaded machine: an EXEC without argv)."""
+
+    def __init__(self, name):
+        self.proc = subprocess.Popen(["/bin/sh", "-c", "read x", name], stdin=subprocess.PIPE)
+
+    def release(self):
+        self.proc.communicate(b"\n")
+
+
 @need_root
 def test_a_prompt_reader_with_a_small_queue_and_a_narrow_filter_loses_nothing(start):
     # The lag that skips is a frame the socket does not take; a client that
@@ -38,15 +51,20 @@ def test_a_prompt_reader_with_a_small_queue_and_a_narrow_filter_loses_nothing(st
     d = start(NETLINK)
     c = Client(d.socket)
     subscribe(c, events=EVENT_EXEC, queue_capacity=2, cmdline_glob="*procmon-marker*")
-    # 300 unrelated processes; every 30th a marker that lives long enough to
-    # have its argv read (the filter needs it): a shell that runs sleep and
-    # then a builtin, since dash execs a -c's last command in place (its
-    # argv, the marker, would then last microseconds).
-    run_shell('i=0; while [ $i -lt 300 ]; do /bin/true; '
-              'if [ $((i % 30)) -eq 0 ]; then /bin/sh -c "sleep 0.2; :" procmon-marker-$i; fi; i=$((i+1)); done')
+    # 300 unrelated processes; every 30th a marker, held until the client
+    # has its EXEC (the filter needs its argv)
+    held = []
     got = []
     markers = lambda: {e["argv"] for e in got if e["type"] == EVENT_EXEC}
-    wait_for(lambda: len(markers()) >= 10 or got.extend(c.events(timeout=15)), "the ten markers' EXECs", 30)
+    try:
+        for i in range(300):
+            subprocess.run(["/bin/true"], check=True)
+            if i % 30 == 0:
+                held.append(Held(f"procmon-marker-{i}"))
+        wait_for(lambda: len(markers()) >= 10 or got.extend(c.events(timeout=15)), "the ten markers' EXECs", 30)
+    finally:
+        for m in held:
+            m.release()
     assert not [e for e in got if e["type"] == EVENT_LOST], "a client that keeps up is never skipped"
     assert all(b"procmon-marker" in e["argv"] for e in got)
     assert d.status()["events_dropped"] == 0
@@ -55,7 +73,15 @@ def test_a_prompt_reader_with_a_small_queue_and_a_narrow_filter_loses_nothing(st
 @need_root
 def test_history_ends_though_its_last_records_are_filtered_out(start):
     d = start(NETLINK)
-    run_shell("/bin/sh -c 'sleep 0.2; :' procmon-marker-history")  # alive while its argv is read (see above)
+    watcher = Client(d.socket)  # live: says when the marker's EXEC, argv read, is in
+    subscribe(watcher, events=EVENT_EXEC, cmdline_glob="*procmon-marker-history*")
+    marker = Held("procmon-marker-history")
+    try:
+        seen = []
+        wait_for(lambda: seen or seen.extend(watcher.events(timeout=15)), "the marker's EXEC")
+    finally:
+        marker.release()
+    watcher.close()
     run_shell("i=0; while [ $i -lt 20 ]; do /bin/true; i=$((i+1)); done")  # after the marker: none passes
     wait_for(lambda: d.status()["journal_durable_seq"] + 1 >= d.status()["journal_next_seq"], "the journal to be written")
     c = Client(d.socket)
@@ -148,8 +174,11 @@ def test_live_subscribers_with_nothing_to_read_wait_without_cpu(start):
     time.sleep(2)
     busy = (cpu_ticks(d.pid) - ticks0) / 100 / (time.monotonic() - t0)  # USER_HZ 100
     assert busy < 0.05, f"procmond used {busy:.0%} of a core with four idle subscribers"
-    run_shell("/bin/sh -c 'sleep 0.2; :' procmon-idle-marker")  # alive while its argv is read
-    for c in clients:
-        got = []
-        wait_for(lambda: got or got.extend(c.events(timeout=15)), "the marker's EXEC")
-        assert b"procmon-idle-marker" in got[0]["argv"]
+    marker = Held("procmon-idle-marker")
+    try:
+        for c in clients:
+            got = []
+            wait_for(lambda: got or got.extend(c.events(timeout=15)), "the marker's EXEC")
+            assert b"procmon-idle-marker" in got[0]["argv"]
+    finally:
+        marker.release()
