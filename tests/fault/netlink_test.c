@@ -124,6 +124,12 @@ static void stop(pid_t p) {
         if (children[i] == p) children[i] = 0;
 }
 
+/* How long a test waits for one event. The connector reports every process
+ * of the machine, and the collector reads and enriches each before it gets
+ * to ours: under TSan, with another suite's process storm on the same
+ * machine, 3 s was once not enough. A wait ends as soon as its event comes. */
+#define WAIT_MS 20000
+
 /* Waits up to ms for an event of pid with type (and all `flags`); returns it.
  * One event per call, so nothing after the match is thrown away. */
 static int wait_event(procmon_subscription *s, pid_t pid, uint32_t type, uint32_t flags, int ms, procmon_event *out,
@@ -185,9 +191,9 @@ static void refused_bind_falls_back_to_polling_and_says_why(void **state) {
     assert_non_null(strstr(st.source_reason, "CAP_NET_ADMIN"));
     assert_int_equal(st.poll_interval_ms, 50);
     kid = spawn_idle();
-    assert_true(wait_event(s, kid, PROCMON_EVENT_START, 0, 3000, NULL, NULL));
+    assert_true(wait_event(s, kid, PROCMON_EVENT_START, 0, WAIT_MS, NULL, NULL));
     stop(kid);
-    assert_true(wait_event(s, kid, PROCMON_EVENT_EXIT, PROCMON_EVENT_FLAG_NO_STATUS, 3000, NULL, NULL));
+    assert_true(wait_event(s, kid, PROCMON_EVENT_EXIT, PROCMON_EVENT_FLAG_NO_STATUS, WAIT_MS, NULL, NULL));
     procmon_unsubscribe(s);
     procmon_close(ctx);
 }
@@ -234,7 +240,7 @@ static void enobufs_gives_lost_and_a_resync_synthesises_what_was_missed(void **s
     pid_t old, fresh, nudge;
     if (!open_on_netlink(&ctx, &s)) skip();
     old = spawn_idle();
-    assert_true(wait_event(s, old, PROCMON_EVENT_START, 0, 3000, NULL, NULL));
+    assert_true(wait_event(s, old, PROCMON_EVENT_START, 0, WAIT_MS, NULL, NULL));
 
     /* The kernel "drops" everything for a while: a start and an exit vanish. */
     mode = SWALLOW;
@@ -244,11 +250,11 @@ static void enobufs_gives_lost_and_a_resync_synthesises_what_was_missed(void **s
     mode = ENOBUFS_ONCE;
     nudge = spawn_idle(); /* makes the socket readable, so the collector sees ENOBUFS */
 
-    assert_true(wait_event(s, fresh, PROCMON_EVENT_START, PROCMON_EVENT_FLAG_SYNTHESIZED, 3000, &ev, &lost));
+    assert_true(wait_event(s, fresh, PROCMON_EVENT_START, PROCMON_EVENT_FLAG_SYNTHESIZED, WAIT_MS, &ev, &lost));
     assert_true(lost > 0); /* the LOST event came first */
     assert_int_equal(ev.ppid, getpid());
     assert_true(wait_event(s, old, PROCMON_EVENT_EXIT, PROCMON_EVENT_FLAG_SYNTHESIZED | PROCMON_EVENT_FLAG_NO_STATUS,
-                           3000, &ev, NULL));
+                           WAIT_MS, &ev, NULL));
     memset(&st, 0, sizeof st);
     st.size = sizeof st;
     procmon_stats_get(&st, ctx);
@@ -256,7 +262,7 @@ static void enobufs_gives_lost_and_a_resync_synthesises_what_was_missed(void **s
     stop(fresh);
     stop(nudge);
     /* and events flow normally after the resync */
-    assert_true(wait_event(s, fresh, PROCMON_EVENT_EXIT, 0, 3000, &ev, NULL));
+    assert_true(wait_event(s, fresh, PROCMON_EVENT_EXIT, 0, WAIT_MS, &ev, NULL));
     assert_int_equal(ev.exit_signal, SIGKILL);
     assert_int_equal(ev.flags & PROCMON_EVENT_FLAG_SYNTHESIZED, 0);
     procmon_unsubscribe(s);
@@ -274,7 +280,7 @@ static void malformed_messages_are_skipped_and_the_stream_goes_on(void **state) 
     while (mode == MALFORMED_ONCE) usleep(1000);
     stop(kid);
     /* the exit still arrives, whole */
-    assert_true(wait_event(s, kid, PROCMON_EVENT_EXIT, 0, 3000, NULL, NULL));
+    assert_true(wait_event(s, kid, PROCMON_EVENT_EXIT, 0, WAIT_MS, NULL, NULL));
     procmon_unsubscribe(s);
     procmon_close(ctx);
 }
