@@ -22,7 +22,6 @@ public:
     // neither). `whole`: the snapshot listed every process the peer may
     // see, so the marks of the others can go.
     void apply(std::vector<procmon_process> &records, uint64_t boot_ns, bool whole);
-    std::size_t size() const { return marks_.size(); }
 
 private:
     struct Mark {

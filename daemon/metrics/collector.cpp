@@ -5,8 +5,6 @@
 #include <string.h>
 
 #include <chrono>
-#include <cstdio>
-#include <cstring>
 #include <vector>
 
 #include "log.hpp"

@@ -1,7 +1,6 @@
 #include "endpoint.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "state.hpp"
 
